@@ -1,0 +1,47 @@
+"""Write a benchmark's figures into its own section of docs/benchmarks.md.
+
+Each benchmark script owns one section, delimited by HTML comments, and
+replaces only that section, so scripts can be re-run in any order.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHMARKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`; each script replaces its own section.\n"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process and its waited-for children, MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def machine_line() -> str:
+    import os
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def record_section(name: str, markdown: str, doc: Path = BENCHMARKS_DOC) -> None:
+    """Replace (or append) the section called `name` with `markdown`."""
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = doc.read_text() if doc.exists() else HEADER
+    block = f"{begin}\n{markdown.strip()}\n\n_{machine_line()}_\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
