@@ -12,6 +12,11 @@ data directory so that one variable moves everything a run writes.
 | AGENTLEDGER_ALERT_WEBHOOK_URL | unset | Slack-compatible webhook for alerts; unset means alert records only |
 | AGENTLEDGER_QUARANTINE_WARN_SHARE | `0.01` | share of quarantined rows in a load above which the ingestion check warns |
 | AGENTLEDGER_QUARANTINE_ERROR_SHARE | `0.10` | share above which the ingestion check fails with severity error |
+| AGENTLEDGER_PARTITIONS_START | `2025-01-01` | first day of the daily partitions (UTC) |
+| AGENTLEDGER_SCHEDULE_CRON | `30 2 * * *` | when the nightly run starts (UTC) |
+| AGENTLEDGER_FRESHNESS_HOURS | `36` | newest loaded span older than this fails the freshness check |
+| AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
+| AGENTLEDGER_DEMO_DAYS | `90` | days of synthetic history, ending yesterday (UTC) |
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ class Settings:
     alert_webhook_url: str | None
     quarantine_warn_share: float
     quarantine_error_share: float
+    partitions_start: str
+    schedule_cron: str
+    freshness_hours: float
+    demo_calls: int
+    demo_days: int
 
     @property
     def landing_dir(self) -> Path:
@@ -48,6 +58,11 @@ class Settings:
     @property
     def published_warehouse_path(self) -> Path:
         return self.published_dir / "agentledger.duckdb"
+
+    @property
+    def ground_truth_dir(self) -> Path:
+        """Labels of the anomalies the synthetic generator injected (outside landing)."""
+        return self.data_dir / "ground_truth"
 
     @property
     def exports_dir(self) -> Path:
@@ -86,4 +101,9 @@ def load_settings() -> Settings:
         alert_webhook_url=os.environ.get("AGENTLEDGER_ALERT_WEBHOOK_URL") or None,
         quarantine_warn_share=_float_env("AGENTLEDGER_QUARANTINE_WARN_SHARE", 0.01),
         quarantine_error_share=_float_env("AGENTLEDGER_QUARANTINE_ERROR_SHARE", 0.10),
+        partitions_start=os.environ.get("AGENTLEDGER_PARTITIONS_START", "2025-01-01"),
+        schedule_cron=os.environ.get("AGENTLEDGER_SCHEDULE_CRON", "30 2 * * *"),
+        freshness_hours=_float_env("AGENTLEDGER_FRESHNESS_HOURS", 36.0),
+        demo_calls=int(_float_env("AGENTLEDGER_DEMO_CALLS", 300_000)),
+        demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
     )

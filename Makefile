@@ -1,0 +1,89 @@
+# AgentLedger: the two commands are `make demo` and `make test`.
+# Every target bootstraps what it needs, once; a second run reinstalls nothing.
+
+SHELL := /bin/bash
+PYTHON_BOOTSTRAP ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.8
+DATA_DIR ?= $(CURDIR)/data
+DAGSTER_PORT ?= 3000
+REPORT_PORT ?= 3001
+
+export AGENTLEDGER_DATA_DIR ?= $(DATA_DIR)
+export DAGSTER_HOME := $(AGENTLEDGER_DATA_DIR)/dagster_home
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PYTHONUNBUFFERED := 1
+
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: demo test dev setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
+
+## demo: set up, then generate 90 days of synthetic traces and run the whole pipeline through Dagster
+demo: setup reports-deps
+	$(PY) -m orchestration.demo
+
+## test: set up, then run the full test suite (unit, graph, end-to-end, browser)
+test: setup reports-deps browser
+	$(PY) -m pytest tests -q
+
+setup: $(VENV)/.installed prepare dagster-home
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $@
+
+## prepare: write dbt's manifest, which the Dagster dbt assets read at import
+prepare: $(MANIFEST)
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(VENV)/bin/dbt parse --quiet --profiles-dir .
+	@touch $@
+
+dagster-home:
+	@mkdir -p $(DAGSTER_HOME)
+	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+reports-deps: reports/node_modules/.installed
+reports/node_modules/.installed: reports/package-lock.json
+	cd reports && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## browser: headless Chromium for the report tests and PDF export (Debian package)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## dev: the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT)
+dev: setup
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+## serve-report: the built report site on http://127.0.0.1:$(REPORT_PORT)
+serve-report:
+	$(PY) -m http.server --directory reports/build --bind 127.0.0.1 $(REPORT_PORT)
+
+## screenshots: regenerate docs/screenshots from the built site
+screenshots: setup browser
+	$(PY) -m orchestration.publish.screenshots
+
+## benchmarks: run every benchmark script and rewrite docs/benchmarks.md sections
+benchmarks: setup
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+## refresh-prices: regenerate seeds/model_prices.csv from the installed genai-prices catalog
+refresh-prices: setup
+	$(PY) -m orchestration.pricing.export_catalog
+
+## reprice: after a price seed change, re-price history (see README)
+reprice: setup
+	$(PY) -m orchestration.reprice $(if $(START),--start $(START)) $(if $(END),--end $(END))
+
+## dbt-docs: build dbt's documentation site and serve it on 127.0.0.1:8080
+dbt-docs: setup
+	cd dbt_project && ../$(VENV)/bin/dbt docs generate --profiles-dir . && ../$(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080 --no-browser
+
+clean-data:
+	rm -rf $(AGENTLEDGER_DATA_DIR)

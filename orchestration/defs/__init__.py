@@ -1,0 +1,1 @@
+"""Dagster declarations, one package per domain; logic lives in plain modules."""

@@ -1,0 +1,3 @@
+from orchestration.defs.warehouse.assets import defs
+
+__all__ = ["defs"]

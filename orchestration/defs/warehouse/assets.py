@@ -1,0 +1,98 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks.
+
+The project is split in three so that partitions mean something:
+- reference: the seeds (prices, budgets, org mapping), unpartitioned;
+- daily: the models feeding the call-level fact, partitioned by day; each run
+  passes its window to dbt as vars min_date/max_date (the incremental fact
+  re-processes `lookback_days` before min_date for late data);
+- marts: every table derived from the fact, rebuilt after the partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from orchestration.dbt_project import agentledger_dbt_project
+from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions
+
+DAILY_SELECT = "+fct_llm_calls,resource_type:model"
+SEED_SELECT = "resource_type:seed"
+
+RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+class AgentLedgerTranslator(DagsterDbtTranslator):
+    """Asset keys are [schema, name] so they read like the tables analysts query."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "warehouse"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
+        return ["team:data-platform"]
+
+
+translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=agentledger_dbt_project.manifest_path,
+    select=SEED_SELECT,
+    name="dbt_reference_seeds",
+    dagster_dbt_translator=translator,
+    project=agentledger_dbt_project,
+    pool=DUCKDB_WRITER_POOL,
+    retry_policy=RETRY,
+)
+def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Load the reference seeds: price catalog, custom prices, budgets, org mapping."""
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=agentledger_dbt_project.manifest_path,
+    select=DAILY_SELECT,
+    name="dbt_daily_models",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    project=agentledger_dbt_project,
+    pool=DUCKDB_WRITER_POOL,
+    retry_policy=RETRY,
+)
+def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Staging, pricing and the incremental call-level fact for the run's days."""
+    window = context.partition_time_window
+    dbt_vars = {
+        "min_date": window.start.date().isoformat(),
+        # The window end is exclusive; the dbt vars are inclusive days.
+        "max_date": (window.end - dt.timedelta(days=1)).date().isoformat(),
+    }
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=agentledger_dbt_project.manifest_path,
+    exclude=f"{DAILY_SELECT} {SEED_SELECT}",
+    name="dbt_marts",
+    dagster_dbt_translator=translator,
+    project=agentledger_dbt_project,
+    pool=DUCKDB_WRITER_POOL,
+    retry_policy=RETRY,
+)
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Dimensions and report tables, rebuilt from the fact after the partitions."""
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+defs = dg.Definitions(assets=[dbt_reference_seeds, dbt_daily_models, dbt_marts])
