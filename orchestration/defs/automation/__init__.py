@@ -1,0 +1,3 @@
+from orchestration.defs.automation.definitions import defs
+
+__all__ = ["defs"]

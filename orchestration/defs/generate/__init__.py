@@ -1,0 +1,3 @@
+from orchestration.defs.generate.assets import defs
+
+__all__ = ["defs"]

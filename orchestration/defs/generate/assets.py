@@ -1,0 +1,76 @@
+"""The synthetic dataset for demos and tests, as an asset.
+
+It writes trace files into the landing folder exactly as a user would drop
+them, so everything downstream runs the same path as real data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import dagster as dg
+
+from generators import GeneratorConfig, generate_traces
+from orchestration.resources import WarehouseResource
+
+SYNTHETIC_SUBDIR = "synthetic"
+
+
+class SyntheticTracesConfig(dg.Config):
+    calls: int | None = None  # default: AGENTLEDGER_DEMO_CALLS
+    days: int | None = None  # default: AGENTLEDGER_DEMO_DAYS
+    end_date: str | None = None  # last day, inclusive (YYYY-MM-DD); default: yesterday UTC
+    seed: int = 42
+    file_format: str = "parquet"  # parquet, jsonl, csv or otlp
+
+
+def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
+    """The generated days: `days` days ending at end_date, or yesterday (UTC)."""
+    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    return end - dt.timedelta(days=days - 1), end
+
+
+@dg.asset(
+    key=dg.AssetKey(["landing", "synthetic_traces"]),
+    group_name="ingest",
+    kinds={"python", "parquet"},
+    owners=["team:data-platform"],
+    description=(
+        "Deterministic synthetic agent traces (with labelled anomalies) written to "
+        "<data dir>/landing/synthetic/, for demos and tests. Real deployments drop their "
+        "own files in the landing folder instead."
+    ),
+)
+def synthetic_traces(
+    context: dg.AssetExecutionContext, config: SyntheticTracesConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    days = config.days or settings.demo_days
+    start, end = demo_window(days, config.end_date)
+    out_dir = settings.landing_dir / SYNTHETIC_SUBDIR
+    # A regenerated dataset replaces the previous one wholesale; identical
+    # arguments give byte-identical files, which the loader then skips.
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    result = generate_traces(
+        GeneratorConfig(calls=config.calls or settings.demo_calls, days=days, start=start, seed=config.seed),
+        out_dir,
+        fmt=config.file_format,
+        labels_path=settings.ground_truth_dir / "anomalies.csv",
+    )
+    context.log.info(f"Wrote {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} to {out_dir}")
+    return dg.MaterializeResult(
+        metadata={
+            "llm_calls": result.llm_calls,
+            "spans": result.spans,
+            "first_day": start.isoformat(),
+            "last_day": end.isoformat(),
+            "files": len(result.files),
+            "landing_dir": dg.MetadataValue.path(str(out_dir)),
+            "labels": dg.MetadataValue.path(str(result.labels_path)),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[synthetic_traces])
