@@ -71,7 +71,7 @@ screenshots: setup browser
 
 ## benchmarks: run every benchmark script and rewrite docs/benchmarks.md sections
 benchmarks: setup
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do $(PY) -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 ## refresh-prices: regenerate seeds/model_prices.csv from the installed genai-prices catalog
 refresh-prices: setup
