@@ -1,0 +1,98 @@
+{#-
+  Engine-specific SQL lives here and only here. Each macro dispatches through
+  adapter.dispatch(<name>, 'agentledger'): DuckDB gets duckdb__*, other engines
+  the default__ (ANSI where possible) or spark__ version. Porting the project
+  to a new engine means adding <engine>__ implementations in this file.
+  The list is documented in docs/pricing.md, section "Portability".
+-#}
+
+{#- Money: every USD amount in the warehouse. -#}
+{% macro money_type() -%}
+    {{ return(adapter.dispatch('money_type', 'agentledger')()) }}
+{%- endmacro %}
+{% macro default__money_type() -%} decimal(38,12) {%- endmacro %}
+
+{#- Cost of `tokens` at `price_per_mtok` USD per million tokens, as money.
+    Exact decimal arithmetic: multiplying by 0.000001 keeps a decimal on every
+    engine, where dividing by 1e6 turns DuckDB decimals into doubles. -#}
+{% macro token_cost(tokens, price_per_mtok) -%}
+    {{ return(adapter.dispatch('token_cost', 'agentledger')(tokens, price_per_mtok)) }}
+{%- endmacro %}
+{% macro default__token_cost(tokens, price_per_mtok) -%}
+    cast(cast({{ tokens }} as decimal(18,0)) * {{ price_per_mtok }} * cast(0.000001 as decimal(7,6)) as {{ money_type() }})
+{%- endmacro %}
+
+{#- UTC calendar day of a timestamp. -#}
+{% macro day_of(ts) -%}
+    {{ return(adapter.dispatch('day_of', 'agentledger')(ts)) }}
+{%- endmacro %}
+{% macro default__day_of(ts) -%} cast({{ ts }} as date) {%- endmacro %}
+
+{#- Timestamp truncated to the hour. -#}
+{% macro hour_of(ts) -%}
+    {{ return(adapter.dispatch('hour_of', 'agentledger')(ts)) }}
+{%- endmacro %}
+{% macro default__hour_of(ts) -%} date_trunc('hour', {{ ts }}) {%- endmacro %}
+{% macro spark__hour_of(ts) -%} date_trunc('HOUR', {{ ts }}) {%- endmacro %}
+
+{#- A date shifted by a whole number of days (negative goes back). -#}
+{% macro add_days(date_expr, days) -%}
+    {{ return(adapter.dispatch('add_days', 'agentledger')(date_expr, days)) }}
+{%- endmacro %}
+{% macro default__add_days(date_expr, days) -%} (cast({{ date_expr }} as date) + cast({{ days }} as integer)) {%- endmacro %}
+{% macro spark__add_days(date_expr, days) -%} date_add(cast({{ date_expr }} as date), {{ days }}) {%- endmacro %}
+
+{#- Seconds after midnight of a timestamp (time-of-day price windows). -#}
+{% macro seconds_of_day(ts) -%}
+    {{ return(adapter.dispatch('seconds_of_day', 'agentledger')(ts)) }}
+{%- endmacro %}
+{% macro default__seconds_of_day(ts) -%}
+    (extract(hour from {{ ts }}) * 3600 + extract(minute from {{ ts }}) * 60 + floor(extract(second from {{ ts }})))
+{%- endmacro %}
+{% macro duckdb__seconds_of_day(ts) -%}
+    (hour({{ ts }}) * 3600 + minute({{ ts }}) * 60 + second({{ ts }}))
+{%- endmacro %}
+
+{#- 'HH:MM:SS' text (24:00:00 allowed) to seconds after midnight. -#}
+{% macro hms_to_seconds(text) -%}
+    {{ return(adapter.dispatch('hms_to_seconds', 'agentledger')(text)) }}
+{%- endmacro %}
+{% macro default__hms_to_seconds(text) -%}
+    (cast(split_part({{ text }}, ':', 1) as integer) * 3600
+     + cast(split_part({{ text }}, ':', 2) as integer) * 60
+     + cast(split_part({{ text }}, ':', 3) as integer))
+{%- endmacro %}
+
+{#- Value of `value` on the row where `ordering` is largest (aggregate). -#}
+{% macro value_at_max(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_max', 'agentledger')(value, ordering)) }}
+{%- endmacro %}
+{% macro default__value_at_max(value, ordering) -%} max_by({{ value }}, {{ ordering }}) {%- endmacro %}
+{% macro duckdb__value_at_max(value, ordering) -%} arg_max({{ value }}, {{ ordering }}) {%- endmacro %}
+
+{#- Continuous percentile (aggregate), fraction in [0, 1]. -#}
+{% macro percentile_cont(expr, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'agentledger')(expr, fraction)) }}
+{%- endmacro %}
+{% macro default__percentile_cont(expr, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+{% macro duckdb__percentile_cont(expr, fraction) -%} quantile_cont({{ expr }}, {{ fraction }}) {%- endmacro %}
+{% macro spark__percentile_cont(expr, fraction) -%} percentile({{ expr }}, {{ fraction }}) {%- endmacro %}
+
+{#- Sorted, de-duplicated list of values as one comma-separated string (aggregate). -#}
+{% macro distinct_list(expr) -%}
+    {{ return(adapter.dispatch('distinct_list', 'agentledger')(expr)) }}
+{%- endmacro %}
+{% macro default__distinct_list(expr) -%}
+    listagg(distinct {{ expr }}, ',') within group (order by {{ expr }})
+{%- endmacro %}
+{% macro duckdb__distinct_list(expr) -%}
+    array_to_string(list_sort(list_distinct(list({{ expr }}))), ',')
+{%- endmacro %}
+{% macro spark__distinct_list(expr) -%}
+    array_join(array_sort(collect_set({{ expr }})), ',')
+{%- endmacro %}
+
+{#- Largest BIGINT, the open upper end of a token band. -#}
+{% macro max_bigint() -%} 9223372036854775807 {%- endmacro %}

@@ -1,0 +1,243 @@
+-- one row per model-operation span, matched to its price and costed
+-- (OTel token semantics: input includes cache reads and writes, output includes reasoning)
+with model_spans as (
+
+    select
+        span_id,
+        trace_id,
+        parent_span_id,
+        started_at,
+        {{ day_of('started_at') }} as call_date,
+        {{ hour_of('started_at') }} as call_hour,
+        {{ seconds_of_day('started_at') }} as call_second_of_day,
+        workspace_id,
+        department,
+        agent_id,
+        agent_name,
+        user_id,
+        conversation_id,
+        environment,
+        operation,
+        provider,
+        request_model,
+        response_model,
+        service_tier,
+        status,
+        error_type,
+        duration_ms,
+        time_to_first_token_ms,
+        coalesce(input_tokens, 0) as input_tokens,
+        coalesce(cache_read_tokens, 0) as cache_read_tokens,
+        coalesce(cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(output_tokens, 0) as output_tokens,
+        coalesce(reasoning_tokens, 0) as reasoning_tokens,
+        reported_cost_usd
+    from {{ ref('stg_raw__trace_spans') }}
+    where operation in ('chat', 'text_completion', 'generate_content', 'embeddings')
+
+),
+
+matches as (
+
+    select * from {{ ref('int_model_catalog_matches') }}
+
+),
+
+catalog_bands as (
+
+    select * from {{ ref('int_model_prices_banded') }}
+    where price_source = 'catalog'
+
+),
+
+custom_bands as (
+
+    select * from {{ ref('int_model_prices_banded') }}
+    where price_source = 'custom'
+
+),
+
+-- service tiers each model has prices for; other tiers fall back to default
+priced_tiers as (
+
+    select distinct price_source, provider_key, model_key, service_tier
+    from {{ ref('int_model_prices_banded') }}
+
+),
+
+spans_matched as (
+
+    select
+        model_spans.*,
+        matches.catalog_provider_id,
+        matches.price_provider_id,
+        matches.catalog_model_id,
+        matches.custom_provider_key,
+        matches.custom_model_key,
+        coalesce(custom_tiers.service_tier, 'default') as custom_price_tier,
+        -- the catalog applies tier variants only to a provider's own models, not to fallbacks
+        case
+            when matches.catalog_provider_id = matches.price_provider_id
+                then coalesce(catalog_tiers.service_tier, 'default')
+            else 'default'
+        end as catalog_price_tier
+    from model_spans
+    left join matches
+        on model_spans.provider is not distinct from matches.provider
+        and model_spans.request_model is not distinct from matches.request_model
+        and model_spans.response_model is not distinct from matches.response_model
+    left join priced_tiers as custom_tiers
+        on custom_tiers.price_source = 'custom'
+        and custom_tiers.provider_key = matches.custom_provider_key
+        and custom_tiers.model_key = matches.custom_model_key
+        and custom_tiers.service_tier = model_spans.service_tier
+    left join priced_tiers as catalog_tiers
+        on catalog_tiers.price_source = 'catalog'
+        and catalog_tiers.provider_key = matches.price_provider_id
+        and catalog_tiers.model_key = matches.catalog_model_id
+        and catalog_tiers.service_tier = model_spans.service_tier
+
+),
+
+-- the price band valid at the call's start and containing its input tokens
+spans_with_bands as (
+
+    select
+        spans_matched.*,
+        custom_bands.price_source as custom_price_source,
+        custom_bands.is_long_context_tier as custom_is_long_context_tier,
+        custom_bands.input_price_per_mtok as custom_input_price,
+        custom_bands.cache_read_price_per_mtok as custom_cache_read_price,
+        custom_bands.cache_write_price_per_mtok as custom_cache_write_price,
+        custom_bands.output_price_per_mtok as custom_output_price,
+        custom_bands.reasoning_price_per_mtok as custom_reasoning_price,
+        catalog_bands.price_source as catalog_price_source,
+        catalog_bands.is_long_context_tier as catalog_is_long_context_tier,
+        catalog_bands.input_price_per_mtok as catalog_input_price,
+        catalog_bands.cache_read_price_per_mtok as catalog_cache_read_price,
+        catalog_bands.cache_write_price_per_mtok as catalog_cache_write_price,
+        catalog_bands.output_price_per_mtok as catalog_output_price,
+        catalog_bands.reasoning_price_per_mtok as catalog_reasoning_price
+    from spans_matched
+    left join custom_bands
+        on custom_bands.provider_key = spans_matched.custom_provider_key
+        and custom_bands.model_key = spans_matched.custom_model_key
+        and custom_bands.service_tier = spans_matched.custom_price_tier
+        and custom_bands.valid_from <= spans_matched.call_date
+        and custom_bands.valid_to > spans_matched.call_date
+        and custom_bands.daily_from_second <= spans_matched.call_second_of_day
+        and custom_bands.daily_to_second > spans_matched.call_second_of_day
+        and custom_bands.band_floor_tokens < spans_matched.input_tokens
+        and custom_bands.band_ceiling_tokens >= spans_matched.input_tokens
+    left join catalog_bands
+        on catalog_bands.provider_key = spans_matched.price_provider_id
+        and catalog_bands.model_key = spans_matched.catalog_model_id
+        and catalog_bands.service_tier = spans_matched.catalog_price_tier
+        and catalog_bands.valid_from <= spans_matched.call_date
+        and catalog_bands.valid_to > spans_matched.call_date
+        and catalog_bands.daily_from_second <= spans_matched.call_second_of_day
+        and catalog_bands.daily_to_second > spans_matched.call_second_of_day
+        and catalog_bands.band_floor_tokens < spans_matched.input_tokens
+        and catalog_bands.band_ceiling_tokens >= spans_matched.input_tokens
+
+),
+
+-- custom beats catalog; a price row set is taken whole from one source
+prices_chosen as (
+
+    select
+        spans_with_bands.*,
+        coalesce(custom_price_source, catalog_price_source) as price_source,
+        case when custom_price_source is not null then custom_price_tier else catalog_price_tier end as price_service_tier,
+        case when custom_price_source is not null then custom_is_long_context_tier else catalog_is_long_context_tier end as band_is_long_context,
+        case when custom_price_source is not null then custom_input_price else catalog_input_price end as input_price_per_mtok,
+        case when custom_price_source is not null then custom_cache_read_price else catalog_cache_read_price end as cache_read_price_per_mtok,
+        case when custom_price_source is not null then custom_cache_write_price else catalog_cache_write_price end as cache_write_price_per_mtok,
+        case when custom_price_source is not null then custom_output_price else catalog_output_price end as output_price_per_mtok,
+        case when custom_price_source is not null then custom_reasoning_price else catalog_reasoning_price end as reasoning_price_per_mtok
+    from spans_with_bands
+
+),
+
+-- a usage type without its own price is billed at its parent's rate, as the
+-- catalog does: cache reads/writes at the input rate, reasoning at the output rate
+costed as (
+
+    select
+        prices_chosen.*,
+        input_tokens - cache_read_tokens - cache_write_tokens as uncached_input_tokens,
+        output_tokens - reasoning_tokens as visible_output_tokens,
+        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, 0)') }} as uncached_input_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, 0)') }} as cache_read_cost,
+        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, 0)') }} as cache_write_cost,
+        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, 0)') }} as visible_output_cost,
+        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, 0)') }} as reasoning_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, 0)') }} as cache_read_at_input_rate,
+        {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, 0)') }} as cache_write_at_input_rate
+    from prices_chosen
+
+),
+
+final as (
+
+    select
+        span_id,
+        trace_id,
+        parent_span_id,
+        started_at,
+        call_date,
+        call_hour,
+        workspace_id,
+        department,
+        agent_id,
+        agent_name,
+        user_id,
+        conversation_id,
+        environment,
+        operation,
+        provider,
+        request_model,
+        response_model,
+        case when price_source is not null then catalog_model_id end as catalog_model_id,
+        case when price_source is not null then catalog_provider_id end as catalog_provider_id,
+        case when price_source = 'catalog' then price_provider_id end as price_provider_id,
+        service_tier,
+        price_service_tier,
+        status,
+        error_type,
+        status = 'error' as is_error,
+        duration_ms,
+        time_to_first_token_ms,
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        uncached_input_tokens,
+        output_tokens,
+        reasoning_tokens,
+        visible_output_tokens,
+        input_tokens + output_tokens as total_tokens,
+        price_source is not null as is_priced,
+        price_source,
+        coalesce(band_is_long_context, false) as is_long_context_tier,
+        input_price_per_mtok,
+        cache_read_price_per_mtok,
+        cache_write_price_per_mtok,
+        output_price_per_mtok,
+        reasoning_price_per_mtok,
+        case when price_source is not null then uncached_input_cost end as uncached_input_cost_usd,
+        case when price_source is not null then cache_read_cost end as cache_read_cost_usd,
+        case when price_source is not null then cache_write_cost end as cache_write_cost_usd,
+        case when price_source is not null then visible_output_cost end as output_cost_usd,
+        case when price_source is not null then reasoning_cost end as reasoning_cost_usd,
+        case
+            when price_source is not null
+                then uncached_input_cost + cache_read_cost + cache_write_cost + visible_output_cost + reasoning_cost
+        end as total_cost_usd,
+        case when price_source is not null then cache_read_at_input_rate - cache_read_cost end as cache_savings_usd,
+        case when price_source is not null then cache_write_cost - cache_write_at_input_rate end as cache_write_premium_usd,
+        reported_cost_usd
+    from costed
+
+)
+
+select * from final

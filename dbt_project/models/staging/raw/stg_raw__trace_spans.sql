@@ -1,0 +1,54 @@
+-- one row per span: the raw layer cast and de-duplicated (latest load wins)
+with source as (
+
+    select
+        *,
+        row_number() over (
+            partition by span_id
+            order by _loaded_at desc, _source_file desc, _source_row desc
+        ) as load_rank
+    from {{ source('raw', 'trace_spans') }}
+
+),
+
+renamed as (
+
+    select
+        cast(span_id as varchar) as span_id,
+        cast(trace_id as varchar) as trace_id,
+        cast(parent_span_id as varchar) as parent_span_id,
+        cast(started_at as timestamp) as started_at,
+        cast(duration_ms as double) as duration_ms,
+        cast(time_to_first_token_ms as double) as time_to_first_token_ms,
+        cast(operation as varchar) as operation,
+        cast(provider as varchar) as provider,
+        cast(request_model as varchar) as request_model,
+        cast(response_model as varchar) as response_model,
+        cast(coalesce(service_tier, 'default') as varchar) as service_tier,
+        cast(tool_name as varchar) as tool_name,
+        cast(workspace_id as varchar) as workspace_id,
+        cast(department as varchar) as department,
+        cast(agent_id as varchar) as agent_id,
+        cast(agent_name as varchar) as agent_name,
+        cast(user_id as varchar) as user_id,
+        cast(conversation_id as varchar) as conversation_id,
+        cast(environment as varchar) as environment,
+        cast(tags as varchar) as tags,
+        cast(status as varchar) as status,
+        cast(error_type as varchar) as error_type,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(reasoning_tokens as bigint) as reasoning_tokens,
+        cast(reported_cost_usd as double) as reported_cost_usd,
+        cast(_source_file as varchar) as source_file,
+        cast(_source_row as bigint) as source_row,
+        cast(_source_format as varchar) as source_format,
+        cast(_loaded_at as timestamp) as loaded_at
+    from source
+    where load_rank = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,17 @@
+-- OTel provider name -> genai-prices provider id
+with source as (
+
+    select * from {{ ref('catalog_provider_map') }}
+
+),
+
+renamed as (
+
+    select
+        cast(otel_provider as varchar) as otel_provider,
+        cast(catalog_provider_id as varchar) as catalog_provider_id
+    from source
+
+)
+
+select * from renamed
