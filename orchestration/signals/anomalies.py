@@ -1,0 +1,295 @@
+"""Cost anomalies per agent-day and per workspace-day, with severity and driver.
+
+Expectation (log scale, per scope):
+    expected(t) = level(t) + season(weekday(t))
+where `season` is a robust weekly profile (median, per weekday, of the
+deviation from the centred 7-day mean over the whole history) and `level` is
+the median of the last `level_window_days` de-seasonalised CLEANED values. The
+level therefore follows growth with a lag of a few days and respects the weekly
+cycle. A day is an anomaly when its robust z-score (residual divided by
+1.4826 x MAD of the scope's recent non-anomalous residuals) reaches
+`z_threshold` AND the relative deviation reaches `min_relative_deviation` AND
+the dollar impact reaches `min_dollar_impact`.
+
+Days flagged as anomalous are replaced by their expectation in the cleaned
+series, so a multi-day incident does not drag the baseline up and hide its own
+second week. An incident longer than `accept_new_level_after_days` is accepted
+as the new normal (a deliberate, lasting change stops alerting).
+
+The scan is a loop over days because cleaning is causal (day t's baseline
+depends on the decision for day t-1); each step is vectorised across all
+scopes, so the loop runs ~90 numpy steps, never one step per row.
+
+Driver: cost = calls x tokens/call x cost/token, so log(actual/baseline) splits
+into volume, tokens-per-call and price-per-token terms; the price term is split
+again into model mix (change of the token-weighted catalogue price of the models
+used) and the rest (cache hit rate, long-context tier). The largest term names
+the driver; a volume rise that comes with a higher error rate is reported as
+error retries.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FEATURES = ("cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "errors", "mix_cost", "tokens")
+ANOMALY_COLUMNS = [
+    "scope_type", "scope_id", "workspace_id", "date", "actual_cost", "expected_cost", "deviation", "z_score",
+    "dollar_impact", "severity", "driver", "driver_detail",
+]
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class AnomalyConfig:
+    z_threshold: float = 4.0
+    min_relative_deviation: float = 0.3
+    min_dollar_impact: float = 1.0
+    level_window_days: int = 7
+    sigma_window_days: int = 28
+    warmup_days: int = 14
+    min_sigma: float = 0.05
+    accept_new_level_after_days: int = 28
+    # Severity = the lower of the z-score grade and the dollar grade, so a
+    # statistically extreme day worth a few cents stays low and a large dollar
+    # swing inside normal noise is not flagged at all.
+    z_grades: tuple[float, float, float] = (6.0, 10.0, 16.0)
+    dollar_grades: tuple[float, float, float] = (10.0, 50.0, 200.0)
+
+
+@contextmanager
+def _quiet():
+    """Silence numpy's all-NaN / divide warnings: NaN cells are expected (inactive days)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+# ---------------------------------------------------------------- inputs
+
+def add_mix_cost(agent_days: pd.DataFrame, agent_day_models: pd.DataFrame) -> pd.DataFrame:
+    """Add `tokens` and `mix_cost`: the agent-day's tokens priced at each model's
+    average realised cost per token over the whole data (a fixed price index, so
+    a change in `mix_cost / tokens` can only come from a change of model mix)."""
+    m = agent_day_models.copy()
+    per_model = m.groupby("model").agg(cost=("cost", "sum"), tokens=("tokens", "sum"))
+    rate = (per_model["cost"] / per_model["tokens"].where(per_model["tokens"] > 0)).fillna(0.0)
+    m["mix_cost"] = m["tokens"] * m["model"].map(rate).fillna(0.0)
+    per_day = m.groupby(["date", "agent_id"], as_index=False)[["mix_cost", "tokens"]].sum()
+    out = agent_days.drop(columns=[c for c in ("mix_cost", "tokens") if c in agent_days], errors="ignore")
+    out = out.merge(per_day, on=["date", "agent_id"], how="left")
+    out[["mix_cost", "tokens"]] = out[["mix_cost", "tokens"]].fillna(0.0)
+    return out
+
+
+def scope_day_panel(agent_days: pd.DataFrame) -> pd.DataFrame:
+    """Agent-day and workspace-day rows with summed features."""
+    if "tokens" not in agent_days:
+        agent_days = agent_days.assign(tokens=agent_days["input_tokens"] + agent_days["output_tokens"])
+    if "mix_cost" not in agent_days:
+        agent_days = agent_days.assign(mix_cost=agent_days["cost"])
+    feats = list(FEATURES)
+    agent = agent_days.groupby(["agent_id", "date"], as_index=False).agg(
+        workspace_id=("workspace_id", "first"), **{f: (f, "sum") for f in feats}
+    )
+    agent = agent.rename(columns={"agent_id": "scope_id"}).assign(scope_type="agent")
+    ws = agent_days.groupby(["workspace_id", "date"], as_index=False)[feats].sum()
+    ws = ws.assign(scope_id=ws["workspace_id"], scope_type="workspace")
+    return pd.concat([agent, ws], ignore_index=True)
+
+
+# ---------------------------------------------------------------- detector
+
+def _matrix(panel: pd.DataFrame, value: str, dates: pd.DatetimeIndex, scopes: pd.Index) -> np.ndarray:
+    wide = panel.pivot_table(index="scope_id", columns="date", values=value, aggfunc="sum")
+    return wide.reindex(index=scopes, columns=dates).to_numpy(dtype=float)
+
+
+def weekly_profile(logc: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
+    """Robust weekday effect per scope (rows), centred to mean zero: [n_scopes, 7]."""
+    centred = pd.DataFrame(logc.T).rolling(7, center=True, min_periods=5).mean().to_numpy().T
+    dev = logc - centred
+    prof = np.zeros((logc.shape[0], 7))
+    for d in range(7):  # seven weekdays, vectorised over scopes and weeks
+        cols = dev[:, weekdays == d]
+        if cols.size:
+            with warnings.catch_warnings():  # all-NaN rows (inactive scopes) give NaN, set to 0 below
+                warnings.simplefilter("ignore", RuntimeWarning)
+                prof[:, d] = np.nanmedian(cols, axis=1)
+    prof = np.nan_to_num(prof)
+    return prof - prof.mean(axis=1, keepdims=True)
+
+
+def scan(cost: np.ndarray, weekdays: np.ndarray, config: AnomalyConfig) -> dict[str, np.ndarray]:
+    """Run the causal detector over a [scopes x days] cost matrix (NaN = inactive).
+
+    Returns expected cost, z-scores and flags, all [scopes x days].
+    """
+    n_s, n_t = cost.shape
+    active = ~np.isnan(cost)
+    pos = np.where(active & (cost > 0), cost, np.nan)
+    with _quiet():
+        typical = np.nanmedian(pos, axis=1)
+    eps = np.maximum(0.01, 0.05 * np.nan_to_num(typical, nan=0.0))[:, None]  # floor for log of zero-cost days
+    logc = np.log(cost + eps)
+    season = weekly_profile(logc, weekdays)
+    seas_t = season[:, weekdays]
+    deseason = logc - seas_t
+    cleaned = deseason.copy()
+    resid = np.full((n_s, n_t), np.nan)
+    expected_log = np.full((n_s, n_t), np.nan)
+    z = np.full((n_s, n_t), np.nan)
+    flags = np.zeros((n_s, n_t), dtype=bool)
+    run = np.zeros(n_s, dtype=int)
+    w, sw = config.level_window_days, config.sigma_window_days
+    for t in range(w, n_t):
+        with _quiet():
+            window = cleaned[:, t - w : t]
+            enough = np.sum(~np.isnan(window), axis=1) >= max(3, w // 2)
+            level = np.nanmedian(window, axis=1)
+            exp_t = np.where(enough & active[:, t], level + seas_t[:, t], np.nan)
+            r = logc[:, t] - exp_t
+            past = resid[:, max(0, t - sw) : t]
+            n_past = np.sum(~np.isnan(past), axis=1)
+            med = np.nanmedian(past, axis=1)
+            mad = np.nanmedian(np.abs(past - med[:, None]), axis=1)
+        sigma = np.maximum(np.nan_to_num(1.4826 * mad, nan=np.inf), config.min_sigma)
+        zt = np.where(n_past >= 7, r / sigma, np.nan)
+        expected_cost = np.exp(exp_t) - eps[:, 0]
+        impact = cost[:, t] - expected_cost
+        rel = impact / np.maximum(expected_cost, eps[:, 0])
+        flag = (
+            (t >= config.warmup_days)
+            & (np.abs(np.nan_to_num(zt)) >= config.z_threshold)
+            & (np.abs(np.nan_to_num(rel)) >= config.min_relative_deviation)
+            & (np.abs(np.nan_to_num(impact)) >= config.min_dollar_impact)
+        )
+        run = np.where(flag, run + 1, 0)
+        accept = run > config.accept_new_level_after_days
+        clean_it = flag & ~accept
+        cleaned[:, t] = np.where(clean_it, level, deseason[:, t])
+        resid[:, t] = np.where(flag, np.nan, r)
+        expected_log[:, t], z[:, t], flags[:, t] = exp_t, zt, flag
+    expected = np.exp(expected_log) - eps
+    return {"expected": expected, "z": z, "flags": flags}
+
+
+def grade(values: np.ndarray, cuts: tuple[float, float, float]) -> np.ndarray:
+    """0..3 grade: how many of the three ascending cuts |value| reaches."""
+    return np.searchsorted(np.asarray(cuts), np.abs(values), side="right")
+
+
+def severity(z: np.ndarray, dollar_impact: np.ndarray, config: AnomalyConfig) -> np.ndarray:
+    idx = np.minimum(grade(z, config.z_grades), grade(dollar_impact, config.dollar_grades))
+    return np.asarray(SEVERITIES, dtype=object)[idx]
+
+
+def _same_weekday_baseline(values: np.ndarray, flags: np.ndarray, weeks: int = 4) -> np.ndarray:
+    """Median of the same weekday over the previous `weeks` weeks, skipping anomalies."""
+    n_s, n_t = values.shape
+    stack = np.full((weeks, n_s, n_t), np.nan)
+    clean = np.where(flags, np.nan, values)
+    for k in range(1, weeks + 1):
+        stack[k - 1, :, 7 * k :] = clean[:, : n_t - 7 * k]
+    with _quiet():
+        return np.nanmedian(stack, axis=0)
+
+
+def attribute_drivers(mats: dict[str, np.ndarray], flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Driver name and a human-readable detail for every cell (used where flagged)."""
+    tiny = 1e-12
+    calls, tokens = mats["calls"], mats["tokens"]
+    tpc = tokens / np.maximum(calls, tiny)
+    cpt = mats["cost"] / np.maximum(tokens, tiny)
+    mix = mats["mix_cost"] / np.maximum(tokens, tiny)
+    hit = mats["cache_read_tokens"] / np.maximum(mats["input_tokens"], tiny)
+    err = mats["errors"] / np.maximum(calls, tiny)
+    base = {name: _same_weekday_baseline(v, flags) for name, v in
+            {"calls": calls, "tpc": tpc, "cpt": cpt, "mix": mix, "hit": hit, "err": err}.items()}
+
+    def lr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with _quiet():
+            return np.nan_to_num(np.log(np.maximum(a, tiny) / np.maximum(b, tiny)), nan=0.0, posinf=0.0, neginf=0.0)
+
+    volume, per_call = lr(calls, base["calls"]), lr(tpc, base["tpc"])
+    mix_term = lr(mix, base["mix"])
+    rate_term = lr(cpt, base["cpt"]) - mix_term
+    hit_drop = np.nan_to_num(base["hit"] - hit)
+    err_rise = np.nan_to_num(err - base["err"])
+    terms = np.stack([np.abs(volume), np.abs(per_call), np.abs(mix_term), np.abs(rate_term)])
+    which = np.argmax(terms, axis=0)
+    names = np.array(["volume", "tokens_per_call", "model_mix", "price_per_token"], dtype=object)[which]
+    names = np.where((names == "price_per_token") & (np.abs(hit_drop) >= 0.1), "cache_hit_rate", names)
+    names = np.where((names == "volume") & (err_rise >= 0.05), "error_retries", names)
+
+    def pct(x: np.ndarray) -> np.ndarray:
+        return np.char.mod("%+.0f%%", 100 * (np.exp(x) - 1))
+
+    detail = (
+        "calls " + pct(volume).astype(object)
+        + ", tokens/call " + pct(per_call).astype(object)
+        + ", model-mix price " + pct(mix_term).astype(object)
+        + ", other price/token " + pct(rate_term).astype(object)
+        + ", cache hit " + np.char.mod("%.0f%%", 100 * np.nan_to_num(base["hit"])).astype(object)
+        + "->" + np.char.mod("%.0f%%", 100 * np.nan_to_num(hit)).astype(object)
+        + ", error rate " + np.char.mod("%.1f%%", 100 * np.nan_to_num(base["err"])).astype(object)
+        + "->" + np.char.mod("%.1f%%", 100 * np.nan_to_num(err)).astype(object)
+        + " vs same-weekday baseline"
+    )
+    return names, detail
+
+
+def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, all_days: bool = False) -> pd.DataFrame:
+    """Score every scope-day of `panel` (from `scope_day_panel`).
+
+    Returns the `signals.cost_anomalies` rows: flagged days only, or every
+    scored day with an `is_anomaly` column when `all_days` is true.
+    """
+    config = config or AnomalyConfig()
+    if panel.empty:
+        return pd.DataFrame(columns=ANOMALY_COLUMNS + (["is_anomaly"] if all_days else []))
+    panel = panel.copy()
+    panel["date"] = pd.to_datetime(panel["date"])
+    dates = pd.date_range(panel["date"].min(), panel["date"].max(), freq="D")
+    weekdays = dates.day_of_week.to_numpy()
+    out = []
+    for scope_type, part in panel.groupby("scope_type", sort=True):
+        scopes = pd.Index(sorted(part["scope_id"].unique()))
+        mats = {f: _matrix(part, f, dates, scopes) for f in FEATURES}
+        first = part[part["cost"] > 0].groupby("scope_id")["date"].min().reindex(scopes)
+        started = dates.to_numpy()[None, :] >= first.to_numpy(dtype="datetime64[ns]")[:, None]
+        for f in FEATURES:
+            mats[f] = np.where(started, np.nan_to_num(mats[f]), np.nan)
+        res = scan(mats["cost"], weekdays, config)
+        drivers, details = attribute_drivers(mats, res["flags"])
+        impact = mats["cost"] - res["expected"]
+        sev = severity(res["z"], impact, config)
+        ws_map = part.groupby("scope_id")["workspace_id"].first().reindex(scopes).to_numpy()
+        keep = res["flags"] if not all_days else ~np.isnan(res["z"])
+        si, ti = np.nonzero(keep)
+        frame = pd.DataFrame({
+            "scope_type": scope_type,
+            "scope_id": scopes.to_numpy()[si],
+            "workspace_id": ws_map[si],
+            "date": dates[ti].date,
+            "actual_cost": mats["cost"][si, ti],
+            "expected_cost": res["expected"][si, ti],
+            "deviation": impact[si, ti] / np.maximum(res["expected"][si, ti], 1e-9),
+            "z_score": res["z"][si, ti],
+            "dollar_impact": impact[si, ti],
+            "severity": sev[si, ti],
+            "driver": drivers[si, ti],
+            "driver_detail": details[si, ti],
+        })
+        if all_days:
+            frame["is_anomaly"] = res["flags"][si, ti]
+        out.append(frame)
+    result = pd.concat(out, ignore_index=True)
+    if not all_days:
+        result.loc[:, "severity"] = result["severity"].astype(str)
+    return result.sort_values(["scope_type", "scope_id", "date"]).reset_index(drop=True)

@@ -1,0 +1,117 @@
+"""Reading signal inputs from the warehouse and writing `signals.*` tables.
+
+Every writer replaces or appends inside one transaction, so a failed asset never
+leaves a half-written table behind. Connections are opened by the caller (one
+writer process per DuckDB file) and passed in; nothing here connects at import.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+SIGNALS_SCHEMA = "signals"
+FCT_TABLE = "marts.fct_llm_calls"
+
+
+@contextmanager
+def connect(warehouse_path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the working DuckDB file for the duration of a block and always close it."""
+    con = duckdb.connect(str(warehouse_path), read_only=read_only)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".", 1)
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def require_fct(con: duckdb.DuckDBPyConnection) -> None:
+    if not table_exists(con, FCT_TABLE):
+        raise LookupError(
+            f"{FCT_TABLE} does not exist in this warehouse; build the dbt marts first "
+            "(dbt build, or materialize the transform assets)."
+        )
+
+
+# Per agent-day aggregates. Costs are DECIMAL in the mart; they are cast to
+# DOUBLE here because the detectors work in floating point.
+AGENT_DAY_SQL = f"""
+select
+    call_date as date,
+    workspace_id,
+    coalesce(department, 'unknown') as department,
+    coalesce(agent_id, 'unknown') as agent_id,
+    count(*) as calls,
+    coalesce(sum(total_cost_usd), 0)::double as cost,
+    coalesce(sum(input_tokens), 0)::double as input_tokens,
+    coalesce(sum(output_tokens), 0)::double as output_tokens,
+    coalesce(sum(cache_read_tokens), 0)::double as cache_read_tokens,
+    coalesce(sum(case when is_error then 1 else 0 end), 0)::double as errors
+from {FCT_TABLE}
+group by all
+"""
+
+# Calls per agent-day and model, for the model-mix driver.
+AGENT_DAY_MODEL_SQL = f"""
+select
+    call_date as date,
+    coalesce(agent_id, 'unknown') as agent_id,
+    workspace_id,
+    coalesce(response_model, request_model, 'unknown') as model,
+    coalesce(sum(total_cost_usd), 0)::double as cost,
+    coalesce(sum(input_tokens + output_tokens), 0)::double as tokens
+from {FCT_TABLE}
+group by all
+"""
+
+
+def read_agent_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per agent and day with cost and the driver features."""
+    require_fct(con)
+    df = con.execute(AGENT_DAY_SQL).df()
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def read_agent_day_models(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    require_fct(con)
+    df = con.execute(AGENT_DAY_MODEL_SQL).df()
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Create-or-replace `signals.<table>` from a DataFrame in one transaction."""
+    qualified = f"{SIGNALS_SCHEMA}.{table}"
+    con.execute(f"create schema if not exists {SIGNALS_SCHEMA}")
+    con.register("_signals_frame", df)
+    try:
+        con.execute("begin transaction")
+        con.execute(f"create or replace table {qualified} as select * from _signals_frame")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_signals_frame")
+    return len(df)
+
+
+def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame | None:
+    qualified = f"{SIGNALS_SCHEMA}.{table}"
+    if not table_exists(con, qualified):
+        return None
+    return con.execute(f"select * from {qualified}").df()
