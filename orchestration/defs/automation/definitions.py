@@ -1,6 +1,5 @@
 """Jobs, the nightly schedule, the landing sensor and run-failure alerts."""
 
-from __future__ import annotations
 
 import datetime as dt
 import time

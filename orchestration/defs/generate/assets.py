@@ -4,7 +4,6 @@ It writes trace files into the landing folder exactly as a user would drop
 them, so everything downstream runs the same path as real data.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import shutil

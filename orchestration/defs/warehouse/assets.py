@@ -8,7 +8,6 @@ The project is split in three so that partitions mean something:
 - marts: every table derived from the fact, rebuilt after the partitions.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import json
