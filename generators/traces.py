@@ -1,0 +1,154 @@
+"""generate_traces(): plan a run, generate it chunk by chunk, write files and ground truth.
+
+Memory stays bounded because a chunk is at most MAX_CALLS_PER_PART model
+calls (a large day is split into several part files). The next chunk is
+generated in a background thread while DuckDB writes the current one; both
+release the GIL for the heavy work, and every chunk has its own random
+stream, so the overlap does not change a single byte of output.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from generators.agents import build_agents
+from generators.config import FILE_EXTENSIONS, FORMATS, GenerationResult, GeneratorConfig
+from generators.plan import anomaly_effect, anomaly_grid, plan_anomalies, plan_outages, plan_volume
+from generators.spans import RunContext, build_chunk
+from generators.writers import ChunkWriter
+
+MAX_CALLS_PER_PART = 400_000
+LABEL_COLUMNS = ("anomaly_id", "kind", "workspace_id", "agent_id", "start_date", "end_date",
+                 "expected_effect", "expected_cost_multiplier")
+OUTAGE_COLUMNS = ("outage_id", "provider", "start_at", "end_at", "error_rate")
+
+
+def default_labels_path(out_dir: Path) -> Path:
+    """Ground truth lives beside the landing tree, never inside it (the loader would read it as traces)."""
+    return Path(out_dir).resolve().parent / "ground_truth" / "anomalies.csv"
+
+
+def part_path(out_dir: Path, fmt: str, day, part: int) -> Path:
+    return Path(out_dir) / fmt / f"date={day:%Y-%m-%d}" / f"part-{part:05d}.{FILE_EXTENSIONS[fmt]}"
+
+
+def _tasks(counts: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(day, part, calls per agent) for every part file, splitting large days evenly across agents."""
+    tasks = []
+    for day in range(counts.shape[1]):
+        col = counts[:, day]
+        total = int(col.sum())
+        parts = max(1, -(-total // MAX_CALLS_PER_PART))
+        for p in range(parts):
+            tasks.append((day, p, col // parts + (p < col % parts)))
+    return tasks
+
+
+def _clear_previous(out_dir: Path, fmt: str) -> None:
+    """Remove part files of an earlier run in this format so no stale day survives a re-run."""
+    root = Path(out_dir) / fmt
+    if not root.exists():
+        return
+    for f in root.glob(f"date=*/part-*.{FILE_EXTENSIONS[fmt]}"):
+        f.unlink()
+    for d in root.glob("date=*"):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+
+
+def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet",
+                    labels_path: Path | None = None, progress: bool | None = None,
+                    threads: int | None = None) -> GenerationResult:
+    """Write a synthetic trace dataset under `out_dir/<fmt>/date=YYYY-MM-DD/` and its ground truth.
+
+    `progress=None` shows a progress bar only when stderr is a terminal.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    labels_path = Path(labels_path) if labels_path else default_labels_path(out_dir)
+    start = config.start_date
+    agents = build_agents(config.agents, config.seed)
+    anomalies = plan_anomalies(agents, config.days, config.seed)
+    grid = anomaly_grid(anomalies, len(agents), config.days)
+    outages = plan_outages(config.days, start, config.seed)
+    counts = plan_volume(agents, anomalies, config.calls, config.days, start, config.seed)
+    tool_names = tuple(dict.fromkeys(t for a in agents for t in a.family.tools)) or ("noop",)
+    day0_us = int(datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc).timestamp()) * 1_000_000
+    ctx = RunContext(agents, anomalies, grid, outages, config.seed, config.error_rate, day0_us, tool_names)
+    tasks = _tasks(counts)
+
+    _clear_previous(out_dir, fmt)
+    writer = ChunkWriter(fmt, agents, tool_names, threads=threads)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.calls, unit="call", unit_scale=True, desc=f"generate {fmt}", file=sys.stderr)
+    files: list[Path] = []
+    spans = traces = calls = 0
+    costs = {a.index: [0.0, 0.0] for a in anomalies}
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(build_chunk, ctx, *tasks[0]) if tasks else None
+            for i in range(len(tasks)):
+                chunk = pending.result()
+                pending = pool.submit(build_chunk, ctx, *tasks[i + 1]) if i + 1 < len(tasks) else None
+                path = part_path(out_dir, fmt, start + timedelta(days=chunk.day), chunk.part)
+                writer.write(chunk, path)
+                files.append(path)
+                spans += chunk.rows
+                traces += chunk.traces
+                calls += chunk.llm_calls
+                for idx, (actual, base) in chunk.anomaly_costs.items():
+                    costs[idx][0] += actual
+                    costs[idx][1] += base
+                if bar is not None:
+                    bar.update(chunk.llm_calls)
+                del chunk
+    finally:
+        writer.close()
+        if bar is not None:
+            bar.close()
+
+    _write_labels(labels_path, anomalies, agents, start, costs)
+    outages_path = labels_path.parent / "outages.csv"
+    _write_outages(outages_path, outages)
+    return GenerationResult(
+        files=tuple(files), format=fmt, llm_calls=calls, spans=spans, traces=traces, days=config.days,
+        start_date=start, end_date=config.end_date, labels_path=labels_path, outages_path=outages_path,
+        anomalies=len(anomalies),
+    )
+
+
+def _write_labels(path: Path, anomalies, agents, start, costs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(LABEL_COLUMNS)
+        for a in anomalies:
+            agent = agents[a.agent]
+            actual, base = costs[a.index]
+            multiplier = actual / base if base > 0 else float("nan")
+            w.writerow([a.anomaly_id(), a.kind, agent.workspace_id, agent.agent_id,
+                        f"{start + timedelta(days=a.start_day):%Y-%m-%d}", f"{start + timedelta(days=a.end_day):%Y-%m-%d}",
+                        anomaly_effect(a), f"{multiplier:.2f}"])
+
+
+def _write_outages(path: Path, outages) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(OUTAGE_COLUMNS)
+        for i, o in enumerate(outages):
+            fmt = "%Y-%m-%dT%H:%M:%SZ"
+            w.writerow([f"out-{i + 1:03d}", o.provider,
+                        datetime.fromtimestamp(o.start_us / 1e6, tz=timezone.utc).strftime(fmt),
+                        datetime.fromtimestamp(o.end_us / 1e6, tz=timezone.utc).strftime(fmt), f"{o.error_rate:.2f}"])
