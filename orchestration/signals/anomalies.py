@@ -216,9 +216,12 @@ def attribute_drivers(mats: dict[str, np.ndarray], flags: np.ndarray) -> tuple[n
         with _quiet():
             return np.nan_to_num(np.log(np.maximum(a, tiny) / np.maximum(b, tiny)), nan=0.0, posinf=0.0, neginf=0.0)
 
-    volume, per_call = lr(calls, base["calls"]), lr(tpc, base["tpc"])
-    mix_term = lr(mix, base["mix"])
-    rate_term = lr(cpt, base["cpt"]) - mix_term
+    # On a day without calls (or tokens) only the volume term is defined.
+    has_usage = (np.nan_to_num(calls) > 0) & (np.nan_to_num(tokens) > 0)
+    volume = lr(calls, base["calls"])
+    per_call = np.where(has_usage, lr(tpc, base["tpc"]), 0.0)
+    mix_term = np.where(has_usage, lr(mix, base["mix"]), 0.0)
+    rate_term = np.where(has_usage, lr(cpt, base["cpt"]) - mix_term, 0.0)
     hit_drop = np.nan_to_num(base["hit"] - hit)
     err_rise = np.nan_to_num(err - base["err"])
     terms = np.stack([np.abs(volume), np.abs(per_call), np.abs(mix_term), np.abs(rate_term)])

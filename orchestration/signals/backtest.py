@@ -11,7 +11,7 @@ linear-regression trend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -21,7 +21,7 @@ from orchestration.signals.forecast import (
     SCOPE_COLUMNS,
     ForecastConfig,
     linear_trend_forecast,
-    prophet_forecast,
+    forecast_scope,
     seasonal_naive_forecast,
 )
 
@@ -68,7 +68,8 @@ def cutoffs_for(n_days: int, config: BacktestConfig) -> list[int]:
 
 def _forecast(method: str, train: pd.DataFrame, horizon: int, fc_config: ForecastConfig) -> pd.DataFrame:
     if method == "prophet":
-        out = prophet_forecast(train, horizon, fc_config)
+        # The production path (outlier cleaning, level-shift handling, fallbacks).
+        out, _, _ = forecast_scope(train, replace(fc_config, horizon_days=horizon))
         return out[~out["is_history"]]
     if method == "seasonal_naive":
         return seasonal_naive_forecast(train, horizon)

@@ -136,6 +136,45 @@ def remove_outliers(y: pd.Series, threshold: float) -> pd.Series:
     return out
 
 
+def detect_level_shift(y: pd.Series, min_segment_days: int = 7, min_shift: float = 0.3, min_t: float = 8.0) -> int | None:
+    """Index of the first day of a lasting level shift, or None.
+
+    Prophet extrapolates a step as if it were steep growth, so a forecast is
+    trained only on the days after a step. A step is told apart from ordinary
+    growth by fitting, for each candidate day k, log cost = a + b*t + c*[t >= k]
+    (weekday effects removed first) and keeping the k with the best fit; it
+    counts when the jump c is at least `min_shift` (log scale, ~35 %) and
+    `min_t` standard errors. Spikes were already blanked by `remove_outliers`.
+    """
+    values = y.to_numpy(dtype=float)
+    n = len(values)
+    if n < 2 * min_segment_days + 7:
+        return None
+    ok = ~np.isnan(values)
+    pos = values[ok & (values > 0)]
+    if len(pos) < n // 2:
+        return None
+    ly = np.log(values + 0.01 * np.median(pos))
+    dow = np.arange(n) % 7
+    weekday_effect = np.array([np.nanmedian(ly[(dow == d) & ok]) for d in range(7)])
+    ly = ly - weekday_effect[dow]
+    t = np.arange(n, dtype=float)
+    best: tuple[float, int, float, float] | None = None
+    for k in range(min_segment_days, n - min_segment_days + 1):  # ~n small least-squares fits
+        design = np.column_stack([np.ones(n), t, (t >= k).astype(float)])[ok]
+        target = ly[ok]
+        coef, res, *_ = np.linalg.lstsq(design, target, rcond=None)
+        rss = float(res[0]) if len(res) else float(np.sum((target - design @ coef) ** 2))
+        if best is None or rss < best[0]:
+            dof = max(len(target) - 3, 1)
+            cov = np.linalg.pinv(design.T @ design) * (rss / dof)
+            best = (rss, k, float(coef[2]), float(np.sqrt(max(cov[2, 2], 1e-12))))
+    if best is None:
+        return None
+    _, k, jump, se = best
+    return k if abs(jump) >= min_shift and abs(jump) / se >= min_t else None
+
+
 # ---------------------------------------------------------------- models
 
 def prophet_forecast(
@@ -240,8 +279,10 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
     Rules: fewer than `min_history_days` days since the first spend -> no
     forecast (rows are the history only, with the reason); no spend in the last
     `min_history_days` days -> seasonal naive (a flat zero forecast, which is
-    what Prophet's trend would only approximate badly); Prophet failure ->
-    seasonal naive with the error as reason.
+    what Prophet's trend would only approximate badly); a lasting level shift
+    -> Prophet on the days since the shift, or seasonal naive when fewer than
+    `min_history_days` remain; Prophet failure -> seasonal naive with the error
+    as reason. The reason column also notes a shortened training window.
     """
     history = history.sort_values("date")
     n_days = len(history)
@@ -252,8 +293,18 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
     if float(np.sum(recent)) == 0.0:
         reason = f"no spend in the last {config.min_history_days} days"
         return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason
+    reason = None
+    shift = detect_level_shift(remove_outliers(history["cost"].reset_index(drop=True), config.outlier_mad_threshold))
+    if shift is not None:
+        since = pd.Timestamp(history["date"].iloc[shift]).date()
+        days_since = n_days - shift
+        if days_since < config.min_history_days:
+            reason = f"level shift on {since}: only {days_since} day(s) since, fewer than {config.min_history_days}"
+            return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason
+        history = history.iloc[shift:]
+        reason = f"level shift on {since}: trained on the {days_since} days since"
     try:
-        return prophet_forecast(history, config.horizon_days, config), "prophet", None
+        return prophet_forecast(history, config.horizon_days, config), "prophet", reason
     except Exception as exc:  # Stan optimisation can fail on degenerate series
         reason = f"prophet failed: {type(exc).__name__}: {exc}"[:300]
         return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason

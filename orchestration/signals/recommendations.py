@@ -9,7 +9,8 @@ Rules (parameters in RecommendationConfig, documented in docs/signals.md):
 - model_switch: an agent's calls on model M could move to a cheaper model of
   the same provider and family (leading name token: gpt, claude, gemini...)
   that the organisation already runs with an error rate no worse than M's plus
-  `max_error_rate_gap` and median latency no more than `max_latency_ratio` x M's.
+  `max_error_rate_gap` and a median latency (of streamed calls, when there are
+  any) no more than `max_latency_ratio` x M's.
   Saving: the agent's tokens on M priced at the alternative's realised rates.
 - prompt_caching: large inputs (>= `caching_min_input_tokens` per call) with a
   cache hit rate below `caching_max_hit_rate`. Saving: `caching_target_hit_rate`
@@ -78,6 +79,7 @@ select
     count(distinct call_date) as active_days,
     sum(case when is_error then 1 else 0 end)::double as errors,
     median(duration_ms) as p50_duration_ms,
+    coalesce(median(duration_ms) filter (where time_to_first_token_ms is not null), median(duration_ms)) as latency_ms,
     avg(case when time_to_first_token_ms is null then 1.0 else 0.0 end) as nonstreamed_share,
     sum(input_tokens)::double as input_tokens,
     sum(uncached_input_tokens)::double as uncached_input_tokens,
@@ -94,6 +96,17 @@ from recent
 where agent_id is not null
 group by agent_id, provider, coalesce(catalog_model_id, response_model, request_model), operation,
          coalesce(service_tier, 'default')
+"""
+
+# Latency per model as interactive callers see it: the median duration of
+# streamed calls (batch-like jobs on the same model would otherwise dominate),
+# or of all calls when none are streamed.
+LATENCY_SQL = f"""
+select provider, coalesce(catalog_model_id, response_model, request_model) as model, operation,
+       coalesce(median(duration_ms) filter (where time_to_first_token_ms is not null), median(duration_ms)) as latency_ms
+from {FCT_TABLE}
+where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer and is_priced
+group by all
 """
 
 # Share of an agent's calls in its busiest 3 hours of the day (UTC): a scheduled
@@ -114,16 +127,18 @@ from ranked group by agent_id
 """
 
 
-def read_usage(con: duckdb.DuckDBPyConnection, window_days: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def read_usage(con: duckdb.DuckDBPyConnection, window_days: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """Usage per agent/model/tier, peak-hour shares, model latencies and the days observed."""
     require_fct(con)
     usage = con.execute(USAGE_SQL, [window_days]).df()
     peaks = con.execute(PEAK_HOURS_SQL, [window_days]).df()
+    latency = con.execute(LATENCY_SQL, [window_days]).df()
     span = con.execute(
         f"select least(?, count(distinct call_date)) from {FCT_TABLE} "
         f"where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer",
         [window_days, window_days],
     ).fetchone()[0]
-    return usage, peaks, int(span or window_days)
+    return usage, peaks, latency, int(span or window_days)
 
 
 def model_family(model: str) -> str:
@@ -138,10 +153,10 @@ def model_family(model: str) -> str:
     return token or head
 
 
-def model_rates(usage: pd.DataFrame) -> pd.DataFrame:
-    """Realised USD per token by kind, error rate and median latency per provider/model."""
+def model_rates(usage: pd.DataFrame, latency: pd.DataFrame) -> pd.DataFrame:
+    """Realised USD per token by kind, error rate and latency per provider/model."""
     g = usage.groupby(["provider", "model", "operation"]).agg(
-        calls=("calls", "sum"), errors=("errors", "sum"), p50_duration_ms=("p50_duration_ms", "median"),
+        calls=("calls", "sum"), errors=("errors", "sum"),
         uncached_input_tokens=("uncached_input_tokens", "sum"), cache_read_tokens=("cache_read_tokens", "sum"),
         cache_write_tokens=("cache_write_tokens", "sum"), output_tokens=("output_tokens", "sum"),
         uncached_input_cost=("uncached_input_cost", "sum"), cache_read_cost=("cache_read_cost", "sum"),
@@ -155,7 +170,7 @@ def model_rates(usage: pd.DataFrame) -> pd.DataFrame:
     g["output_rate"] = rate("output_cost", "output_tokens")
     g["error_rate"] = g["errors"] / g["calls"]
     g["family"] = g["model"].map(model_family)
-    return g
+    return g.merge(latency, on=["provider", "model", "operation"], how="left")
 
 
 def _rec(kind: str, scope_id: str, model: str | None, title: str, detail: str, evidence: dict,
@@ -172,13 +187,15 @@ def _rec(kind: str, scope_id: str, model: str | None, title: str, detail: str, e
 def model_switch_recs(usage: pd.DataFrame, rates: pd.DataFrame, scale: float, cfg: RecommendationConfig) -> list[dict]:
     recs = []
     per = usage.groupby(["agent_id", "provider", "model", "operation"], as_index=False).agg(
-        calls=("calls", "sum"), errors=("errors", "sum"), p50_duration_ms=("p50_duration_ms", "median"),
+        calls=("calls", "sum"), errors=("errors", "sum"), latency_ms=("latency_ms", "median"),
         uncached_input_tokens=("uncached_input_tokens", "sum"), cache_read_tokens=("cache_read_tokens", "sum"),
         cache_write_tokens=("cache_write_tokens", "sum"), output_tokens=("output_tokens", "sum"), cost=("cost", "sum"),
     )
     per["family"] = per["model"].map(model_family)
     per = per[per["operation"] != "embeddings"]
-    cand = per.merge(rates, on=["provider", "family", "operation"], suffixes=("", "_alt"))
+    keys = ["provider", "family", "operation"]
+    alt = rates.rename(columns={c: f"{c}_alt" for c in rates.columns if c not in keys})
+    cand = per.merge(alt, on=keys)
     cand = cand[cand["model"] != cand["model_alt"]]
     for col in ("cache_read_rate", "cache_write_rate"):
         cand[f"{col}_alt"] = cand[f"{col}_alt"].fillna(cand["input_rate_alt"])
@@ -190,8 +207,8 @@ def model_switch_recs(usage: pd.DataFrame, rates: pd.DataFrame, scale: float, cf
     ok = (
         cand["alt_cost"].notna()
         & (cand["alt_cost"] <= cand["cost"] * (1 - cfg.min_switch_saving_share))
-        & (cand["error_rate"] <= agent_error + cfg.max_error_rate_gap)
-        & (cand["p50_duration_ms_alt"] <= cand["p50_duration_ms"] * cfg.max_latency_ratio)
+        & (cand["error_rate_alt"] <= agent_error + cfg.max_error_rate_gap)
+        & (cand["latency_ms_alt"] <= cand["latency_ms"] * cfg.max_latency_ratio)
     )
     cand = cand[ok].assign(saving=lambda d: (d["cost"] - d["alt_cost"]) * scale)
     best = cand.sort_values("saving", ascending=False).drop_duplicates(["agent_id", "model", "operation"])
@@ -201,11 +218,11 @@ def model_switch_recs(usage: pd.DataFrame, rates: pd.DataFrame, scale: float, cf
             "model_switch", r.agent_id, r.model,
             f"Move {r.agent_id} from {r.model} to {r.model_alt}",
             f"{r.model_alt} ({r.provider}) costs {1 - r.alt_cost / r.cost:.0%} less on this agent's token mix; "
-            f"error rate {r.error_rate:.1%} vs {r.errors / r.calls:.1%}, median latency "
-            f"{r.p50_duration_ms_alt:,.0f} ms vs {r.p50_duration_ms:,.0f} ms. Validate output quality on a sample first.",
+            f"error rate {r.error_rate_alt:.1%} vs {r.errors / r.calls:.1%}, median latency "
+            f"{r.latency_ms_alt:,.0f} ms vs {r.latency_ms:,.0f} ms. Validate output quality on a sample first.",
             {"calls": r.calls, "current_cost_usd": r.cost, "alternative_cost_usd": r.alt_cost,
              "alternative_calls_observed": r.calls_alt, "error_rate_current": r.errors / r.calls,
-             "error_rate_alternative": r.error_rate},
+             "error_rate_alternative": r.error_rate_alt},
             r.saving, conf,
         ))
     return recs
@@ -293,7 +310,8 @@ def error_waste_recs(usage: pd.DataFrame, scale: float, cfg: RecommendationConfi
 
 
 def build_recommendations(
-    usage: pd.DataFrame, peaks: pd.DataFrame, observed_days: int, config: RecommendationConfig | None = None
+    usage: pd.DataFrame, peaks: pd.DataFrame, latency: pd.DataFrame, observed_days: int,
+    config: RecommendationConfig | None = None,
 ) -> pd.DataFrame:
     """All rules over the usage aggregates, ranked by estimated monthly saving."""
     cfg = config or RecommendationConfig()
@@ -303,7 +321,7 @@ def build_recommendations(
     num = usage.columns.difference(["agent_id", "workspace_id", "provider", "model", "operation", "service_tier"])
     usage[num] = usage[num].astype(float).fillna(0.0)
     scale = 30.0 / max(observed_days, 1)
-    rates = model_rates(usage)
+    rates = model_rates(usage, latency)
     recs = (model_switch_recs(usage, rates, scale, cfg) + caching_recs(usage, rates, scale, cfg)
             + batch_recs(usage, peaks, scale, cfg) + trim_output_recs(usage, scale, cfg)
             + error_waste_recs(usage, scale, cfg))
@@ -319,5 +337,5 @@ def build_recommendations(
 
 def recommendations_from_warehouse(con: duckdb.DuckDBPyConnection, config: RecommendationConfig | None = None) -> pd.DataFrame:
     cfg = config or RecommendationConfig()
-    usage, peaks, days = read_usage(con, cfg.window_days)
-    return build_recommendations(usage, peaks, days, cfg)
+    usage, peaks, latency, days = read_usage(con, cfg.window_days)
+    return build_recommendations(usage, peaks, latency, days, cfg)

@@ -1,0 +1,89 @@
+import numpy as np
+import pandas as pd
+
+from orchestration.signals.anomalies import AnomalyConfig, detect_anomalies, grade, scope_day_panel, severity
+from orchestration.signals.forecast import detect_level_shift
+from orchestration.signals.quality import score_detection
+from signals_series import agent_days, weekly_series
+
+
+def _flags(result: pd.DataFrame, agent: str) -> list[int]:
+    start = pd.Timestamp("2026-08-03")
+    sel = result[(result["scope_type"] == "agent") & (result["scope_id"] == agent)]
+    return sorted((pd.to_datetime(sel["date"]) - start).dt.days.tolist())
+
+
+def test_quiet_series_has_no_anomalies():
+    result = detect_anomalies(scope_day_panel(agent_days(n_agents=3, days=70)))
+    assert result.empty
+
+
+def test_each_incident_kind_is_found_with_its_driver():
+    incidents = {0: ("volume", 30, 32), 1: ("tokens", 40, 45), 2: ("cache", 50, 55), 3: ("model", 35, 41),
+                 4: ("retries", 44, 45)}
+    result = detect_anomalies(scope_day_panel(agent_days(n_agents=5, days=70, incidents=incidents)))
+    expected_driver = {"volume": "volume", "tokens": "tokens_per_call", "cache": "cache_hit_rate",
+                       "model": "model_mix", "retries": "error_retries"}
+    for a, (kind, d0, d1) in incidents.items():
+        days = _flags(result, f"agent-{a}")
+        assert days == list(range(d0, d1 + 1)), (kind, days)
+        drivers = set(result[(result["scope_id"] == f"agent-{a}")]["driver"])
+        assert drivers == {expected_driver[kind]}, (kind, drivers)
+    spike = result[(result["scope_id"] == "agent-0")].iloc[0]
+    assert spike["actual_cost"] > 4 * spike["expected_cost"]
+    assert np.isclose(spike["dollar_impact"], spike["actual_cost"] - spike["expected_cost"])
+
+
+def test_long_incident_does_not_become_baseline():
+    # Cleaning flagged days keeps a three-week incident flagged to its end.
+    result = detect_anomalies(scope_day_panel(agent_days(n_agents=1, days=80, incidents={0: ("tokens", 40, 60)})))
+    assert _flags(result, "agent-0") == list(range(40, 61))
+
+
+def test_workspace_scope_is_scored_too():
+    result = detect_anomalies(scope_day_panel(agent_days(n_agents=2, days=60, incidents={0: ("volume", 30, 31)})))
+    ws = result[result["scope_type"] == "workspace"]
+    assert ws["scope_id"].tolist() == ["ws-a", "ws-a"]
+
+
+def test_weekend_dip_is_not_an_anomaly_but_a_missing_weekday_is():
+    frame = agent_days(n_agents=1, days=56)
+    monday = frame.index[frame["date"] == pd.Timestamp("2026-09-14")][0]
+    frame.loc[monday, ["cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "tokens", "mix_cost", "errors"]] = 0.0
+    result = detect_anomalies(scope_day_panel(frame))
+    agent = result[result["scope_type"] == "agent"]
+    assert agent["date"].astype(str).tolist() == ["2026-09-14"]
+    assert agent["dollar_impact"].iloc[0] < 0 and agent["driver"].iloc[0] == "volume"
+
+
+def test_severity_needs_both_size_and_dollars():
+    cfg = AnomalyConfig(z_grades=(6, 10, 16), dollar_grades=(10, 50, 200))
+    assert grade(np.array([5.9, 6.0, 12.0, 40.0]), cfg.z_grades).tolist() == [0, 1, 2, 3]
+    sev = severity(np.array([40.0, 40.0, 7.0, 4.5]), np.array([500.0, 3.0, 500.0, -60.0]), cfg)
+    assert sev.tolist() == ["critical", "low", "medium", "low"]
+
+
+def test_level_shift_detector_fires_on_steps_not_on_growth():
+    growth = weekly_series(days=84, growth_per_day=0.01, noise=0.05)["cost"]
+    assert detect_level_shift(growth) is None
+    step = weekly_series(days=84, growth_per_day=0.0, noise=0.05)["cost"]
+    step.iloc[50:] *= 2
+    assert detect_level_shift(step) == 50
+
+
+def test_detection_scoring_counts_agent_days():
+    labels = pd.DataFrame({
+        "anomaly_id": ["x", "y"], "kind": ["runaway_loop", "prompt_blowup"], "workspace_id": ["ws-a", "ws-b"],
+        "agent_id": ["agent-0", "agent-1"], "start_date": ["2026-09-01", "2026-09-10"],
+        "end_date": ["2026-09-03", "2026-09-10"], "expected_effect": ["", ""], "expected_cost_multiplier": [5, 3],
+    })
+    detected = pd.DataFrame({
+        "scope_type": ["agent"] * 4 + ["workspace"],
+        "scope_id": ["agent-0", "agent-0", "agent-2", "agent-1", "ws-a"],
+        "date": pd.to_datetime(["2026-09-01", "2026-09-02", "2026-09-05", "2026-09-10", "2026-09-01"]).date,
+    })
+    q = score_detection(detected, labels)
+    q = q[q["kind"] == "all"].set_index("grain")
+    row = q.loc["agent_day"]
+    assert (row["true_positives"], row["false_positives"], row["false_negatives"]) == (3, 1, 1)
+    assert row["precision"] == 0.75 and row["recall"] == 0.75 and row["f1"] == 0.75

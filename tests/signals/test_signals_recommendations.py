@@ -1,0 +1,93 @@
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from orchestration.signals.recommendations import model_family, recommendations_from_warehouse
+
+PRICES = {  # USD per token: input, cache read, output
+    "gpt-4o": (2.5e-6, 1.25e-6, 10e-6),
+    "gpt-4o-mini": (0.15e-6, 0.075e-6, 0.6e-6),
+    "claude-sonnet-4-5": (3e-6, 0.3e-6, 15e-6),
+}
+
+
+def _calls(agent, model, provider, n_per_day, input_tokens, output_tokens, days=20, cache_read=0, error_rate=0.0,
+           duration_ms=2000.0, streamed=True, hour=None, seed=0):
+    rng = np.random.default_rng(seed)
+    n = n_per_day * days
+    day = np.repeat(np.arange(days), n_per_day)
+    hours = np.full(n, hour) if hour is not None else rng.integers(0, 24, n)
+    started = pd.Timestamp("2026-10-01") + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hours, unit="h")
+    p_in, p_cr, p_out = PRICES[model]
+    uncached = input_tokens - cache_read
+    return pd.DataFrame({
+        "span_id": [f"{agent}-{i}" for i in range(n)], "started_at": started, "call_date": started.normalize().date,
+        "agent_id": agent, "workspace_id": "ws", "provider": provider, "catalog_model_id": model,
+        "response_model": model, "request_model": model, "operation": "chat", "service_tier": None,
+        "is_priced": True, "is_error": rng.random(n) < error_rate, "duration_ms": duration_ms,
+        "time_to_first_token_ms": 300.0 if streamed else np.nan,
+        "input_tokens": input_tokens, "uncached_input_tokens": uncached, "cache_read_tokens": cache_read,
+        "cache_write_tokens": 0, "output_tokens": output_tokens,
+        "uncached_input_cost_usd": uncached * p_in, "cache_read_cost_usd": cache_read * p_cr, "cache_write_cost_usd": 0.0,
+        "output_cost_usd": output_tokens * p_out, "reasoning_cost_usd": 0.0,
+        "total_cost_usd": uncached * p_in + cache_read * p_cr + output_tokens * p_out,
+    })
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    frames = [
+        _calls("switcher", "gpt-4o", "openai", 100, 1000, 300, error_rate=0.02, seed=1),
+        _calls("mini-user", "gpt-4o-mini", "openai", 100, 1000, 300, error_rate=0.01, duration_ms=1500, seed=2),
+        _calls("no-cache", "claude-sonnet-4-5", "anthropic", 50, 20_000, 200, seed=3),
+        _calls("cached", "claude-sonnet-4-5", "anthropic", 50, 20_000, 200, cache_read=16_000, seed=4),
+        _calls("nightly", "gpt-4o-mini", "openai", 200, 20_000, 400, duration_ms=30_000, streamed=False, hour=3, seed=5),
+        _calls("verbose", "claude-sonnet-4-5", "anthropic", 30, 500, 4000, cache_read=0, seed=6),
+        _calls("flaky", "claude-sonnet-4-5", "anthropic", 200, 5000, 300, error_rate=0.3, seed=7),
+    ]
+    df = pd.concat(frames, ignore_index=True)
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.register("df", df)
+    con.execute("""create table marts.fct_llm_calls as select * exclude (call_date, total_cost_usd),
+                   call_date::date as call_date, total_cost_usd::decimal(38, 12) as total_cost_usd from df""")
+    yield con
+    con.close()
+
+
+def test_model_family():
+    assert [model_family(m) for m in ("gpt-4o-mini", "claude-3-5-haiku", "gemini-2.5-pro", "o3-mini")] == [
+        "gpt", "claude", "gemini", "o"]
+
+
+def test_rules_fire_on_the_agents_built_for_them(warehouse):
+    recs = recommendations_from_warehouse(warehouse)
+    by = {(r.kind, r.scope_id): r for r in recs.itertuples()}
+    assert ("model_switch", "switcher") in by
+    sw = by[("model_switch", "switcher")]
+    assert "gpt-4o-mini" in sw.title
+    # 20 days of 100 calls x (1000 x 2.5e-6 + 300 x 10e-6) = $11.0; on mini $0.66; scaled to 30 days.
+    assert sw.estimated_monthly_saving_usd == pytest.approx((11.0 - 0.66) * 1.5, rel=1e-6)
+    assert ("prompt_caching", "no-cache") in by and ("prompt_caching", "cached") not in by
+    pc = by[("prompt_caching", "no-cache")]
+    # half of the uncached input moves to the realised cache-read rate (0.1 x input)
+    uncached_cost = 50 * 20 * 20_000 * 3e-6
+    assert pc.estimated_monthly_saving_usd == pytest.approx(uncached_cost * 0.5 * 0.9 * 1.5, rel=1e-6)
+    assert ("batch_tier", "nightly") in by and by[("batch_tier", "nightly")].confidence == "high"
+    assert ("trim_output", "verbose") in by
+    assert ("error_waste", "flaky") in by
+    assert ("model_switch", "mini-user") not in by  # nothing cheaper in its family
+    ev = json.loads(by[("error_waste", "flaky")].evidence)
+    assert 0.2 < ev["errors"] / ev["calls"] < 0.4
+
+
+def test_ranked_by_saving_with_stable_ids(warehouse):
+    recs = recommendations_from_warehouse(warehouse)
+    assert recs["rank"].tolist() == list(range(1, len(recs) + 1))
+    assert recs["estimated_monthly_saving_usd"].is_monotonic_decreasing
+    again = recommendations_from_warehouse(warehouse)
+    assert again["recommendation_id"].tolist() == recs["recommendation_id"].tolist()
