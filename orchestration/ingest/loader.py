@@ -1,0 +1,551 @@
+"""Load landing files into raw.trace_spans: validated, quarantined, idempotent.
+
+A run covers a window of partition days. A row's partition day is the UTC day
+of its started_at; rows whose start is missing or outside the accepted range
+(they are quarantined anyway) take the day their path names
+(`date=YYYY-MM-DD/`), else the earliest valid day in the same file, else the
+file's modification day. Files are tracked per (file version, partition day)
+so one day can be (re)loaded alone and late data for an old day waits for
+that day's run (`pending_days` reports it).
+
+Deduplication is on span_id. Among versions of a span (rows already in raw
+and rows of this run) the latest wins: the version from the file with the
+later modification time, then the later landing path (lexicographic), then
+the later row in the file; a newer version of the same file beats its older
+self. A version identical in content to the winner, or losing to it, is
+counted in duplicates_skipped. For every file and day:
+rows_read = rows_loaded + rows_quarantined + duplicates_skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS
+from orchestration.ingest.landing import LandingFile, UnrecognisedFormat, detect_format, discover, path_day_hint, sha256_file
+from orchestration.ingest.options import IngestOptions, load_ingest_options
+from orchestration.ingest.readers import UnparseableFile, source_query
+from orchestration.ingest.rules import Rule, build_rules, failures_sql
+from orchestration.ingest.sql_text import lit
+from orchestration.ingest.staging import batch_ddl, stage_sql
+from orchestration.ingest.tables import (
+    LEDGER_TABLE,
+    MANIFEST_TABLE,
+    QUARANTINE_TABLE,
+    configure,
+    connect_warehouse,
+)
+from orchestration.settings import Settings
+
+DONE_STATUSES = ("loaded", "unparseable")
+_CONTRACT = ", ".join(TRACE_COLUMNS)
+
+
+@dataclass
+class DayCounts:
+    files: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_skipped: int = 0
+    rows_replaced: int = 0
+
+
+@dataclass
+class IngestionSummary:
+    window_start: date | None
+    window_end: date | None
+    forced: bool
+    files_seen: int = 0
+    files_loaded: int = 0
+    files_skipped_unchanged: int = 0
+    files_quarantined: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_skipped: int = 0
+    rows_replaced: int = 0
+    per_day: dict[date, DayCounts] = field(default_factory=dict)
+
+    @property
+    def bad_share(self) -> float:
+        """Quarantined rows over rows read (0 when nothing was read)."""
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def days(self) -> list[date]:
+        return sorted(self.per_day)
+
+
+@dataclass
+class _Manifest:
+    checksum: str
+    size: int
+    mtime_ns: int
+    fmt: str
+    days: dict[date, int]
+
+
+@dataclass
+class _Plan:
+    file: LandingFile
+    checksum: str
+    fmt: str | None
+    days: dict[date, int] | None
+    manifest_fresh: bool
+    file_id: int = 0
+    error: str | None = None
+
+
+@dataclass
+class _State:
+    manifest: dict[str, _Manifest]
+    by_checksum: dict[str, _Manifest]
+    done: set[tuple[str, date]]
+
+
+def _in_window(day: date, start: date | None, end: date | None) -> bool:
+    return (start is None or day >= start) and (end is None or day <= end)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
+
+
+def _read_state(con: duckdb.DuckDBPyConnection | None) -> _State:
+    manifest: dict[str, _Manifest] = {}
+    by_checksum: dict[str, _Manifest] = {}
+    done: set[tuple[str, date]] = set()
+    if con is None:
+        return _State(manifest, by_checksum, done)
+    if _table_exists(con, MANIFEST_TABLE):
+        for rel, checksum, size, mtime_ns, fmt, day, rows in con.execute(
+            f"select source_file, checksum, size_bytes, file_mtime_ns, source_format, partition_day, rows from {MANIFEST_TABLE}"
+        ).fetchall():
+            m = manifest.setdefault(rel, _Manifest(checksum, size, mtime_ns, fmt, {}))
+            m.days[day] = rows
+            by_checksum.setdefault(checksum, m)
+    if _table_exists(con, LEDGER_TABLE):
+        done = {
+            (c, d)
+            for c, d in con.execute(
+                f"select distinct checksum, partition_day from {LEDGER_TABLE} where status in {DONE_STATUSES}"
+            ).fetchall()
+        }
+    return _State(manifest, by_checksum, done)
+
+
+def _plan(f: LandingFile, state: _State) -> _Plan:
+    m = state.manifest.get(f.rel)
+    if m and m.size == f.size and m.mtime_ns == f.mtime_ns:
+        return _Plan(f, m.checksum, m.fmt, dict(m.days), manifest_fresh=True)
+    checksum = sha256_file(f.path)
+    if m and m.checksum == checksum:
+        return _Plan(f, checksum, m.fmt, dict(m.days), manifest_fresh=False)
+    other = state.by_checksum.get(checksum)
+    if other:
+        return _Plan(f, checksum, other.fmt, dict(other.days), manifest_fresh=False)
+    return _Plan(f, checksum, None, None, manifest_fresh=False)
+
+
+def _fallback_day(f: LandingFile) -> date:
+    return path_day_hint(f.rel) or f.mtime.date()
+
+
+def _stage(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> None:
+    """Append the file's rows to the temp `batch` table; sets plan.fmt/days, or plan.error."""
+    f = plan.file
+    try:
+        fmt = plan.fmt if plan.fmt and plan.fmt != "unknown" else detect_format(f.path)
+        plan.fmt = fmt
+        query = source_query(con, f.path, fmt, options.mapping, tag=str(plan.file_id))
+        sql = stage_sql(
+            query,
+            file_id=plan.file_id,
+            salt=salt,
+            rules=rules,
+            day_hint=path_day_hint(f.rel),
+            mtime_day=f.mtime.date(),
+        )
+        con.execute(f"insert into batch by name {sql}")
+        if query.rejects_table:
+            _stage_csv_rejects(con, plan, query.rejects_table)
+    except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
+        con.execute("delete from batch where _file_id = ?", [plan.file_id])
+        plan.fmt = plan.fmt or "unknown"
+        plan.error = _first_line(str(exc))
+        plan.days = {_fallback_day(f): 0}
+        return
+    stats = con.execute(
+        "select _partition_day, count(*), count(*) filter (where _malformed is not null), any_value(_malformed) "
+        "from batch where _file_id = ? group by 1",
+        [plan.file_id],
+    ).fetchall()
+    total = sum(r[1] for r in stats)
+    malformed = sum(r[2] for r in stats)
+    if total and malformed == total:
+        # Not one record could be read: quarantine the file as a whole.
+        first = next(r[3] for r in stats if r[3])
+        con.execute("delete from batch where _file_id = ?", [plan.file_id])
+        plan.error = f"no record could be read ({malformed} tried; first: {first})"
+        plan.days = {_fallback_day(f): 0}
+        return
+    plan.days = {r[0]: r[1] for r in stats}
+
+
+def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
+    """Lines DuckDB's CSV reader rejected become malformed rows of the batch."""
+    try:
+        count = con.execute(f"select count(*) from {rejects}").fetchone()[0]
+        if count:
+            day_hint = path_day_hint(plan.file.rel)
+            fallback = (
+                f"DATE '{day_hint.isoformat()}'"
+                if day_hint
+                else f"coalesce((select min(_partition_day) from batch where _file_id = {plan.file_id}), "
+                f"DATE '{plan.file.mtime.date().isoformat()}')"
+            )
+            con.execute(
+                f"""insert into batch by name
+                select {plan.file_id}::INTEGER as _file_id, null::BIGINT as _source_row, line::BIGINT as _source_line,
+                    error_message as _malformed,
+                    []::STRUCT(rule VARCHAR, field VARCHAR, expected VARCHAR, got VARCHAR)[] as _cast_failures,
+                    {fallback} as _partition_day, false as _ok
+                from (select line, min_by(error_message, coalesce(column_idx, 0)) as error_message
+                      from {rejects} group by line)"""
+            )
+    finally:
+        con.execute(f"drop table if exists {rejects}")
+        con.execute(f"drop table if exists {rejects}_scan")
+
+
+def _first_line(text: str, limit: int = 500) -> str:
+    line = " ".join(text.strip().split("\n")[:3])
+    return line[:limit]
+
+
+def _content_hash(prefix: str) -> str:
+    return "hash(" + ", ".join(f"{prefix}{c}" for c in TRACE_COLUMNS) + ")"
+
+
+def ingest_window(
+    settings: Settings,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    force: bool = False,
+) -> IngestionSummary:
+    """Load every landing file's rows whose partition day lies in [start, end] (None: unbounded).
+
+    A (file content, day) already loaded is skipped and recorded as
+    skipped_unchanged, unless `force`, which reprocesses the window's files;
+    either way the raw table ends up with one row per span_id.
+    """
+    if start and end and start > end:
+        raise ValueError(f"window start {start} is after its end {end}")
+    options = load_ingest_options()
+    now = _now()
+    rules = build_rules(options, now)
+    summary = IngestionSummary(window_start=start, window_end=end, forced=force)
+    files = discover(settings.landing_dir)
+    con = connect_warehouse(settings, options)
+    try:
+        state = _read_state(con)
+        con.execute(batch_ddl())
+        plans = [_plan(f, state) for f in files]
+        todo: dict[int, list[date]] = {}
+        skipped: dict[int, list[date]] = {}
+        for i, plan in enumerate(plans, start=1):
+            plan.file_id = i
+            if plan.days is None:
+                _stage(con, plan, options, rules, settings.user_id_salt)
+                staged = True
+            else:
+                staged = False
+            wanted = sorted(d for d in plan.days if _in_window(d, start, end))
+            if not wanted:
+                if staged:
+                    con.execute("delete from batch where _file_id = ?", [plan.file_id])
+                continue
+            summary.files_seen += 1
+            needed = [d for d in wanted if force or (plan.checksum, d) not in state.done]
+            skipped[plan.file_id] = [d for d in wanted if d not in needed]
+            if not needed:
+                summary.files_skipped_unchanged += 1
+                if staged:
+                    con.execute("delete from batch where _file_id = ?", [plan.file_id])
+                continue
+            if not staged:
+                _stage(con, plan, options, rules, settings.user_id_salt)
+                needed = [
+                    d for d in sorted(plan.days) if _in_window(d, start, end) and (force or (plan.checksum, d) not in state.done)
+                ]
+                if not needed:
+                    continue
+            todo[plan.file_id] = needed
+            day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in needed)
+            if set(needed) != set(plan.days):
+                con.execute(
+                    f"delete from batch where _file_id = ? and _partition_day not in ({day_list})", [plan.file_id]
+                )
+        _write(con, plans, todo, skipped, rules, summary, start, end, now)
+    finally:
+        con.close()
+    return summary
+
+
+def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> None:
+    by_id = {p.file_id: p for p in plans}
+    con.execute(
+        "create temp table files (_file_id INTEGER, rel VARCHAR, mtime_ns BIGINT, checksum VARCHAR, fmt VARCHAR, size BIGINT)"
+    )
+    rows = [(p.file_id, p.file.rel, p.file.mtime_ns, p.checksum, p.fmt or "unknown", p.file.size) for p in plans if p.file_id in todo]
+    if rows:
+        con.executemany("insert into files values (?, ?, ?, ?, ?, ?)", rows)
+    ts = f"TIMESTAMP '{run_ts.isoformat(sep=' ')}'"
+    has_outcomes = _compute_outcomes(con)
+
+    con.execute("begin transaction")
+    try:
+        # Quarantine reflects the latest processing of each (file, day).
+        pairs = [(by_id[fid].file.rel, d) for fid, days in todo.items() for d in days]
+        if pairs:
+            con.execute("create temp table processed_pairs (rel VARCHAR, day DATE)")
+            con.executemany("insert into processed_pairs values (?, ?)", pairs)
+            con.execute(
+                f"delete from {QUARANTINE_TABLE} q where exists (select 1 from processed_pairs p "
+                "where p.rel = q.source_file and p.day = q.partition_day)"
+            )
+        _insert_quarantine(con, rules, ts)
+        if has_outcomes:
+            con.execute(
+                f"delete from {RAW_SPANS_TABLE} where span_id in (select span_id from outcomes where outcome = 'replace')"
+            )
+            keep = (
+                "and not exists (select 1 from outcomes o where o._file_id = b._file_id "
+                "and o._source_row = b._source_row and o.outcome in ('duplicate', 'stale'))"
+            )
+        else:
+            keep = ""
+        con.execute(
+            f"""insert into {RAW_SPANS_TABLE} ({_CONTRACT}, _source_file, _source_row, _source_format, _loaded_at)
+            select {', '.join('b.' + c for c in TRACE_COLUMNS)}, f.rel, b._source_row, f.fmt, {ts}
+            from batch b join files f using (_file_id)
+            where b._ok {keep}"""
+        )
+        _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_outcomes)
+        _insert_manifest(con, plans, run_ts)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _compute_outcomes(con) -> bool:
+    """Classify the rows that share a span_id with another row of the batch or of raw.
+
+    Creates temp table `outcomes(_file_id, _source_row, span_id, outcome)` with
+    outcome in insert, replace, duplicate, stale; returns False when no row
+    collides (the common case), so the hot path skips the anti-join.
+    """
+    con.execute("create temp table dup_ids as select span_id from batch where _ok group by span_id having count(*) > 1")
+    con.execute(
+        f"""create temp table raw_hits as
+        with loads as (
+            select source_file, loaded_at, max(file_mtime_ns) as mtime_ns
+            from {LEDGER_TABLE} where status = 'loaded' group by all
+        )
+        select r.span_id, {_content_hash('r.')} as _h, r._source_file as rel, r._source_row as row_no,
+            coalesce(l.mtime_ns, 0) as mtime_ns
+        from {RAW_SPANS_TABLE} r
+        left join loads l on l.source_file = r._source_file and l.loaded_at = r._loaded_at
+        where r.span_id in (select span_id from batch where _ok)"""
+    )
+    n_dup, n_hits = con.execute("select (select count(*) from dup_ids), (select count(*) from raw_hits)").fetchone()
+    if not n_dup and not n_hits:
+        return False
+    con.execute(
+        f"""create temp table outcomes as
+        with contenders as (
+            select b._file_id, b._source_row, b.span_id, {_content_hash('b.')} as _h,
+                f.mtime_ns, f.rel, 1 as generation, b._source_row as row_no, false as existing
+            from batch b join files f using (_file_id)
+            where b._ok and (b.span_id in (select span_id from dup_ids) or b.span_id in (select span_id from raw_hits))
+            union all
+            select null, null, span_id, _h, mtime_ns, rel, 0, row_no, true from raw_hits
+        ),
+        ranked as (
+            select *,
+                row_number() over w as rk,
+                first_value(_h) over w as winner_h,
+                max(case when existing then _h end) over (partition by span_id) as existing_h,
+                bool_or(existing) over (partition by span_id) as has_existing
+            from contenders
+            window w as (partition by span_id order by mtime_ns desc, rel desc, generation desc, row_no desc)
+        )
+        select _file_id, _source_row, span_id,
+            case when rk = 1 and not has_existing then 'insert'
+                 when rk = 1 and _h = existing_h then 'duplicate'
+                 when rk = 1 then 'replace'
+                 when _h = winner_h then 'duplicate'
+                 else 'stale' end as outcome
+        from ranked where not existing"""
+    )
+    return True
+
+
+def _insert_quarantine(con, rules: list[Rule], ts: str) -> None:
+    record = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in TRACE_COLUMNS) + "))"
+    con.execute(
+        f"""insert into {QUARANTINE_TABLE}
+        with bad as (
+            select b.*, f.rel, f.fmt, f.checksum,
+                case when b._malformed is null then b._cast_failures || {failures_sql(rules)} end as fails
+            from batch b join files f using (_file_id)
+            where not b._ok
+        )
+        select rel, _source_row, _source_line, fmt, checksum, _partition_day,
+            coalesce(fails[1].rule, 'malformed_record'),
+            fails[1].field,
+            case when _malformed is not null
+                 then rel || ': line ' || coalesce(_source_line::VARCHAR, '?') || ': ' || _malformed
+                      || '; expected one readable record per line'
+                 else rel || ': row ' || coalesce(_source_row::VARCHAR, '?')
+                      || coalesce(' (line ' || _source_line::VARCHAR || ')', '')
+                      || ', field ' || fails[1].field || ': expected ' || fails[1].expected
+                      || ', got ' || coalesce(fails[1].got, 'null') end,
+            case when _malformed is not null then ['malformed_record']
+                 else list_transform(fails, lambda x: x.rule) end,
+            case when _malformed is null then {record} end,
+            {ts}
+        from bad"""
+    )
+
+
+def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_outcomes) -> None:
+    by_id = {p.file_id: p for p in plans}
+    join = (
+        "left join outcomes o on o._file_id = b._file_id and o._source_row = b._source_row" if has_outcomes else ""
+    )
+    outcome = "o.outcome" if has_outcomes else "null"
+    counts = {
+        (fid, day): (read, quarantined, dups, replaced)
+        for fid, day, read, quarantined, dups, replaced in con.execute(
+            f"""select b._file_id, b._partition_day, count(*),
+                count(*) filter (where not b._ok),
+                count(*) filter (where b._ok and {outcome} in ('duplicate', 'stale')),
+                count(*) filter (where {outcome} = 'replace')
+            from batch b {join} group by all"""
+        ).fetchall()
+    }
+    entries = []
+    for fid, days in todo.items():
+        plan = by_id[fid]
+        if plan.error:
+            summary.files_quarantined += 1
+            day = days[0]
+            message = f"{plan.file.rel}: cannot be parsed as {plan.fmt}: {plan.error}"
+            con.execute(
+                f"insert into {QUARANTINE_TABLE} values (?, null, null, ?, ?, ?, 'unparseable_file', null, ?, ['unparseable_file'], null, ?)",
+                [plan.file.rel, plan.fmt, plan.checksum, day, message, run_ts],
+            )
+            entries.append((plan, day, 0, 0, 0, 0, 0, "unparseable", message))
+            summary.per_day.setdefault(day, DayCounts()).files += 1
+            continue
+        summary.files_loaded += 1
+        for day in days:
+            read, quarantined, dups, replaced = counts.get((fid, day), (0, 0, 0, 0))
+            loaded = read - quarantined - dups
+            entries.append((plan, day, read, loaded, quarantined, dups, replaced, "loaded", None))
+            dc = summary.per_day.setdefault(day, DayCounts())
+            dc.files += 1
+            dc.rows_read += read
+            dc.rows_loaded += loaded
+            dc.rows_quarantined += quarantined
+            dc.duplicates_skipped += dups
+            dc.rows_replaced += replaced
+            summary.rows_read += read
+            summary.rows_loaded += loaded
+            summary.rows_quarantined += quarantined
+            summary.duplicates_skipped += dups
+            summary.rows_replaced += replaced
+    for fid, days in skipped.items():
+        for day in days:
+            entries.append((by_id[fid], day, 0, 0, 0, 0, 0, "skipped_unchanged", None))
+    if entries:
+        con.executemany(
+            f"insert into {LEDGER_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    p.file.rel, p.checksum, p.file.size, p.file.mtime_ns, p.fmt or "unknown", day, start, end,
+                    read, loaded, quarantined, dups, replaced, status, message, run_ts,
+                )
+                for p, day, read, loaded, quarantined, dups, replaced, status, message in entries
+            ],
+        )
+
+
+def _insert_manifest(con, plans, run_ts) -> None:
+    stale = [p for p in plans if not p.manifest_fresh and p.days is not None]
+    if not stale:
+        return
+    con.executemany(f"delete from {MANIFEST_TABLE} where source_file = ?", [(p.file.rel,) for p in stale])
+    con.executemany(
+        f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (p.file.rel, p.checksum, p.file.size, p.file.mtime_ns, p.fmt or "unknown", day, rows, run_ts)
+            for p in stale
+            for day, rows in sorted(p.days.items())
+        ],
+    )
+
+
+def pending_days(settings: Settings) -> dict[date, list[str]]:
+    """Partition days touched by landing files (new, changed or late) not yet loaded.
+
+    Reads the warehouse read-only and briefly; files it has not seen before
+    are read in memory (only their start times) to learn their days.
+    """
+    options = load_ingest_options()
+    rules = build_rules(options, _now())
+    state = _State({}, {}, set())
+    if settings.warehouse_path.exists():
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            state = _read_state(con)
+        finally:
+            con.close()
+    pending: dict[date, list[str]] = defaultdict(list)
+    scratch = None
+    try:
+        for i, f in enumerate(discover(settings.landing_dir), start=1):
+            plan = _plan(f, state)
+            plan.file_id = i
+            if plan.days is None:
+                if scratch is None:
+                    scratch = duckdb.connect()
+                    configure(scratch, options)
+                    scratch.execute(batch_ddl())
+                _stage(scratch, plan, options, rules, settings.user_id_salt)
+                scratch.execute("delete from batch")
+            for day in plan.days or {}:
+                if (plan.checksum, day) not in state.done:
+                    pending[day].append(f.rel)
+    finally:
+        if scratch is not None:
+            scratch.close()
+    return {d: sorted(v) for d, v in sorted(pending.items())}

@@ -1,0 +1,60 @@
+"""What counts as prompt or completion content, and how user ids are hashed.
+
+Content never reaches the warehouse: OTLP span events are not parsed, content
+attributes are never selected, canonical files' extra columns are ignored and
+content keys are removed from `tags`. User ids are hashed in SQL as
+
+    user_id = lower_hex(sha256(utf8(salt || clear_user_id)))
+
+with the salt from AGENTLEDGER_USER_ID_SALT (no separator between the two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from orchestration.ingest.sql_text import in_list, lit
+
+# Attribute keys holding prompts, completions, instructions or tool payloads
+# (OpenTelemetry GenAI conventions, current and deprecated, plus the two
+# other common instrumentation families).
+CONTENT_KEYS = (
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "gen_ai.tool.definitions",
+    "input.value",
+    "output.value",
+)
+CONTENT_PREFIXES = ("gen_ai.prompt", "gen_ai.completion", "llm.prompts", "llm.completions", "llm.input_messages", "llm.output_messages")
+
+
+def is_content_key(key: str) -> bool:
+    return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+
+
+def content_key_sql(expr: str) -> str:
+    """SQL predicate: `expr` (a key) names content."""
+    prefixes = " or ".join(f"starts_with({expr}, {lit(p)})" for p in CONTENT_PREFIXES)
+    return f"({expr} in {in_list(CONTENT_KEYS)} or {prefixes})"
+
+
+def hash_user_id_sql(expr: str, salt: str) -> str:
+    return f"sha256({lit(salt)} || {expr})"
+
+
+def hash_user_id(user_id: str, salt: str) -> str:
+    """The same hash in Python, for documentation and tests."""
+    return hashlib.sha256((salt + user_id).encode("utf-8")).hexdigest()
+
+
+def strip_content_from_tags_sql(expr: str) -> str:
+    """`tags` (a JSON object of strings) without content keys; null if not an object."""
+    parsed = f"try_cast(({expr})::JSON as MAP(VARCHAR, JSON))"
+    kept = f"list_filter(map_entries({parsed}), lambda e: not {content_key_sql('e.key')})"
+    return (
+        f"case when {expr} is null or not json_valid({expr}) or not ltrim({expr}) like '{{%' then null "
+        f"else to_json(map_from_entries({kept}))::VARCHAR end"
+    )
