@@ -1,0 +1,161 @@
+"""End to end: the real dbt project over generated traces, checked against genai-prices itself.
+
+Slow (two dbt builds); run with `pytest -m slow tests/pricing`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from genai_prices import Usage, calc_price
+
+from generators.config import GeneratorConfig
+from generators.traces import generate_traces
+from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
+from orchestration.pricing.catalog_export import SERVICE_TIER_PRICE_CONTEXTS
+from orchestration.settings import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.slow
+
+DBT = Path(sys.executable).parent / "dbt"
+SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models"]
+# Starts two days before a catalog price change (2026-10-14) so windows are crossed.
+START = date(2026, 10, 12)
+DAYS = 4
+TOLERANCE = Decimal("0.000001")
+
+
+def run_dbt(args: list[str], warehouse: Path, work: Path) -> str:
+    env = {**os.environ, "AGENTLEDGER_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [
+        str(DBT), *args,
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
+    return done.stdout
+
+
+def load_raw(warehouse: Path, parquet_glob: str, where: str = "true") -> int:
+    """Insert generated spans into raw.trace_spans (contract columns plus lineage), as the loader would."""
+    columns = ", ".join(TRACE_COLUMNS)
+    conn = duckdb.connect(str(warehouse))
+    try:
+        conn.execute("create schema if not exists raw")
+        conn.execute(raw_table_ddl())
+        before = conn.execute(f"select count(*) from {RAW_SPANS_TABLE}").fetchone()[0]
+        conn.execute(
+            f"""
+            insert into {RAW_SPANS_TABLE}
+            select {columns}, filename as _source_file, row_number() over () as _source_row,
+                   'parquet' as _source_format, now() as _loaded_at
+            from read_parquet('{parquet_glob}', filename = true)
+            where ({where}) and span_id not in (select span_id from {RAW_SPANS_TABLE})
+            """
+        )
+        return conn.execute(f"select count(*) from {RAW_SPANS_TABLE}").fetchone()[0] - before
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("generated")
+    config = GeneratorConfig(calls=7_000, days=DAYS, start=START, agents=12, seed=11)
+    generate_traces(config, out, "parquet", progress=False)
+    return str(out / "parquet" / "**" / "*.parquet")
+
+
+def test_every_priced_call_matches_genai_prices(generated, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_raw(warehouse, generated)
+    run_dbt(["build", *SELECT], warehouse, tmp_path)
+
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        calls = conn.execute(
+            """
+            select f.span_id, f.started_at, f.service_tier, f.input_tokens, f.output_tokens,
+                   f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.total_cost_usd,
+                   f.catalog_provider_id, m.matched_model_ref, f.price_source
+            from marts.fct_llm_calls as f
+            inner join intermediate.int_model_catalog_matches as m
+                on f.provider is not distinct from m.provider
+                and f.request_model is not distinct from m.request_model
+                and f.response_model is not distinct from m.response_model
+            where f.is_priced
+            """
+        ).fetchall()
+        unpriced = conn.execute(
+            "select distinct provider, request_model, total_cost_usd is null from marts.fct_llm_calls where not is_priced"
+        ).fetchall()
+        unpriced_report = conn.execute("select provider, model, calls from marts.rpt_unpriced_models order by model").fetchall()
+        long_context = conn.execute("select count(*) from marts.fct_llm_calls where is_long_context_tier").fetchone()[0]
+    finally:
+        conn.close()
+
+    assert len(calls) >= 5_000
+    assert {c[11] for c in calls} == {"catalog"}
+    mismatches = []
+    for span_id, started_at, tier, inp, out, cr, cw, reasoning, total, provider_id, model_ref, _ in calls:
+        expected = calc_price(
+            Usage(input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw),
+            model_ref,
+            provider_id=provider_id,
+            genai_request_timestamp=started_at,
+            price_context=SERVICE_TIER_PRICE_CONTEXTS.get(tier),
+        ).total_price
+        if abs(expected - total) > TOLERANCE:
+            mismatches.append((span_id, model_ref, tier, inp, out, cr, cw, str(total), str(expected)))
+    assert mismatches == [], f"{len(mismatches)} calls priced differently from genai-prices, e.g. {mismatches[:5]}"
+    # the generator's two self-hosted models are the unpriced ones, with null (not zero) costs
+    assert {(p, m) for p, m, _ in unpriced} == {("vllm", "acme-support-llama-3.1-70b-ft"), ("vllm", "acme-embed-v2")}
+    assert all(is_null for _, _, is_null in unpriced)
+    assert [m for _, m, _ in unpriced_report] == ["acme-embed-v2", "acme-support-llama-3.1-70b-ft"]
+    assert long_context > 0, "the generated data should cross a long-context threshold"
+
+
+def test_incremental_run_equals_full_rebuild(generated, tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    last_day = START + timedelta(days=DAYS - 1)
+    # first load: all but the last day, and hold back a slice of the day before as late data
+    held_back = f"(started_at >= date '{last_day}' or (started_at >= date '{last_day - timedelta(days=1)}' and span_id like '%a'))"
+    first = load_raw(warehouse, generated, f"not {held_back}")
+    run_dbt(["build", *SELECT], warehouse, tmp_path)
+    late = load_raw(warehouse, generated)
+    assert first > 0 and late > 0
+
+    vars_ = json.dumps({"min_date": str(last_day), "max_date": str(last_day)})
+    run_dbt(["run", *SELECT, "--vars", vars_], warehouse, tmp_path)
+    conn = duckdb.connect(str(warehouse))
+    try:
+        conn.execute("create table main.fct_incremental as select * from marts.fct_llm_calls")
+    finally:
+        conn.close()
+
+    run_dbt(["run", *SELECT, "--full-refresh"], warehouse, tmp_path)
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        only_incremental = conn.execute(
+            "select count(*) from (select * from main.fct_incremental except all select * from marts.fct_llm_calls)"
+        ).fetchone()[0]
+        only_full = conn.execute(
+            "select count(*) from (select * from marts.fct_llm_calls except all select * from main.fct_incremental)"
+        ).fetchone()[0]
+        rows = conn.execute("select count(*) from marts.fct_llm_calls").fetchone()[0]
+        model_spans = conn.execute(
+            "select count(*) from raw.trace_spans where operation in ('chat', 'text_completion', 'generate_content', 'embeddings')"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert (only_incremental, only_full) == (0, 0)
+    assert rows == model_spans
