@@ -1,0 +1,73 @@
+-- One row per agent and day with at least one LLM call (days without calls are absent).
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+daily as (
+
+    select
+        call_date,
+        agent_id,
+        count(*) as calls,
+        count(distinct trace_id) as traces,
+        sum(case when is_error then 1 else 0 end) as error_calls,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(total_cost_usd) as total_cost_usd,
+        {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
+        {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms
+    from calls
+    group by call_date, agent_id
+
+),
+
+final as (
+
+    select
+        daily.call_date,
+        daily.agent_id,
+        agents.agent_name,
+        agents.workspace_id,
+        agents.department,
+        daily.calls,
+        daily.traces,
+        daily.error_calls,
+        cast(daily.error_calls as double) / daily.calls as error_rate,
+        daily.unpriced_calls,
+        daily.input_tokens,
+        daily.cache_read_tokens,
+        daily.output_tokens,
+        daily.total_tokens,
+        daily.total_cost_usd,
+        daily.latency_p50_ms,
+        daily.latency_p95_ms
+    from daily
+    left join {{ ref('dim_agents') }} as agents
+        on daily.agent_id = agents.agent_id
+
+)
+
+select
+    cast(call_date as date) as call_date,
+    cast(agent_id as varchar) as agent_id,
+    cast(agent_name as varchar) as agent_name,
+    cast(workspace_id as varchar) as workspace_id,
+    cast(department as varchar) as department,
+    cast(calls as bigint) as calls,
+    cast(traces as bigint) as traces,
+    cast(error_calls as bigint) as error_calls,
+    cast(error_rate as double) as error_rate,
+    cast(unpriced_calls as bigint) as unpriced_calls,
+    cast(input_tokens as bigint) as input_tokens,
+    cast(cache_read_tokens as bigint) as cache_read_tokens,
+    cast(output_tokens as bigint) as output_tokens,
+    cast(total_tokens as bigint) as total_tokens,
+    cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms
+from final

@@ -1,0 +1,98 @@
+-- One row per agent with LLM calls: how much useful work its spend buys.
+--   output_input_ratio            output tokens / input tokens
+--   cost_per_successful_call_usd  all priced cost (errors included) / priced calls that succeeded,
+--                                 so retries and failures raise it
+--   cost_per_trace_usd            priced cost / distinct traces the agent made calls in
+--   error_waste_usd               cost of the calls that ended in error (retry/error waste)
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+by_agent as (
+
+    select
+        agent_id,
+        count(*) as calls,
+        sum(case when is_error then 0 else 1 end) as successful_calls,
+        sum(case when is_error then 1 else 0 end) as error_calls,
+        sum(case when is_priced and not is_error then 1 else 0 end) as successful_priced_calls,
+        sum(case when is_priced then 1 else 0 end) as priced_calls,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        count(distinct trace_id) as traces,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(case when is_priced then total_tokens end) as priced_tokens,
+        sum(total_cost_usd) as total_cost_usd,
+        sum(case when is_error then total_cost_usd end) as error_waste_usd
+    from calls
+    group by agent_id
+
+),
+
+final as (
+
+    select
+        by_agent.agent_id,
+        agents.agent_name,
+        agents.workspace_id,
+        agents.department,
+        by_agent.calls,
+        by_agent.successful_calls,
+        by_agent.error_calls,
+        cast(by_agent.error_calls as double) / by_agent.calls as error_rate,
+        by_agent.unpriced_calls,
+        by_agent.traces,
+        by_agent.input_tokens,
+        by_agent.output_tokens,
+        by_agent.total_tokens,
+        by_agent.total_cost_usd,
+        cast(by_agent.output_tokens as double) / nullif(by_agent.input_tokens, 0) as output_input_ratio,
+        cast(by_agent.cache_read_tokens as double) / nullif(by_agent.input_tokens, 0) as cache_hit_rate,
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.priced_calls, 0) as cost_per_call_usd,
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.successful_priced_calls, 0)
+            as cost_per_successful_call_usd,
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.traces, 0) as cost_per_trace_usd,
+        cast(by_agent.total_cost_usd as double) * 1000 / nullif(by_agent.priced_tokens, 0)
+            as cost_per_1k_tokens_usd,
+        cast(by_agent.total_tokens as double) / nullif(by_agent.traces, 0) as tokens_per_trace,
+        cast(by_agent.calls as double) / nullif(by_agent.traces, 0) as calls_per_trace,
+        coalesce(by_agent.error_waste_usd, case when by_agent.total_cost_usd is not null then 0 end)
+            as error_waste_usd,
+        cast(coalesce(by_agent.error_waste_usd, 0) as double)
+            / nullif(cast(by_agent.total_cost_usd as double), 0) as error_waste_share
+    from by_agent
+    left join {{ ref('dim_agents') }} as agents
+        on by_agent.agent_id = agents.agent_id
+
+)
+
+select
+    cast(agent_id as varchar) as agent_id,
+    cast(agent_name as varchar) as agent_name,
+    cast(workspace_id as varchar) as workspace_id,
+    cast(department as varchar) as department,
+    cast(calls as bigint) as calls,
+    cast(successful_calls as bigint) as successful_calls,
+    cast(error_calls as bigint) as error_calls,
+    cast(error_rate as double) as error_rate,
+    cast(unpriced_calls as bigint) as unpriced_calls,
+    cast(traces as bigint) as traces,
+    cast(input_tokens as bigint) as input_tokens,
+    cast(output_tokens as bigint) as output_tokens,
+    cast(total_tokens as bigint) as total_tokens,
+    cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+    cast(output_input_ratio as double) as output_input_ratio,
+    cast(cache_hit_rate as double) as cache_hit_rate,
+    cast(cost_per_call_usd as double) as cost_per_call_usd,
+    cast(cost_per_successful_call_usd as double) as cost_per_successful_call_usd,
+    cast(cost_per_trace_usd as double) as cost_per_trace_usd,
+    cast(cost_per_1k_tokens_usd as double) as cost_per_1k_tokens_usd,
+    cast(tokens_per_trace as double) as tokens_per_trace,
+    cast(calls_per_trace as double) as calls_per_trace,
+    cast(error_waste_usd as decimal(38, 12)) as error_waste_usd,
+    cast(error_waste_share as double) as error_waste_share
+from final

@@ -1,0 +1,191 @@
+-- One row per agent seen in any span or LLM call, with its owner and habits.
+with spans as (
+
+    select
+        agent_id,
+        agent_name,
+        workspace_id,
+        started_at,
+        trace_id
+    from {{ ref('stg_raw__trace_spans') }}
+    where agent_id is not null
+
+),
+
+calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+span_activity as (
+
+    select
+        agent_id,
+        min(started_at) as first_seen_at,
+        max(started_at) as last_seen_at,
+        count(distinct trace_id) as trace_count
+    from spans
+    group by agent_id
+
+),
+
+call_activity as (
+
+    select
+        agent_id,
+        min(started_at) as first_call_at,
+        max(started_at) as last_call_at,
+        count(*) as call_count,
+        count(distinct {{ dbt.concat(['provider', "'/'", 'model']) }}) as model_count
+    from calls
+    group by agent_id
+
+),
+
+agent_universe as (
+
+    select agent_id from span_activity
+    union
+    select agent_id from call_activity
+
+),
+
+-- Latest non-null display name.
+names_ranked as (
+
+    select
+        agent_id,
+        agent_name,
+        row_number() over (partition by agent_id order by started_at desc, agent_name) as name_rank
+    from spans
+    where agent_name is not null
+
+),
+
+-- Workspace with the most spans (ties: alphabetical).
+workspace_counts as (
+
+    select agent_id, workspace_id, count(*) as span_count
+    from spans
+    group by agent_id, workspace_id
+
+),
+
+workspaces_ranked as (
+
+    select
+        agent_id,
+        workspace_id,
+        row_number() over (partition by agent_id order by span_count desc, workspace_id) as workspace_rank
+    from workspace_counts
+
+),
+
+-- Department (already resolved with the org-mapping fallback) with the most calls.
+department_counts as (
+
+    select agent_id, department, count(*) as call_count
+    from calls
+    group by agent_id, department
+
+),
+
+departments_ranked as (
+
+    select
+        agent_id,
+        department,
+        row_number() over (partition by agent_id order by call_count desc, department) as department_rank
+    from department_counts
+
+),
+
+model_counts as (
+
+    select agent_id, provider, model, count(*) as call_count
+    from calls
+    group by agent_id, provider, model
+
+),
+
+models_ranked as (
+
+    select
+        agent_id,
+        provider,
+        model,
+        row_number() over (partition by agent_id order by call_count desc, provider, model) as model_rank
+    from model_counts
+
+),
+
+call_workspaces_ranked as (
+
+    select
+        agent_id,
+        workspace_id,
+        row_number() over (partition by agent_id order by count(*) desc, workspace_id) as workspace_rank
+    from calls
+    group by agent_id, workspace_id
+
+),
+
+final as (
+
+    select
+        agent_universe.agent_id,
+        coalesce(names_ranked.agent_name, agent_universe.agent_id) as agent_name,
+        coalesce(workspaces_ranked.workspace_id, call_workspaces_ranked.workspace_id) as workspace_id,
+        coalesce(departments_ranked.department, org.department, {{ unassigned_label() }}) as department,
+        org.team,
+        org.cost_centre,
+        org.agent_id is not null as is_in_org_mapping,
+        coalesce(span_activity.first_seen_at, call_activity.first_call_at) as first_seen_at,
+        coalesce(span_activity.last_seen_at, call_activity.last_call_at) as last_seen_at,
+        models_ranked.provider as primary_provider,
+        models_ranked.model as primary_model,
+        coalesce(call_activity.model_count, 0) as model_count,
+        coalesce(call_activity.call_count, 0) as call_count,
+        coalesce(span_activity.trace_count, 0) as trace_count
+    from agent_universe
+    left join span_activity
+        on agent_universe.agent_id = span_activity.agent_id
+    left join call_activity
+        on agent_universe.agent_id = call_activity.agent_id
+    left join names_ranked
+        on agent_universe.agent_id = names_ranked.agent_id
+        and names_ranked.name_rank = 1
+    left join workspaces_ranked
+        on agent_universe.agent_id = workspaces_ranked.agent_id
+        and workspaces_ranked.workspace_rank = 1
+    left join call_workspaces_ranked
+        on agent_universe.agent_id = call_workspaces_ranked.agent_id
+        and call_workspaces_ranked.workspace_rank = 1
+    left join departments_ranked
+        on agent_universe.agent_id = departments_ranked.agent_id
+        and departments_ranked.department_rank = 1
+    left join models_ranked
+        on agent_universe.agent_id = models_ranked.agent_id
+        and models_ranked.model_rank = 1
+    left join {{ ref('org_mapping') }} as org
+        on agent_universe.agent_id = org.agent_id
+
+)
+
+select
+    cast(agent_id as varchar) as agent_id,
+    cast(agent_name as varchar) as agent_name,
+    cast(workspace_id as varchar) as workspace_id,
+    cast(department as varchar) as department,
+    cast(team as varchar) as team,
+    cast(cost_centre as varchar) as cost_centre,
+    cast(is_in_org_mapping as boolean) as is_in_org_mapping,
+    cast(first_seen_at as timestamp) as first_seen_at,
+    cast(last_seen_at as timestamp) as last_seen_at,
+    cast(primary_provider as varchar) as primary_provider,
+    cast(primary_model as varchar) as primary_model,
+    cast(model_count as bigint) as model_count,
+    cast(call_count as bigint) as call_count,
+    cast(trace_count as bigint) as trace_count
+from final

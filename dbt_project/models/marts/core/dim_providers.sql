@@ -1,0 +1,71 @@
+-- One row per model provider seen in LLM calls.
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+activity as (
+
+    select
+        provider,
+        min(started_at) as first_seen_at,
+        max(started_at) as last_seen_at,
+        count(distinct model) as model_count,
+        count(distinct agent_id) as agent_count,
+        count(*) as call_count,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls
+    from calls
+    group by provider
+
+),
+
+catalog_counts as (
+
+    select provider, catalog_provider_id, count(*) as call_count
+    from calls
+    where catalog_provider_id is not null
+    group by provider, catalog_provider_id
+
+),
+
+catalog_ranked as (
+
+    select
+        provider,
+        catalog_provider_id,
+        row_number() over (partition by provider order by call_count desc, catalog_provider_id) as catalog_rank
+    from catalog_counts
+
+),
+
+final as (
+
+    select
+        activity.provider,
+        catalog_ranked.catalog_provider_id,
+        activity.model_count,
+        activity.agent_count,
+        activity.call_count,
+        activity.unpriced_calls,
+        activity.unpriced_calls = 0 as is_fully_priced,
+        activity.first_seen_at,
+        activity.last_seen_at
+    from activity
+    left join catalog_ranked
+        on activity.provider = catalog_ranked.provider
+        and catalog_ranked.catalog_rank = 1
+
+)
+
+select
+    cast(provider as varchar) as provider,
+    cast(catalog_provider_id as varchar) as catalog_provider_id,
+    cast(model_count as bigint) as model_count,
+    cast(agent_count as bigint) as agent_count,
+    cast(call_count as bigint) as call_count,
+    cast(unpriced_calls as bigint) as unpriced_calls,
+    cast(is_fully_priced as boolean) as is_fully_priced,
+    cast(first_seen_at as timestamp) as first_seen_at,
+    cast(last_seen_at as timestamp) as last_seen_at
+from final

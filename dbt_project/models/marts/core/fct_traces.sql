@@ -1,0 +1,225 @@
+-- One row per trace (one agent invocation and all its child spans).
+with spans as (
+
+    select
+        span_id,
+        trace_id,
+        parent_span_id,
+        started_at,
+        duration_ms,
+        operation,
+        workspace_id,
+        nullif(trim(department), '') as department,
+        agent_id,
+        agent_name,
+        environment,
+        status,
+        min(started_at) over (partition by trace_id) as trace_started_at
+    from {{ ref('stg_raw__trace_spans') }}
+
+),
+
+-- The root span (no parent); if a malformed trace has several, the earliest.
+roots_ranked as (
+
+    select
+        trace_id,
+        span_id,
+        agent_id,
+        agent_name,
+        workspace_id,
+        department,
+        environment,
+        status,
+        row_number() over (partition by trace_id order by started_at, span_id) as root_rank
+    from spans
+    where parent_span_id is null
+
+),
+
+roots as (
+
+    select * from roots_ranked where root_rank = 1
+
+),
+
+-- First span naming an agent, for traces whose root carries none.
+first_agents_ranked as (
+
+    select
+        trace_id,
+        agent_id,
+        agent_name,
+        row_number() over (partition by trace_id order by started_at, span_id) as agent_rank
+    from spans
+    where agent_id is not null
+
+),
+
+first_agents as (
+
+    select * from first_agents_ranked where agent_rank = 1
+
+),
+
+first_departments_ranked as (
+
+    select
+        trace_id,
+        department,
+        row_number() over (partition by trace_id order by started_at, span_id) as department_rank
+    from spans
+    where department is not null
+
+),
+
+first_departments as (
+
+    select * from first_departments_ranked where department_rank = 1
+
+),
+
+span_stats as (
+
+    select
+        trace_id,
+        min(started_at) as started_at,
+        max({{ dbt.datediff('trace_started_at', 'started_at', 'millisecond') }} + duration_ms) as duration_ms,
+        count(*) as span_count,
+        sum(case when operation in ('chat', 'text_completion', 'generate_content', 'embeddings') then 1 else 0 end) as llm_call_count,
+        sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,
+        sum(case when status = 'error' then 1 else 0 end) as error_count,
+        min(workspace_id) as any_workspace_id
+    from spans
+    group by trace_id
+
+),
+
+call_stats as (
+
+    select
+        trace_id,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(reasoning_tokens) as reasoning_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(total_cost_usd) as total_cost_usd,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(case when is_error then total_cost_usd end) as errored_call_cost_usd
+    from {{ ref('fct_llm_calls') }}
+    group by trace_id
+
+),
+
+joined as (
+
+    select
+        span_stats.trace_id,
+        roots.span_id as root_span_id,
+        coalesce(roots.agent_id, first_agents.agent_id, {{ unassigned_label() }}) as root_agent_id,
+        coalesce(roots.agent_name, first_agents.agent_name) as root_agent_name,
+        coalesce(roots.workspace_id, span_stats.any_workspace_id) as workspace_id,
+        coalesce(
+            roots.department,
+            first_departments.department,
+            org.department,
+            {{ unassigned_label() }}
+        ) as department,
+        roots.environment,
+        span_stats.started_at,
+        span_stats.duration_ms,
+        span_stats.span_count,
+        span_stats.llm_call_count,
+        span_stats.tool_call_count,
+        span_stats.error_count,
+        case
+            when roots.trace_id is not null then roots.status = 'ok'
+            else span_stats.error_count = 0
+        end as is_success,
+        roots.trace_id is not null as has_root_span,
+        coalesce(call_stats.input_tokens, 0) as input_tokens,
+        coalesce(call_stats.cache_read_tokens, 0) as cache_read_tokens,
+        coalesce(call_stats.cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(call_stats.output_tokens, 0) as output_tokens,
+        coalesce(call_stats.reasoning_tokens, 0) as reasoning_tokens,
+        coalesce(call_stats.total_tokens, 0) as total_tokens,
+        call_stats.total_cost_usd,
+        call_stats.errored_call_cost_usd,
+        coalesce(call_stats.unpriced_calls, 0) as unpriced_calls
+    from span_stats
+    left join roots
+        on span_stats.trace_id = roots.trace_id
+    left join first_agents
+        on span_stats.trace_id = first_agents.trace_id
+    left join first_departments
+        on span_stats.trace_id = first_departments.trace_id
+    left join {{ ref('org_mapping') }} as org
+        on coalesce(roots.agent_id, first_agents.agent_id) = org.agent_id
+    left join call_stats
+        on span_stats.trace_id = call_stats.trace_id
+
+),
+
+final as (
+
+    select
+        cast(trace_id as varchar) as trace_id,
+        cast(root_span_id as varchar) as root_span_id,
+        cast(root_agent_id as varchar) as root_agent_id,
+        cast(root_agent_name as varchar) as root_agent_name,
+        cast(workspace_id as varchar) as workspace_id,
+        cast(department as varchar) as department,
+        cast(environment as varchar) as environment,
+        cast(started_at as timestamp) as started_at,
+        cast(started_at as date) as trace_date,
+        cast(duration_ms as double) as duration_ms,
+        cast(span_count as bigint) as span_count,
+        cast(llm_call_count as bigint) as llm_call_count,
+        cast(tool_call_count as bigint) as tool_call_count,
+        cast(error_count as bigint) as error_count,
+        cast(is_success as boolean) as is_success,
+        cast(has_root_span as boolean) as has_root_span,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(reasoning_tokens as bigint) as reasoning_tokens,
+        cast(total_tokens as bigint) as total_tokens,
+        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+        cast(errored_call_cost_usd as decimal(38, 12)) as errored_call_cost_usd,
+        cast(unpriced_calls as bigint) as unpriced_calls,
+        cast(unpriced_calls = 0 as boolean) as is_fully_priced
+    from joined
+
+)
+
+select
+    trace_id,
+    root_span_id,
+    root_agent_id,
+    root_agent_name,
+    workspace_id,
+    department,
+    environment,
+    started_at,
+    trace_date,
+    duration_ms,
+    span_count,
+    llm_call_count,
+    tool_call_count,
+    error_count,
+    is_success,
+    has_root_span,
+    input_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    output_tokens,
+    reasoning_tokens,
+    total_tokens,
+    total_cost_usd,
+    errored_call_cost_usd,
+    unpriced_calls,
+    is_fully_priced
+from final

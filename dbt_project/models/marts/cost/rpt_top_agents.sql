@@ -1,0 +1,95 @@
+-- Agents ranked by cost over two windows: the full data range and the last 30
+-- days ending on the as-of date (var as_of_date, default the last day with calls).
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+as_of as (
+
+    select cast({{ as_of_date_sql(ref('fct_llm_calls')) }} as date) as as_of_date
+
+),
+
+windowed_calls as (
+
+    select 'full_range' as ranking_window, calls.*
+    from calls
+    union all
+    select 'last_30_days' as ranking_window, calls.*
+    from calls
+    cross join as_of
+    where calls.call_date between cast({{ dbt.dateadd('day', -29, 'as_of.as_of_date') }} as date)
+        and as_of.as_of_date
+
+),
+
+by_agent as (
+
+    select
+        ranking_window,
+        agent_id,
+        count(*) as calls,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(total_tokens) as total_tokens,
+        sum(total_cost_usd) as total_cost_usd
+    from windowed_calls
+    group by ranking_window, agent_id
+
+),
+
+ranked as (
+
+    select
+        by_agent.*,
+        -- Agents without any priced call rank last; ties broken by id for a stable order.
+        row_number() over (
+            partition by ranking_window
+            order by case when total_cost_usd is null then 1 else 0 end, total_cost_usd desc, agent_id
+        ) as cost_rank,
+        sum(total_cost_usd) over (partition by ranking_window) as window_total_cost_usd
+    from by_agent
+
+),
+
+final as (
+
+    select
+        ranked.ranking_window,
+        ranked.cost_rank,
+        ranked.agent_id,
+        agents.agent_name,
+        agents.workspace_id,
+        agents.department,
+        ranked.calls,
+        ranked.unpriced_calls,
+        ranked.total_tokens,
+        ranked.total_cost_usd,
+        cast(ranked.total_cost_usd as double)
+            / nullif(cast(ranked.window_total_cost_usd as double), 0) as share_of_window_cost,
+        cast(sum(ranked.total_cost_usd) over (
+            partition by ranked.ranking_window
+            order by ranked.cost_rank
+            rows between unbounded preceding and current row
+        ) as double) / nullif(cast(ranked.window_total_cost_usd as double), 0) as cumulative_share_of_window_cost
+    from ranked
+    left join {{ ref('dim_agents') }} as agents
+        on ranked.agent_id = agents.agent_id
+
+)
+
+select
+    cast(ranking_window as varchar) as ranking_window,
+    cast(cost_rank as bigint) as cost_rank,
+    cast(agent_id as varchar) as agent_id,
+    cast(agent_name as varchar) as agent_name,
+    cast(workspace_id as varchar) as workspace_id,
+    cast(department as varchar) as department,
+    cast(calls as bigint) as calls,
+    cast(unpriced_calls as bigint) as unpriced_calls,
+    cast(total_tokens as bigint) as total_tokens,
+    cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+    cast(share_of_window_cost as double) as share_of_window_cost,
+    cast(cumulative_share_of_window_cost as double) as cumulative_share_of_window_cost
+from final

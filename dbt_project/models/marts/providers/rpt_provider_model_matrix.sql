@@ -1,0 +1,79 @@
+-- Provider x model comparison over the whole data range: price, speed, reliability, volume.
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+by_model as (
+
+    select
+        provider,
+        model,
+        count(*) as calls,
+        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        count(distinct agent_id) as agent_count,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(case when is_priced then total_tokens end) as priced_tokens,
+        sum(case when is_priced then input_tokens end) as priced_input_tokens,
+        sum(case when is_priced then output_tokens end) as priced_output_tokens,
+        sum(case when is_priced then 1 else 0 end) as priced_calls,
+        sum(total_cost_usd) as total_cost_usd,
+        sum(uncached_input_cost_usd) + sum(cache_read_cost_usd) + sum(cache_write_cost_usd) as input_cost_usd,
+        sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd,
+        cast(sum(case when is_error then 1 else 0 end) as double) / count(*) as error_rate,
+        {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
+        {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms,
+        {{ percentile_cont('time_to_first_token_ms', 0.5) }} as ttft_p50_ms
+    from calls
+    group by provider, model
+
+),
+
+final as (
+
+    select
+        provider,
+        model,
+        calls,
+        cast(calls as double) / sum(calls) over () as share_of_calls,
+        unpriced_calls,
+        agent_count,
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        total_cost_usd,
+        cast(total_cost_usd as double) * 1000 / nullif(priced_tokens, 0) as cost_per_1k_tokens_usd,
+        cast(input_cost_usd as double) * 1000 / nullif(priced_input_tokens, 0) as cost_per_1k_input_tokens_usd,
+        cast(output_cost_usd as double) * 1000 / nullif(priced_output_tokens, 0) as cost_per_1k_output_tokens_usd,
+        cast(total_cost_usd as double) / nullif(priced_calls, 0) as cost_per_call_usd,
+        latency_p50_ms,
+        latency_p95_ms,
+        ttft_p50_ms,
+        error_rate
+    from by_model
+
+)
+
+select
+    cast(provider as varchar) as provider,
+    cast(model as varchar) as model,
+    cast(calls as bigint) as calls,
+    cast(share_of_calls as double) as share_of_calls,
+    cast(unpriced_calls as bigint) as unpriced_calls,
+    cast(agent_count as bigint) as agent_count,
+    cast(input_tokens as bigint) as input_tokens,
+    cast(output_tokens as bigint) as output_tokens,
+    cast(total_tokens as bigint) as total_tokens,
+    cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
+    cast(cost_per_1k_tokens_usd as double) as cost_per_1k_tokens_usd,
+    cast(cost_per_1k_input_tokens_usd as double) as cost_per_1k_input_tokens_usd,
+    cast(cost_per_1k_output_tokens_usd as double) as cost_per_1k_output_tokens_usd,
+    cast(cost_per_call_usd as double) as cost_per_call_usd,
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms,
+    cast(ttft_p50_ms as double) as ttft_p50_ms,
+    cast(error_rate as double) as error_rate
+from final

@@ -1,0 +1,46 @@
+-- Hourly usage per agent, provider and model. Percentiles at this grain only.
+with calls as (
+
+    select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+hourly as (
+
+    select
+        call_hour,
+        call_date,
+        agent_id,
+        provider,
+        model,
+        {{ usage_measures() }}
+    from calls
+    group by call_hour, call_date, agent_id, provider, model
+
+),
+
+final as (
+
+    select
+        hourly.call_hour,
+        hourly.call_date,
+        hourly.agent_id,
+        agents.agent_name,
+        hourly.provider,
+        hourly.model,
+        {{ usage_measure_columns('hourly.') }}
+    from hourly
+    left join {{ ref('dim_agents') }} as agents
+        on hourly.agent_id = agents.agent_id
+
+)
+
+select
+    call_hour,
+    call_date,
+    agent_id,
+    agent_name,
+    provider,
+    model,
+    {{ usage_measure_columns() }}
+from final

@@ -1,0 +1,29 @@
+{#- The sum of `column_name` over the model (rows matching `row_filter`)
+    equals the sum of `compare_expression` over `compare_model` (rows matching
+    `compare_filter`), within `tolerance`: a mart neither loses nor double counts
+    what the fact holds. Both sums null (nothing priced) also passes. -#}
+{% test column_sum_matches(model, column_name, compare_model, compare_expression, row_filter=none, compare_filter=none, tolerance=0) %}
+with model_total as (
+
+    select sum({{ column_name }}) as total
+    from {{ model }}
+    {%- if row_filter %} where {{ row_filter }} {%- endif %}
+
+),
+
+compare_total as (
+
+    select sum({{ compare_expression }}) as total
+    from {{ compare_model }}
+    {%- if compare_filter %} where {{ compare_filter }} {%- endif %}
+
+)
+
+select
+    model_total.total as model_total,
+    compare_total.total as compare_total
+from model_total
+cross join compare_total
+where (model_total.total is null) <> (compare_total.total is null)
+    or abs(model_total.total - compare_total.total) > {{ tolerance }}
+{% endtest %}

@@ -1,0 +1,12 @@
+{#- Every combination of `columns` in the model exists in `to` (same column
+    names there): a foreign key over several columns, e.g. (provider, model). -#}
+{% test relationships_composite(model, columns, to, row_filter=none) %}
+select {{ columns | join(', ') }}
+from {{ model }} as child
+where not exists (
+    select 1
+    from {{ to }} as parent
+    where {% for column in columns %}parent.{{ column }} = child.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+)
+{%- if row_filter %} and ({{ row_filter }}) {%- endif %}
+{% endtest %}
