@@ -1,0 +1,225 @@
+"""Build the Evidence report site from the published marts file.
+
+Evidence exits 0 when a source query hits a missing table ("Catalog Error")
+or a page query fails ("Error in Query!", the page then shows an error box),
+so this wrapper reads the output itself and fails on those markers, and on a
+required source that came back empty. It also points the source at the
+published file of the current settings (`EVIDENCE_SOURCE__agentledger__filename`
+must be relative to the source folder: the driver joins it to that folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.settings import REPORTS_DIR, Settings
+
+SOURCE_NAME = "agentledger"
+LOCK_STAMP = ".agentledger-lock.sha256"
+
+# Source queries the site cannot do without: an empty result means the
+# pipeline did not produce data and the site would render blank charts.
+# Signal tables (alerts, anomalies, recommendations) may be legitimately empty.
+REQUIRED_SOURCES = ("cost_daily", "usage_daily", "kpi_overview", "agents")
+
+ERROR_MARKERS = (
+    "Error in Query",
+    "Catalog Error",
+    "Binder Error",
+    "Parser Error",
+    "Conversion Error",
+    "Invalid Input Error",
+    "Out of Memory Error",
+    "IO Error",
+    "Failed to load",
+    "is not defined",
+    "Unexpected token",
+    "[vite-plugin-svelte] Error",
+    "ERR_",
+)
+# Lines that contain a marker word but are not failures.
+BENIGN_PATTERNS = (re.compile(r"^\s*$"),)
+SOURCE_DONE = re.compile(r"^\s*(?P<name>[\w-]+) ✔ Finished, wrote (?P<rows>\d+) rows", re.MULTILINE)
+
+
+class ReportBuildError(RuntimeError):
+    """The site did not build cleanly; the message carries the offending output lines."""
+
+
+@dataclass(frozen=True)
+class ReportBuildResult:
+    build_dir: Path
+    pages_built: list[str]
+    source_rows: dict[str, int]
+    duration_s: float
+
+    @property
+    def pages_count(self) -> int:
+        return len(self.pages_built)
+
+
+def _lock_digest(project_dir: Path) -> str:
+    return hashlib.sha256((project_dir / "package-lock.json").read_bytes()).hexdigest()
+
+
+def ensure_node_modules(project_dir: Path = REPORTS_DIR, timeout_s: float = 600) -> bool:
+    """`npm ci` when node_modules is missing or the lock file changed; True when it ran."""
+    modules = project_dir / "node_modules"
+    stamp = modules / LOCK_STAMP
+    digest = _lock_digest(project_dir)
+    if modules.is_dir() and stamp.exists() and stamp.read_text().strip() == digest:
+        return False
+    _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], project_dir, _env(), timeout_s, "npm ci")
+    stamp.write_text(digest + "\n")
+    return True
+
+
+def source_filename(settings: Settings, project_dir: Path = REPORTS_DIR) -> str:
+    """The published file as a path relative to the source folder (absolute paths are not honoured)."""
+    return os.path.relpath(settings.published_warehouse_path, project_dir / "sources" / SOURCE_NAME)
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DO_NOT_TRACK": "1",
+            "EVIDENCE_TELEMETRY": "false",
+            "NODE_OPTIONS": env.get("NODE_OPTIONS", "--max-old-space-size=4096"),
+            "CI": "true",
+            "NO_COLOR": "1",
+            "FORCE_COLOR": "0",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout_s: float, label: str) -> str:
+    try:
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired as exc:
+        tail = (exc.output or b"")
+        tail = tail.decode(errors="replace") if isinstance(tail, bytes) else tail
+        raise ReportBuildError(f"{label} in {cwd} timed out after {timeout_s:.0f}s; last output:\n{tail[-3000:]}") from exc
+    if proc.returncode != 0:
+        raise ReportBuildError(f"{label} in {cwd} exited with {proc.returncode}:\n{proc.stdout[-5000:]}")
+    return proc.stdout
+
+
+def error_lines(output: str) -> list[str]:
+    """Lines of Evidence output that report a query or compile failure."""
+    found = []
+    for line in output.splitlines():
+        if any(marker in line for marker in ERROR_MARKERS) and not any(p.search(line) for p in BENIGN_PATTERNS):
+            found.append(line.strip())
+    return found
+
+
+def source_queries(project_dir: Path = REPORTS_DIR) -> list[str]:
+    return sorted(p.stem for p in (project_dir / "sources" / SOURCE_NAME).glob("*.sql"))
+
+
+def check_sources_output(output: str, expected: list[str], required: tuple[str, ...] = REQUIRED_SOURCES) -> dict[str, int]:
+    """Row counts per source query; raises when one failed, is missing or a required one is empty."""
+    problems = [f"  {line}" for line in error_lines(output)]
+    rows = {m["name"]: int(m["rows"]) for m in SOURCE_DONE.finditer(output)}
+    for name in expected:
+        if name not in rows:
+            problems.append(f"  source query sources/{SOURCE_NAME}/{name}.sql did not finish (no 'wrote N rows' line)")
+        elif name in required and rows[name] == 0:
+            problems.append(
+                f"  source query sources/{SOURCE_NAME}/{name}.sql returned 0 rows; "
+                "expected data (was the pipeline run and the marts published?)"
+            )
+    if problems:
+        raise ReportBuildError("`npm run sources` reported problems:\n" + "\n".join(problems))
+    return rows
+
+
+def built_pages(build_dir: Path) -> list[str]:
+    """Routes of the prerendered pages (Evidence's own api/settings/explore excluded)."""
+    routes = []
+    for html in sorted(build_dir.rglob("*.html")):
+        rel = html.relative_to(build_dir).as_posix()
+        if rel.startswith(("api/", "settings", "explore", "_app/")):
+            continue
+        route = "/" + rel.removesuffix("index.html").removesuffix(".html")
+        routes.append(route.rstrip("/") or "/")
+    return routes
+
+
+def stage_project(target: Path, project_dir: Path = REPORTS_DIR) -> Path:
+    """Copy the Evidence project (not its build state) to `target`, sharing node_modules.
+
+    Lets tests and one-off builds run without touching the checked-out
+    project's `.evidence/` and `build/` folders.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json", "evidence.plugins.yaml", "evidence.settings.json"):
+        shutil.copy2(project_dir / name, target / name)
+    for folder in ("sources", "pages", "partials", "components"):
+        if (project_dir / folder).is_dir():
+            shutil.copytree(project_dir / folder, target / folder, dirs_exist_ok=True)
+    link = target / "node_modules"
+    if not link.exists():
+        link.symlink_to(project_dir / "node_modules", target_is_directory=True)
+    return target
+
+
+def build_report_site(
+    settings: Settings,
+    timeout_s: float = 900,
+    project_dir: Path = REPORTS_DIR,
+    required_sources: tuple[str, ...] = REQUIRED_SOURCES,
+) -> ReportBuildResult:
+    """`npm ci` if needed, `npm run sources`, then a clean `npm run build`; fail on any error marker."""
+    started = time.monotonic()
+    if not settings.published_warehouse_path.exists():
+        raise ReportBuildError(
+            f"published file {settings.published_warehouse_path} does not exist; publish the marts first"
+        )
+    modules = project_dir / "node_modules"
+    # A staged copy shares the checked-out project's node_modules: install there.
+    ensure_node_modules(modules.resolve().parent if modules.is_symlink() else project_dir, timeout_s)
+    env = _env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": source_filename(settings, project_dir)})
+
+    out = _run(["npm", "run", "sources"], project_dir, env, timeout_s, "npm run sources")
+    rows = check_sources_output(out, source_queries(project_dir), required_sources)
+
+    build_dir = project_dir / "build"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    out = _run(["npm", "run", "build"], project_dir, env, timeout_s, "npm run build")
+    problems = error_lines(out)
+    if problems:
+        raise ReportBuildError("`npm run build` reported query or compile errors:\n" + "\n".join(f"  {p}" for p in problems))
+    if not (build_dir / "index.html").exists():
+        raise ReportBuildError(f"`npm run build` finished but {build_dir}/index.html is missing:\n{out[-3000:]}")
+    return ReportBuildResult(
+        build_dir=build_dir,
+        pages_built=built_pages(build_dir),
+        source_rows=rows,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def main() -> int:
+    """`python -m orchestration.publish.report_build`: build reports/build from the published file."""
+    from orchestration.settings import load_settings
+
+    result = build_report_site(load_settings())
+    print(f"Built {result.pages_count} pages into {result.build_dir} in {result.duration_s:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
