@@ -47,9 +47,18 @@ SEVERITIES = ("low", "medium", "high", "critical")
 
 @dataclass(frozen=True)
 class AnomalyConfig:
-    z_threshold: float = 4.0
+    z_threshold: float = 2.5
     min_relative_deviation: float = 0.3
-    min_dollar_impact: float = 1.0
+    # A deviation no driver explains must be larger to count.
+    z_threshold_unexplained: float = 8.0
+    min_relative_deviation_unexplained: float = 1.0
+    # What "a driver explains it" means: calls, tokens per call, model-mix price
+    # or other price per token moved by this factor (either way), or the cache
+    # hit rate moved by this many points, or the error rate rose by this much.
+    driver_min_factor: float = 3.0
+    min_cache_hit_change: float = 0.3
+    min_error_rate_rise: float = 0.2
+    min_dollar_impact: float = 0.25
     level_window_days: int = 7
     sigma_window_days: int = 28
     warmup_days: int = 14
@@ -125,11 +134,45 @@ def weekly_profile(logc: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
     return prof - prof.mean(axis=1, keepdims=True)
 
 
-def scan(cost: np.ndarray, weekdays: np.ndarray, config: AnomalyConfig) -> dict[str, np.ndarray]:
+def noise_scale(calls: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
+    """Relative noise level of each scope-day from its typical call volume.
+
+    A day's cost is a sum over its calls, so its relative noise shrinks like
+    1/sqrt(calls): a Sunday with 15 calls swings far more than a Monday with 100.
+    Residuals are divided by sqrt(typical calls / calls expected that day)
+    before the MAD, so quiet days neither hide anomalies on busy days nor raise
+    false alarms themselves. Expected calls: weekly profile plus a centred
+    7-day median level (robust to a short burst such as a runaway loop).
+    """
+    logn = np.log(np.nan_to_num(calls, nan=0.0) + 1.0)
+    logn = np.where(np.isnan(calls), np.nan, logn)
+    season = weekly_profile(logn, weekdays)[:, weekdays]
+    with _quiet():
+        level = pd.DataFrame((logn - season).T).rolling(7, center=True, min_periods=3).median().to_numpy().T
+        expected = np.exp(level + season)
+        typical = np.nanmedian(expected, axis=1, keepdims=True)
+    scale = np.sqrt(typical / np.maximum(expected, 1.0))
+    return np.where(np.isnan(scale), 1.0, scale)
+
+
+def scan(
+    cost: np.ndarray,
+    weekdays: np.ndarray,
+    config: AnomalyConfig,
+    scale: np.ndarray | None = None,
+    corroborated: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Run the causal detector over a [scopes x days] cost matrix (NaN = inactive).
 
-    Returns expected cost, z-scores and flags, all [scopes x days].
+    `scale` (same shape, default 1) is the relative noise level of each day
+    (see `noise_scale`); `corroborated` marks days where a driver moved enough
+    to explain an anomaly (default: none). Returns expected cost, z-scores and
+    flags.
     """
+    if scale is None:
+        scale = np.ones_like(cost)
+    if corroborated is None:
+        corroborated = np.zeros(cost.shape, dtype=bool)
     n_s, n_t = cost.shape
     active = ~np.isnan(cost)
     pos = np.where(active & (cost > 0), cost, np.nan)
@@ -153,7 +196,7 @@ def scan(cost: np.ndarray, weekdays: np.ndarray, config: AnomalyConfig) -> dict[
             enough = np.sum(~np.isnan(window), axis=1) >= max(3, w // 2)
             level = np.nanmedian(window, axis=1)
             exp_t = np.where(enough & active[:, t], level + seas_t[:, t], np.nan)
-            r = logc[:, t] - exp_t
+            r = (logc[:, t] - exp_t) / scale[:, t]
             past = resid[:, max(0, t - sw) : t]
             n_past = np.sum(~np.isnan(past), axis=1)
             med = np.nanmedian(past, axis=1)
@@ -163,10 +206,12 @@ def scan(cost: np.ndarray, weekdays: np.ndarray, config: AnomalyConfig) -> dict[
         expected_cost = np.exp(exp_t) - eps[:, 0]
         impact = cost[:, t] - expected_cost
         rel = impact / np.maximum(expected_cost, eps[:, 0])
+        az, arel = np.abs(np.nan_to_num(zt)), np.abs(np.nan_to_num(rel))
+        explained = corroborated[:, t] & (az >= config.z_threshold) & (arel >= config.min_relative_deviation)
+        unexplained = (az >= config.z_threshold_unexplained) & (arel >= config.min_relative_deviation_unexplained)
         flag = (
             (t >= config.warmup_days)
-            & (np.abs(np.nan_to_num(zt)) >= config.z_threshold)
-            & (np.abs(np.nan_to_num(rel)) >= config.min_relative_deviation)
+            & (explained | unexplained)
             & (np.abs(np.nan_to_num(impact)) >= config.min_dollar_impact)
         )
         run = np.where(flag, run + 1, 0)
@@ -189,46 +234,66 @@ def severity(z: np.ndarray, dollar_impact: np.ndarray, config: AnomalyConfig) ->
     return np.asarray(SEVERITIES, dtype=object)[idx]
 
 
-def _same_weekday_baseline(values: np.ndarray, flags: np.ndarray, weeks: int = 4) -> np.ndarray:
-    """Median of the same weekday over the previous `weeks` weeks, skipping anomalies."""
+def _same_weekday_baseline(values: np.ndarray, weeks: int = 4) -> np.ndarray:
+    """Median of the same weekday over the previous `weeks` weeks (robust to one odd week)."""
     n_s, n_t = values.shape
     stack = np.full((weeks, n_s, n_t), np.nan)
-    clean = np.where(flags, np.nan, values)
     for k in range(1, weeks + 1):
-        stack[k - 1, :, 7 * k :] = clean[:, : n_t - 7 * k]
+        stack[k - 1, :, 7 * k :] = values[:, : n_t - 7 * k]
     with _quiet():
         return np.nanmedian(stack, axis=0)
 
 
-def attribute_drivers(mats: dict[str, np.ndarray], flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Driver name and a human-readable detail for every cell (used where flagged)."""
+def _trailing_median(values: np.ndarray, window: int = 28) -> np.ndarray:
+    """Median of the previous `window` days (today excluded), per scope."""
+    with _quiet():
+        frame = pd.DataFrame(values.T).shift(1).rolling(window, min_periods=7).median()
+    return frame.to_numpy().T
+
+
+def analyse_drivers(mats: dict[str, np.ndarray], config: AnomalyConfig) -> dict[str, np.ndarray]:
+    """Driver terms of every scope-day against its baseline, the dominant driver,
+    a readable detail, and whether a driver moved enough to explain an anomaly.
+
+    Baselines: calls against the median of the same weekday in the previous
+    four weeks (volume is weekly-seasonal); the per-call and per-token ratios
+    against the median of the previous 28 days (they are not). Medians keep a
+    short incident from becoming its own baseline.
+    """
     tiny = 1e-12
     calls, tokens = mats["calls"], mats["tokens"]
-    tpc = tokens / np.maximum(calls, tiny)
-    cpt = mats["cost"] / np.maximum(tokens, tiny)
-    mix = mats["mix_cost"] / np.maximum(tokens, tiny)
-    hit = mats["cache_read_tokens"] / np.maximum(mats["input_tokens"], tiny)
-    err = mats["errors"] / np.maximum(calls, tiny)
-    base = {name: _same_weekday_baseline(v, flags) for name, v in
-            {"calls": calls, "tpc": tpc, "cpt": cpt, "mix": mix, "hit": hit, "err": err}.items()}
+    with _quiet():
+        tpc = tokens / np.maximum(calls, tiny)
+        cpt = mats["cost"] / np.maximum(tokens, tiny)
+        mix = mats["mix_cost"] / np.maximum(tokens, tiny)
+        hit = mats["cache_read_tokens"] / np.maximum(mats["input_tokens"], tiny)
+        err = mats["errors"] / np.maximum(calls, tiny)
+    # Ratios are undefined on days without usage; keep them out of the baselines.
+    has_usage = (np.nan_to_num(calls) > 0) & (np.nan_to_num(tokens) > 0)
+    base = {"calls": _same_weekday_baseline(calls)}
+    for name, v in {"tpc": tpc, "cpt": cpt, "mix": mix, "hit": hit, "err": err}.items():
+        base[name] = _trailing_median(np.where(has_usage, v, np.nan))
 
     def lr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with _quiet():
             return np.nan_to_num(np.log(np.maximum(a, tiny) / np.maximum(b, tiny)), nan=0.0, posinf=0.0, neginf=0.0)
 
-    # On a day without calls (or tokens) only the volume term is defined.
-    has_usage = (np.nan_to_num(calls) > 0) & (np.nan_to_num(tokens) > 0)
     volume = lr(calls, base["calls"])
     per_call = np.where(has_usage, lr(tpc, base["tpc"]), 0.0)
     mix_term = np.where(has_usage, lr(mix, base["mix"]), 0.0)
     rate_term = np.where(has_usage, lr(cpt, base["cpt"]) - mix_term, 0.0)
-    hit_drop = np.nan_to_num(base["hit"] - hit)
-    err_rise = np.nan_to_num(err - base["err"])
+    hit_drop = np.where(has_usage, np.nan_to_num(base["hit"] - hit), 0.0)
+    err_rise = np.where(has_usage, np.nan_to_num(err - base["err"]), 0.0)
     terms = np.stack([np.abs(volume), np.abs(per_call), np.abs(mix_term), np.abs(rate_term)])
     which = np.argmax(terms, axis=0)
     names = np.array(["volume", "tokens_per_call", "model_mix", "price_per_token"], dtype=object)[which]
     names = np.where((names == "price_per_token") & (np.abs(hit_drop) >= 0.1), "cache_hit_rate", names)
     names = np.where((names == "volume") & (err_rise >= 0.05), "error_retries", names)
+    corroborated = (
+        (terms.max(axis=0) >= np.log(config.driver_min_factor))
+        | (np.abs(hit_drop) >= config.min_cache_hit_change)
+        | (err_rise >= config.min_error_rate_rise)
+    )
 
     def pct(x: np.ndarray) -> np.ndarray:
         return np.char.mod("%+.0f%%", 100 * (np.exp(x) - 1))
@@ -242,9 +307,9 @@ def attribute_drivers(mats: dict[str, np.ndarray], flags: np.ndarray) -> tuple[n
         + "->" + np.char.mod("%.0f%%", 100 * np.nan_to_num(hit)).astype(object)
         + ", error rate " + np.char.mod("%.1f%%", 100 * np.nan_to_num(base["err"])).astype(object)
         + "->" + np.char.mod("%.1f%%", 100 * np.nan_to_num(err)).astype(object)
-        + " vs same-weekday baseline"
+        + " vs baseline"
     )
-    return names, detail
+    return {"names": names, "detail": detail, "corroborated": corroborated}
 
 
 def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, all_days: bool = False) -> pd.DataFrame:
@@ -261,15 +326,27 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
     dates = pd.date_range(panel["date"].min(), panel["date"].max(), freq="D")
     weekdays = dates.day_of_week.to_numpy()
     out = []
-    for scope_type, part in panel.groupby("scope_type", sort=True):
+    agent_flags: pd.DataFrame | None = None
+    # Agents first: their flags corroborate workspace anomalies.
+    for scope_type, part in sorted(panel.groupby("scope_type"), key=lambda kv: kv[0] != "agent"):
         scopes = pd.Index(sorted(part["scope_id"].unique()))
         mats = {f: _matrix(part, f, dates, scopes) for f in FEATURES}
         first = part[part["cost"] > 0].groupby("scope_id")["date"].min().reindex(scopes)
         started = dates.to_numpy()[None, :] >= first.to_numpy(dtype="datetime64[ns]")[:, None]
         for f in FEATURES:
             mats[f] = np.where(started, np.nan_to_num(mats[f]), np.nan)
-        res = scan(mats["cost"], weekdays, config)
-        drivers, details = attribute_drivers(mats, res["flags"])
+        drivers = analyse_drivers(mats, config)
+        corroborated = drivers["corroborated"]
+        if scope_type == "workspace" and agent_flags is not None:
+            # A workspace-day is also explained by an anomaly of one of its agents.
+            corroborated = corroborated | agent_flags.reindex(index=scopes, columns=dates, fill_value=False).to_numpy(dtype=bool)
+        res = scan(mats["cost"], weekdays, config, noise_scale(mats["calls"], weekdays), corroborated)
+        if scope_type == "agent":
+            flagged = pd.DataFrame(res["flags"], index=scopes, columns=dates)
+            ws_of = part.groupby("scope_id")["workspace_id"].first().reindex(scopes)
+            agent_flags = flagged.groupby(ws_of.to_numpy()).any()
+        details = drivers["detail"]
+        drivers = drivers["names"]
         impact = mats["cost"] - res["expected"]
         sev = severity(res["z"], impact, config)
         ws_map = part.groupby("scope_id")["workspace_id"].first().reindex(scopes).to_numpy()

@@ -42,7 +42,7 @@ def agent_days(n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2
             calls[sl] += extra
             errors[sl] += extra
         elif kind == "tokens":
-            tpc[sl] *= 3
+            tpc[sl] *= 4
         elif kind == "cache":
             hit[sl] = 0.0
         elif kind == "model":
