@@ -172,14 +172,14 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
 
     return f"""
 with lines as ({lines_sql(path, whole_file)}),
-parsed as (
+parsed as materialized (
     select _line,
         case when json_valid(line) and ltrim(line) like '{{%' then json_transform(line, {lit(REQUEST_STRUCTURE)}) end as req,
         case when not json_valid(line) then 'line is not valid JSON'
              when not ltrim(line) like '{{%' then 'line is not a JSON object' end as _malformed
     from lines
 ),
-rs as (
+rs as materialized (
     select _line, unnest(req.resourceSpans) as rs, generate_subscripts(req.resourceSpans, 1) as rs_i
     from parsed where _malformed is null
 ),
@@ -190,7 +190,7 @@ sp as (
     select _line, rs_i, ss_i, ss.scope.name as scope_name, unnest(ss.spans) as sp, generate_subscripts(ss.spans, 1) as sp_i
     from ss
 ),
-numbered as (
+numbered as materialized (
     select row_number() over (order by _line, rs_i, ss_i, sp_i) as _ord, _line, rs_i, scope_name, sp from sp
 ),
 span_kv as (

@@ -51,10 +51,16 @@ def hash_user_id(user_id: str, salt: str) -> str:
 
 
 def strip_content_from_tags_sql(expr: str) -> str:
-    """`tags` (a JSON object of strings) without content keys; null if not an object."""
+    """`tags` (a JSON object of strings) without content keys; null if not an object.
+
+    The JSON is only taken apart when the text mentions a content key at all,
+    which keeps the common case (no content) at string-search cost.
+    """
     parsed = f"try_cast(({expr})::JSON as MAP(VARCHAR, JSON))"
     kept = f"list_filter(map_entries({parsed}), lambda e: not {content_key_sql('e.key')})"
+    mentions = " or ".join(f"contains({expr}, {lit(k)})" for k in CONTENT_KEYS + CONTENT_PREFIXES)
     return (
         f"case when {expr} is null or not json_valid({expr}) or not ltrim({expr}) like '{{%' then null "
+        f"when not ({mentions}) then {expr} "
         f"else to_json(map_from_entries({kept}))::VARCHAR end"
     )
