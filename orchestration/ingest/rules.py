@@ -14,7 +14,7 @@ options and the run's `now`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orchestration.contract import (
