@@ -12,7 +12,8 @@ intervals are nested by construction).
 Before fitting, isolated outliers (e.g. a runaway loop's spike) are removed from
 the training history as Prophet's documentation recommends: a point is dropped
 when it deviates from the median of the same weekday in the surrounding weeks by
-more than `outlier_mad_threshold` robust standard deviations (log scale).
+more than `outlier_mad_threshold` robust standard deviations (log scale; 3.5 is
+the usual cut-off for the modified z-score of Iglewicz and Hoaglin).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ForecastConfig:
     seasonality_prior_scale: float = 10.0
     seasonality_mode: str = "multiplicative"
     uncertainty_samples: int = 1000
-    outlier_mad_threshold: float = 5.0
+    outlier_mad_threshold: float = 3.5
     seed: int = 7
     quantiles: dict[str, float] = field(
         default_factory=lambda: {

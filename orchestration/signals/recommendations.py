@@ -8,11 +8,12 @@ recommendation never depends on a list price the organisation does not pay.
 Rules (parameters in RecommendationConfig, documented in docs/signals.md):
 - model_switch: an agent's calls on model M could move to a cheaper model of
   the same provider and family (leading name token: gpt, claude, gemini...)
-  that the organisation already runs with an error rate no worse than M's plus
+  that the organisation already runs (the most expensive such model that still
+  saves `min_switch_saving_share`: one step down, not the cheapest) with an error rate no worse than M's plus
   `max_error_rate_gap` and a median latency (of streamed calls, when there are
   any) no more than `max_latency_ratio` x M's.
   Saving: the agent's tokens on M priced at the alternative's realised rates.
-- prompt_caching: large inputs (>= `caching_min_input_tokens` per call) with a
+- prompt_caching: at providers with prompt caching, large inputs (>= `caching_min_input_tokens` per call) with a
   cache hit rate below `caching_max_hit_rate`. Saving: `caching_target_hit_rate`
   of the uncached input billed at the cache-read rate instead.
 - batch_tier: default-tier traffic that is latency-insensitive (not streamed and
@@ -41,6 +42,7 @@ RECOMMENDATION_COLUMNS = [
     "rank", "recommendation_id", "kind", "scope", "scope_type", "scope_id", "model", "title", "detail",
     "evidence", "estimated_monthly_saving_usd", "confidence", "generated_at",
 ]
+CACHING_PROVIDERS = ("openai", "anthropic", "gcp.gemini", "gcp.vertex_ai", "azure.ai.openai", "aws.bedrock", "deepseek", "x_ai")
 BATCH_PROVIDERS = ("openai", "anthropic", "gcp.gemini", "gcp.vertex_ai", "azure.ai.openai", "aws.bedrock", "mistral_ai")
 
 
@@ -211,7 +213,10 @@ def model_switch_recs(usage: pd.DataFrame, rates: pd.DataFrame, scale: float, cf
         & (cand["latency_ms_alt"] <= cand["latency_ms"] * cfg.max_latency_ratio)
     )
     cand = cand[ok].assign(saving=lambda d: (d["cost"] - d["alt_cost"]) * scale)
-    best = cand.sort_values("saving", ascending=False).drop_duplicates(["agent_id", "model", "operation"])
+    # One step down, not the cheapest: among qualifying models take the most
+    # expensive one (opus -> sonnet, not opus -> haiku), the smallest change in
+    # capability that still saves `min_switch_saving_share`.
+    best = cand.sort_values("alt_cost", ascending=False).drop_duplicates(["agent_id", "model", "operation"])
     for r in best.itertuples(index=False):  # one per recommendation, a handful of rows
         conf = "high" if r.calls_alt >= 1000 else "medium" if r.calls_alt >= 100 else "low"
         recs.append(_rec(
@@ -236,7 +241,8 @@ def caching_recs(usage: pd.DataFrame, rates: pd.DataFrame, scale: float, cfg: Re
     g["input_per_call"] = g["input_tokens"] / g["calls"]
     ratio = (g["cache_read_rate"] / g["input_rate"]).where(g["cache_read_rate"].notna(), cfg.default_cache_read_ratio)
     g["saving"] = g["uncached_input_cost"] * cfg.caching_target_hit_rate * (1 - ratio.clip(0, 1)) * scale
-    sel = g[(g["operation"] != "embeddings") & (g["input_per_call"] >= cfg.caching_min_input_tokens)
+    sel = g[(g["operation"] != "embeddings") & g["provider"].isin(CACHING_PROVIDERS)
+            & (g["input_per_call"] >= cfg.caching_min_input_tokens)
             & (g["hit_rate"].fillna(0) < cfg.caching_max_hit_rate)]
     return [
         _rec("prompt_caching", r.agent_id, r.model, f"Enable or fix prompt caching for {r.agent_id} on {r.model}",

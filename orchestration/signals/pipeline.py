@@ -1,0 +1,110 @@
+"""One function per signals table: read inputs, compute, write `signals.<table>`.
+
+These are what the Dagster assets call (orchestration/defs/signals); each
+takes an open connection to the working DuckDB file and returns the figures
+worth showing as asset metadata. Kept free of Dagster so tests call them
+directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from orchestration.signals.alerts import DeliveryPolicy, anomaly_alerts, budget_alerts, deliver_pending, record_alerts
+from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_anomalies, scope_day_panel
+from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
+from orchestration.signals.budgets import SEED_PATH, budget_status, known_scopes_from, load_budgets
+from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
+from orchestration.signals.io import read_agent_day_models, read_agent_days, read_table, replace_table
+from orchestration.signals.quality import read_labels, score_detection
+from orchestration.signals.recommendations import RecommendationConfig, recommendations_from_warehouse
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)
+    recommendation: RecommendationConfig = field(default_factory=RecommendationConfig)
+    backtest_scope_types: tuple[str, ...] = ("total", "workspace", "department", "agent")
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    cfg = config or SignalsConfig()
+    series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
+    fc = build_forecasts(series, cfg.forecast)
+    replace_table(con, "cost_forecast", fc)
+    methods = fc.drop_duplicates(["scope_type", "scope_id"])["method"].value_counts().to_dict()
+    return {"rows": len(fc), "scopes": int(fc[["scope_type", "scope_id"]].drop_duplicates().shape[0]),
+            **{f"scopes_{m}": int(n) for m, n in methods.items()}}
+
+
+def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    cfg = config or SignalsConfig()
+    series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
+    bt = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
+    replace_table(con, "forecast_backtest", bt)
+    med = median_mape(bt, "total")
+    return {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+
+
+def refresh_anomalies(con: duckdb.DuckDBPyConnection, labels_path: Path | None = None,
+                      config: SignalsConfig | None = None) -> dict:
+    """Detect anomalies; score them when ground-truth labels exist (synthetic data)."""
+    cfg = config or SignalsConfig()
+    agent_days = add_mix_cost(read_agent_days(con), read_agent_day_models(con))
+    anomalies = detect_anomalies(scope_day_panel(agent_days), cfg.anomaly)
+    replace_table(con, "cost_anomalies", anomalies)
+    meta: dict = {"anomalies": len(anomalies),
+                  **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+    if labels_path is not None and labels_path.exists():
+        quality = score_detection(anomalies, read_labels(labels_path), (agent_days["date"].min(), agent_days["date"].max()))
+        replace_table(con, "anomaly_detection_quality", quality)
+        row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
+        meta.update({"precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])})
+    return meta
+
+
+def refresh_budget_status(con: duckdb.DuckDBPyConnection, override_path: Path | None = None,
+                          seed_path: Path = SEED_PATH) -> dict:
+    """Validate budgets against the warehouse's scopes and compute their status."""
+    agent_days = read_agent_days(con)
+    budgets = load_budgets(seed_path, override_path, known_scopes_from(agent_days))
+    status = budget_status(budgets, agent_days, read_table(con, "cost_forecast"))
+    replace_table(con, "budget_status", status)
+    current = status[status["month"] == status["month"].max()] if len(status) else status
+    return {"budgets": len(budgets), "rows": len(status),
+            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()}}
+
+
+def refresh_alerts(con: duckdb.DuckDBPyConnection, webhook_url: str | None,
+                   policy: DeliveryPolicy | None = None) -> dict:
+    """Record new alerts from budget status and anomalies, then deliver pending ones."""
+    status = read_table(con, "budget_status")
+    anomalies = read_table(con, "cost_anomalies")
+    frames = []
+    if status is not None and len(status):
+        frames.append(budget_alerts(status))
+    if anomalies is not None and len(anomalies):
+        frames.append(anomaly_alerts(anomalies))
+    frames = [f for f in frames if len(f)]
+    new = record_alerts(con, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["alert_key"]))
+    deliveries = deliver_pending(con, webhook_url, policy)
+    return {"new_alerts": len(new), "delivery_attempts": len(deliveries),
+            **{f"deliveries_{k}": int(v) for k, v in deliveries["status"].value_counts().items()}}
+
+
+def refresh_recommendations(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    cfg = config or SignalsConfig()
+    recs = recommendations_from_warehouse(con, cfg.recommendation)
+    replace_table(con, "recommendations", recs)
+    return {"recommendations": len(recs),
+            "total_estimated_monthly_saving_usd": _r(recs["estimated_monthly_saving_usd"].sum()) if len(recs) else 0.0}
