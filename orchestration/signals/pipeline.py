@@ -19,8 +19,8 @@ from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_
 from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
 from orchestration.signals.budgets import SEED_PATH, budget_status, known_scopes_from, load_budgets
 from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
-from orchestration.signals.io import read_agent_day_models, read_agent_days, read_table, replace_table
-from orchestration.signals.quality import read_labels, score_detection
+from orchestration.signals.io import FCT_TABLE, read_agent_day_models, read_agent_days, read_table, replace_table
+from orchestration.signals.quality import empty_quality_frame, read_labels, score_detection
 from orchestration.signals.recommendations import RecommendationConfig, recommendations_from_warehouse
 
 
@@ -56,21 +56,34 @@ def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | Non
     return {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
 
 
-def refresh_anomalies(con: duckdb.DuckDBPyConnection, labels_path: Path | None = None,
-                      config: SignalsConfig | None = None) -> dict:
-    """Detect anomalies; score them when ground-truth labels exist (synthetic data)."""
+def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    """Detect cost anomalies per agent-day and workspace-day."""
     cfg = config or SignalsConfig()
     agent_days = add_mix_cost(read_agent_days(con), read_agent_day_models(con))
     anomalies = detect_anomalies(scope_day_panel(agent_days), cfg.anomaly)
     replace_table(con, "cost_anomalies", anomalies)
-    meta: dict = {"anomalies": len(anomalies),
-                  **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
-    if labels_path is not None and labels_path.exists():
-        quality = score_detection(anomalies, read_labels(labels_path), (agent_days["date"].min(), agent_days["date"].max()))
-        replace_table(con, "anomaly_detection_quality", quality)
-        row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
-        meta.update({"precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])})
-    return meta
+    return {"anomalies": len(anomalies),
+            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+
+
+def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path) -> dict:
+    """Score signals.cost_anomalies against ground-truth labels when the file exists.
+
+    Real deployments have no labels: the table is then written empty and the
+    returned figures say so.
+    """
+    anomalies = read_table(con, "cost_anomalies")
+    if anomalies is None:
+        raise LookupError("signals.cost_anomalies does not exist; run the anomaly detection first")
+    if not labels_path.exists():
+        replace_table(con, "anomaly_detection_quality", empty_quality_frame())
+        return {"labels": "absent", "labels_path": str(labels_path)}
+    span = con.execute(f"select min(call_date), max(call_date) from {FCT_TABLE}").fetchone()
+    quality = score_detection(anomalies, read_labels(labels_path), span)
+    replace_table(con, "anomaly_detection_quality", quality)
+    row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
+    return {"labels_path": str(labels_path), "labelled_agent_days": int(row["labelled"]),
+            "precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])}
 
 
 def refresh_budget_status(con: duckdb.DuckDBPyConnection, override_path: Path | None = None,

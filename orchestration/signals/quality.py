@@ -76,3 +76,12 @@ def score_detection(detected: pd.DataFrame, labels: pd.DataFrame, date_range: tu
     out = pd.DataFrame(rows)
     out["evaluated_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
     return out[QUALITY_COLUMNS]
+
+
+def empty_quality_frame() -> pd.DataFrame:
+    """The quality table's columns with no rows (no labels to score against)."""
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in QUALITY_COLUMNS})
+    for c in ("grain", "kind"):
+        frame[c] = frame[c].astype("string")
+    frame["evaluated_at"] = pd.Series(dtype="datetime64[us]")
+    return frame

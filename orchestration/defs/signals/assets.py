@@ -1,0 +1,186 @@
+"""Signals assets: declarations only; the work is in orchestration/signals.
+
+Every asset reads marts.fct_llm_calls (the dbt asset ["marts", "fct_llm_calls"])
+and writes one table in the `signals` schema of the working DuckDB file, so
+they all run in the DuckDB writer pool.
+"""
+
+import dagster as dg
+
+from orchestration.partitions import DUCKDB_WRITER_POOL
+from orchestration.resources import WarehouseResource
+from orchestration.signals import pipeline
+from orchestration.signals.budgets import BudgetValidationError, known_scopes_from, load_budgets, overrides_path
+from orchestration.signals.io import read_agent_days, read_table
+
+FCT = dg.AssetKey(["marts", "fct_llm_calls"])
+BUDGETS_SEED = dg.AssetKey(["reference", "budgets"])
+COST_FORECAST = dg.AssetKey(["signals", "cost_forecast"])
+FORECAST_BACKTEST = dg.AssetKey(["signals", "forecast_backtest"])
+COST_ANOMALIES = dg.AssetKey(["signals", "cost_anomalies"])
+DETECTION_QUALITY = dg.AssetKey(["signals", "anomaly_detection_quality"])
+BUDGET_STATUS = dg.AssetKey(["signals", "budget_status"])
+ALERTS = dg.AssetKey(["signals", "alerts"])
+RECOMMENDATIONS = dg.AssetKey(["signals", "recommendations"])
+
+ANOMALY_F1_TARGET = 0.8
+ANOMALY_PRECISION_TARGET = 0.8
+OWNERS = ["team:finops"]
+
+
+def _labels_path(warehouse: WarehouseResource):
+    return warehouse.settings().ground_truth_dir / "anomalies.csv"
+
+
+@dg.asset(
+    key=COST_FORECAST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
+    description=(
+        "30-day daily cost forecast with 80 % and 95 % intervals for the total, each workspace, each "
+        "department and the top agents (Prophet, weekly seasonality; fallbacks for short histories). "
+        "History rows carry actuals for charting."
+    ),
+)
+def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_forecasts(con)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=FORECAST_BACKTEST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Rolling-origin backtest (cut-offs 45, 38 and 30 days before the last day, 30-day horizon): "
+        "MAPE, sMAPE and interval coverage per scope for Prophet, seasonal naive and linear trend."
+    ),
+)
+def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_backtest(con)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=COST_ANOMALIES, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Cost anomalies per agent-day and workspace-day against a weekly-seasonal robust baseline, "
+        "with severity (deviation and dollars) and likely driver."
+    ),
+)
+def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_anomalies(con)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=DETECTION_QUALITY, deps=[COST_ANOMALIES], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Precision, recall and F1 of the anomaly detector against the synthetic generator's ground-truth "
+        "labels (<data dir>/ground_truth/anomalies.csv); empty when there are no labels."
+    ),
+)
+def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_detection_quality(con, _labels_path(warehouse))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=BUDGET_STATUS, deps=[FCT, BUDGETS_SEED, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
+    owners=OWNERS, pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Budget status per budget and month: month-to-date spend, utilisation, projected month-end "
+        "(actuals + forecast), projected exceed date, thresholds crossed. Budgets: seeds/budgets.csv "
+        "merged with <data dir>/budgets/overrides.csv, validated."
+    ),
+)
+def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_budget_status(con, overrides_path(warehouse.settings()))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=ALERTS, deps=[BUDGET_STATUS, COST_ANOMALIES], group_name="signals", kinds={"python", "duckdb", "slack"},
+    owners=OWNERS, pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Budget threshold crossings (actual and projected) and high/critical anomalies as alerts, each "
+        "raised once (deterministic alert_key), posted to AGENTLEDGER_ALERT_WEBHOOK_URL with retries; "
+        "attempts in signals.alert_deliveries."
+    ),
+)
+def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_alerts(con, warehouse.settings().alert_webhook_url)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=RECOMMENDATIONS, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
+    description=(
+        "Rule-based savings recommendations (cheaper model, prompt caching, batch tier, output trimming, "
+        "error waste) ranked by estimated monthly saving from the last 30 days of traffic."
+    ),
+)
+def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        meta = pipeline.refresh_recommendations(con)
+    return dg.MaterializeResult(metadata=meta)
+
+
+# ---------------------------------------------------------------- checks
+
+@dg.asset_check(asset=DETECTION_QUALITY, description=(
+    f"On labelled (synthetic) data: agent-day F1 >= {ANOMALY_F1_TARGET} and precision >= "
+    f"{ANOMALY_PRECISION_TARGET}. Passes with a note when there are no labels."))
+def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        quality = read_table(con, "anomaly_detection_quality")
+    if quality is None or quality.empty:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "no ground-truth labels; nothing to score"})
+    row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
+    passed = bool(row["f1"] >= ANOMALY_F1_TARGET and row["precision"] >= ANOMALY_PRECISION_TARGET)
+    return dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"f1": float(row["f1"]), "precision": float(row["precision"]), "recall": float(row["recall"])},
+    )
+
+
+@dg.asset_check(asset=FORECAST_BACKTEST, description=(
+    "Prophet's median MAPE at the total level is below both baselines' (seasonal naive, linear trend)."))
+def prophet_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.backtest import median_mape
+
+    with warehouse.connect(read_only=True) as con:
+        backtest = read_table(con, "forecast_backtest")
+    med = median_mape(backtest) if backtest is not None else {}
+    if "prophet" not in med:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "history too short for a backtest"})
+    passed = all(med["prophet"] < v for m, v in med.items() if m != "prophet")
+    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={f"median_mape_{m}": float(v) for m, v in med.items()})
+
+
+@dg.asset_check(asset=BUDGET_STATUS, description=(
+    "Every budget row (seed and overrides) is valid: positive limit, known scope, thresholds strictly "
+    "increasing in (0, 2]."))
+def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as con:
+        scopes = known_scopes_from(read_agent_days(con))
+    try:
+        budgets = load_budgets(override_path=overrides_path(warehouse.settings()), known_scopes=scopes)
+    except BudgetValidationError as exc:
+        return dg.AssetCheckResult(passed=False, metadata={"error": str(exc)})
+    return dg.AssetCheckResult(passed=True, metadata={"budgets": len(budgets)})
+
+
+defs = dg.Definitions(
+    assets=[cost_forecast, forecast_backtest, cost_anomalies, anomaly_detection_quality, budget_status, alerts,
+            recommendations],
+    asset_checks=[anomaly_detection_meets_target, prophet_beats_baselines, budgets_are_valid],
+)
