@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -66,4 +66,3 @@ class GenerationResult:
     labels_path: Path
     outages_path: Path
     anomalies: int = 0
-    extra: dict = field(default_factory=dict)

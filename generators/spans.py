@@ -46,7 +46,8 @@ ROOT, MODEL, TOOL = 0, 1, 2
 class Chunk:
     day: int
     part: int
-    columns: dict[str, np.ndarray]
+    columns: dict[str, np.ndarray]  # one value per span row
+    trace_columns: dict[str, np.ndarray]  # one value per trace; rows point at them through "row_trace"
     llm_calls: int
     traces: int
     # Per anomaly index: [actual cost, counterfactual cost] of its calls in this chunk.
@@ -403,25 +404,21 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         "err": scatter(np.uint8, last_err, err_code, tool_err_code[has_tool]),
         "agent": (t_agent[row_trace] + 1).astype(np.uint8 if k < 255 else np.uint16),
         "span_u": span_u,
-        "parent_u": span_u[root_row][row_trace],
-        "trace_hi": t_hi[row_trace],
-        "trace_lo": t_lo[row_trace],
-        "user_u": t_user_u[row_trace],
-        "conv_u": t_conv_u[row_trace],
+        "row_trace": row_trace.astype(np.int32),
         "started_at": started.view("datetime64[us]"),
         "duration_ms": scatter(np.float64, root_us / 1000.0, dur, tool_dur[has_tool]),
-        "ttft_ms": scatter(np.float64, 0.0, ttft, 0.0),
-        "has_ttft": scatter(bool, False, has_ttft, False),
+        # NaN is NULL to DuckDB's DataFrame scan.
+        "ttft_ms": scatter(np.float64, np.nan, np.where(has_ttft, ttft, np.nan), np.nan),
         "input_tokens": scatter(np.int64, 0, inp, 0),
         "output_tokens": scatter(np.int64, 0, out, 0),
         "cache_read_tokens": scatter(np.int64, 0, cr, 0),
         "cache_write_tokens": scatter(np.int64, 0, cw, 0),
         "reasoning_tokens": scatter(np.int64, 0, rs, 0),
-        "cost": scatter(np.float64, 0.0, np.nan_to_num(cost), 0.0),
-        "has_cost": scatter(bool, False, has_cost, False),
+        "cost": scatter(np.float64, np.nan, np.where(has_cost, cost, np.nan), np.nan),
         "line": _otlp_lines(t_agent, k)[row_trace],
     }
-    return Chunk(day, part, cols, llm_calls=n_c, traces=n_tr, anomaly_costs=anomaly_costs)
+    trace_cols = {"trace_hi": t_hi, "trace_lo": t_lo, "root_span_u": span_u[root_row], "user_u": t_user_u, "conv_u": t_conv_u}
+    return Chunk(day, part, cols, trace_cols, llm_calls=n_c, traces=n_tr, anomaly_costs=anomaly_costs)
 
 
 def _otlp_lines(t_agent: np.ndarray, k: int, traces_per_line: int = 100) -> np.ndarray:

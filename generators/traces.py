@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import sys
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +22,7 @@ import numpy as np
 from generators.agents import build_agents
 from generators.config import FILE_EXTENSIONS, FORMATS, GenerationResult, GeneratorConfig
 from generators.plan import anomaly_effect, anomaly_grid, plan_anomalies, plan_outages, plan_volume
-from generators.spans import RunContext, build_chunk
+from generators.spans import Chunk, RunContext, build_chunk
 from generators.writers import ChunkWriter
 
 MAX_CALLS_PER_PART = 400_000
@@ -64,10 +66,13 @@ def _clear_previous(out_dir: Path, fmt: str) -> None:
 
 def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet",
                     labels_path: Path | None = None, progress: bool | None = None,
-                    threads: int | None = None) -> GenerationResult:
+                    writer_threads: int = 2, duckdb_threads: int = 1) -> GenerationResult:
     """Write a synthetic trace dataset under `out_dir/<fmt>/date=YYYY-MM-DD/` and its ground truth.
 
     `progress=None` shows a progress bar only when stderr is a terminal.
+    Files are written by `writer_threads` DuckDB connections in parallel
+    (each file by one single-threaded connection, which keeps it byte-stable),
+    while the next chunk is generated in another thread.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -85,7 +90,6 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
     tasks = _tasks(counts)
 
     _clear_previous(out_dir, fmt)
-    writer = ChunkWriter(fmt, agents, tool_names, threads=threads)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -93,28 +97,50 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
 
         bar = tqdm(total=config.calls, unit="call", unit_scale=True, desc=f"generate {fmt}", file=sys.stderr)
     files: list[Path] = []
-    spans = traces = calls = 0
+    totals = {"spans": 0, "traces": 0, "calls": 0}
     costs = {a.index: [0.0, 0.0] for a in anomalies}
+    local = threading.local()
+    writers: list[ChunkWriter] = []
+    lock = threading.Lock()
+
+    def write(chunk: Chunk, path: Path) -> None:
+        # One DuckDB connection per writer thread; each file is written by a single thread.
+        w = getattr(local, "writer", None)
+        if w is None:
+            w = local.writer = ChunkWriter(fmt, agents, tool_names, threads=duckdb_threads)
+            with lock:
+                writers.append(w)
+        w.write(chunk, path)
+
+    def finish(chunk, future) -> None:
+        future.result()
+        totals["spans"] += chunk.rows
+        totals["traces"] += chunk.traces
+        totals["calls"] += chunk.llm_calls
+        for idx, (actual, base) in chunk.anomaly_costs.items():
+            costs[idx][0] += actual
+            costs[idx][1] += base
+        if bar is not None:
+            bar.update(chunk.llm_calls)
+
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(build_chunk, ctx, *tasks[0]) if tasks else None
-            for i in range(len(tasks)):
+        with ThreadPoolExecutor(max_workers=1) as gen_pool, ThreadPoolExecutor(max_workers=writer_threads) as write_pool:
+            pending = gen_pool.submit(build_chunk, ctx, *tasks[0]) if tasks else None
+            in_flight: deque = deque()
+            for i, (day, part, _) in enumerate(tasks):
                 chunk = pending.result()
-                pending = pool.submit(build_chunk, ctx, *tasks[i + 1]) if i + 1 < len(tasks) else None
-                path = part_path(out_dir, fmt, start + timedelta(days=chunk.day), chunk.part)
-                writer.write(chunk, path)
+                pending = gen_pool.submit(build_chunk, ctx, *tasks[i + 1]) if i + 1 < len(tasks) else None
+                path = part_path(out_dir, fmt, start + timedelta(days=day), part)
                 files.append(path)
-                spans += chunk.rows
-                traces += chunk.traces
-                calls += chunk.llm_calls
-                for idx, (actual, base) in chunk.anomaly_costs.items():
-                    costs[idx][0] += actual
-                    costs[idx][1] += base
-                if bar is not None:
-                    bar.update(chunk.llm_calls)
+                while len(in_flight) >= writer_threads:
+                    finish(*in_flight.popleft())
+                in_flight.append((chunk, write_pool.submit(write, chunk, path)))
                 del chunk
+            while in_flight:
+                finish(*in_flight.popleft())
     finally:
-        writer.close()
+        for w in writers:
+            w.close()
         if bar is not None:
             bar.close()
 
@@ -122,7 +148,7 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
     outages_path = labels_path.parent / "outages.csv"
     _write_outages(outages_path, outages)
     return GenerationResult(
-        files=tuple(files), format=fmt, llm_calls=calls, spans=spans, traces=traces, days=config.days,
+        files=tuple(files), format=fmt, llm_calls=totals["calls"], spans=totals["spans"], traces=totals["traces"], days=config.days,
         start_date=start, end_date=config.end_date, labels_path=labels_path, outages_path=outages_path,
         anomalies=len(anomalies),
     )

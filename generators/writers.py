@@ -1,9 +1,10 @@
 """Turn numpy chunks into files with DuckDB: canonical Parquet/JSONL/CSV and OTLP JSON lines.
 
-Strings never exist as Python objects: chunks carry integer codes, and the
-SELECT below maps codes to names by indexing constant SQL lists (index 0 is
-out of range and yields NULL, which is how "no model", "no tool", "no error"
-become nulls) and formats ids with printf. The canonical SELECT is generated
+Chunks carry integer codes, never per-row Python strings. Low-cardinality
+strings become pandas Categoricals over the few names (DuckDB scans them as
+ENUMs); trace-level ids (trace, parent, user, conversation) become
+Categoricals over one string per trace, formatted in numpy; only span_id is
+formatted per row, by DuckDB. The canonical SELECT is generated
 from orchestration.contract.TRACE_FIELDS, so the files always have exactly
 the contract's columns, types and order.
 """
@@ -13,12 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from generators.agents import Agent
 from generators.catalog import ERROR_TYPES, MODELS, TIERS
 from generators.spans import Chunk
-from orchestration.contract import OPERATIONS, TRACE_FIELDS
+from orchestration.contract import OPERATIONS, STATUSES, TRACE_FIELDS
 
 OTLP_SCOPE_NAME = "agentledger.generators"
 OTLP_SCOPE_VERSION = "1"
@@ -28,51 +30,121 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sql_list(values) -> str:
-    return "[" + ", ".join("NULL" if v is None else sql_str(v) for v in values) + "]"
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-def canonical_expressions(agents: tuple[Agent, ...], tool_names: tuple[str, ...]) -> dict[str, str]:
-    """SQL expression for every contract field, over the registered chunk columns."""
+def hex_strings(values: np.ndarray, prefix: str = "") -> np.ndarray:
+    """Fixed-width lowercase hex of uint64 values (16 digits each), vectorised, as a numpy str array."""
+    raw = values.astype(">u8").view(np.uint8).reshape(-1, 8)
+    out = np.empty((len(values), len(prefix) + 16), dtype=np.uint8)
+    if prefix:
+        out[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    out[:, len(prefix) :: 2] = _HEX[raw >> 4]
+    out[:, len(prefix) + 1 :: 2] = _HEX[raw & 15]
+    return out.view(f"S{out.shape[1]}").ravel().astype(f"U{out.shape[1]}")
+
+
+class CodeMap:
+    """Maps 1-based integer codes (0 = null) to a pandas Categorical, which DuckDB scans as an ENUM.
+
+    ENUM columns reach the Parquet writer already dictionary-encoded, so
+    low-cardinality strings cost about as much to write as small integers.
+    """
+
+    def __init__(self, values) -> None:
+        values = list(values)
+        self.categories = list(dict.fromkeys(v for v in values if v is not None))
+        lookup = [-1] + [-1 if v is None else self.categories.index(v) for v in values]
+        self.lookup = np.array(lookup, dtype=np.int32 if len(self.categories) > 30_000 else np.int16)
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(self.lookup[codes], categories=self.categories)
+
+
+def _trace_categorical(codes: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """Categorical over trace-level strings (unique categories), codes pointing at them (-1 = null)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object), validate=False)
+
+
+def chunk_frame(chunk: Chunk, maps: dict[str, tuple[str, CodeMap]]) -> pd.DataFrame:
+    """The chunk's columns plus its string columns as Categoricals, ready for DuckDB to scan."""
+    cols = dict(chunk.columns)
+    cols["status_code"] = (cols["err"] > 0).astype(np.uint8) + 1
+    for name, (source, code_map) in maps.items():
+        cols[name] = code_map.categorical(cols[source])
+    tc = chunk.trace_columns
+    row_trace = cols["row_trace"]
+    top = np.uint64(1 << 63)  # fixed-width 32-digit trace ids; the low half alone is unique per trace
+    trace_ids = np.char.add(hex_strings(tc["trace_hi"] | top), hex_strings(tc["trace_lo"]))
+    cols["trace_id"] = _trace_categorical(row_trace, trace_ids)
+    parent = np.where(cols["kind"] == 0, -1, row_trace).astype(np.int32)
+    cols["parent_span_id"] = _trace_categorical(parent, hex_strings(tc["root_span_u"]))
+    for name, key, prefix in (("user_id", "user_u", "usr_"), ("conversation_id", "conv_u", "conv_")):
+        uniq, inverse = np.unique(tc[key], return_inverse=True)
+        cols[name] = _trace_categorical(inverse.astype(np.int32)[row_trace], hex_strings(uniq, prefix))
+    for used in ("op", "model", "tool", "tier", "err", "agent", "status_code", "row_trace"):
+        del cols[used]  # mapped into string columns above; fewer columns bind and scan faster
+    return pd.DataFrame(cols, copy=False)
+
+
+def code_maps(agents: tuple[Agent, ...], tool_names: tuple[str, ...]) -> dict[str, tuple[str, CodeMap]]:
+    """Contract string column -> (chunk code column, map of code to string)."""
     return {
+        "operation": ("op", CodeMap(OPERATIONS)),
+        "provider": ("model", CodeMap(m.provider for m in MODELS)),
+        "request_model": ("model", CodeMap(m.request_model for m in MODELS)),
+        "response_model": ("model", CodeMap(m.response_model for m in MODELS)),
+        "service_tier": ("tier", CodeMap(TIERS)),
+        "tool_name": ("tool", CodeMap(tool_names)),
+        "workspace_id": ("agent", CodeMap(a.workspace_id for a in agents)),
+        "department": ("agent", CodeMap(a.department for a in agents)),
+        "agent_id": ("agent", CodeMap(a.agent_id for a in agents)),
+        "agent_name": ("agent", CodeMap(a.name for a in agents)),
+        "environment": ("agent", CodeMap(a.environment for a in agents)),
+        "tags": ("agent", CodeMap(a.tags_json for a in agents)),
+        "status": ("status_code", CodeMap(STATUSES)),
+        "error_type": ("err", CodeMap(ERROR_TYPES)),
+    }
+
+
+CATEGORICAL_FIELDS = ("trace_id", "parent_span_id", "user_id", "conversation_id")
+
+
+def canonical_expressions() -> dict[str, str]:
+    """SQL expression for every contract field, over the registered chunk frame."""
+    exprs = {
         "span_id": "printf('%016x', span_u)",
-        "trace_id": "printf('%016x%016x', trace_hi, trace_lo)",
-        "parent_span_id": "case when kind <> 0 then printf('%016x', parent_u) end",
         "started_at": "started_at",
         "duration_ms": "duration_ms",
-        "time_to_first_token_ms": "case when has_ttft then ttft_ms end",
-        "operation": f"({sql_list(OPERATIONS)})[op]",
-        "provider": f"({sql_list(m.provider for m in MODELS)})[model]",
-        "request_model": f"({sql_list(m.request_model for m in MODELS)})[model]",
-        "response_model": f"({sql_list(m.response_model for m in MODELS)})[model]",
-        "service_tier": f"({sql_list(TIERS)})[tier]",
-        "tool_name": f"({sql_list(tool_names)})[tool]",
-        "workspace_id": f"({sql_list(a.workspace_id for a in agents)})[agent]",
-        "department": f"({sql_list(a.department for a in agents)})[agent]",
-        "agent_id": f"({sql_list(a.agent_id for a in agents)})[agent]",
-        "agent_name": f"({sql_list(a.name for a in agents)})[agent]",
-        "user_id": "printf('usr_%016x', user_u)",
-        "conversation_id": "printf('conv_%016x', conv_u)",
-        "environment": f"({sql_list(a.environment for a in agents)})[agent]",
-        "tags": f"({sql_list(a.tags_json for a in agents)})[agent]",
-        "status": "case when err = 0 then 'ok' else 'error' end",
-        "error_type": f"({sql_list(ERROR_TYPES)})[err]",
+        "time_to_first_token_ms": "ttft_ms",
         "input_tokens": "case when kind = 1 then input_tokens end",
         "output_tokens": "case when kind = 1 then output_tokens end",
         "cache_read_tokens": "case when kind = 1 then cache_read_tokens end",
         "cache_write_tokens": "case when kind = 1 then cache_write_tokens end",
         "reasoning_tokens": "case when kind = 1 then reasoning_tokens end",
-        "reported_cost_usd": "case when has_cost then cost end",
+        "reported_cost_usd": "cost",
     }
+    for name in CATEGORICAL_FIELDS + tuple(code_maps((), ()).keys()):
+        exprs[name] = name
+    return exprs
 
 
-def canonical_select(agents: tuple[Agent, ...], tool_names: tuple[str, ...], source: str = "chunk",
-                     extra: str = "") -> str:
-    exprs = canonical_expressions(agents, tool_names)
+def canonical_select(source: str = "chunk", extra: str = "", keep_enums: bool = False) -> str:
+    """SELECT producing the contract's columns in contract order.
+
+    With keep_enums the string columns stay ENUM-typed (for Parquet, which
+    stores them as plain strings: read back they are VARCHAR); otherwise every
+    column is cast to its contract type.
+    """
+    exprs = canonical_expressions()
     missing = [f.name for f in TRACE_FIELDS if f.name not in exprs]
     if missing:
         raise KeyError(f"generators/writers.py has no expression for contract field(s) {missing}; add them to canonical_expressions")
-    cols = ",\n  ".join(f"cast({exprs[f.name]} as {f.duckdb_type}) as {f.name}" for f in TRACE_FIELDS)
+    enum_backed = set(CATEGORICAL_FIELDS) | set(code_maps((), ()).keys())
+    cols = ",\n  ".join(
+        f"{exprs[f.name]} as {f.name}" if keep_enums and f.name in enum_backed else f"cast({exprs[f.name]} as {f.duckdb_type}) as {f.name}"
+        for f in TRACE_FIELDS
+    )
     return f"select\n  {cols}{extra}\nfrom {source}"
 
 
@@ -83,7 +155,7 @@ def _attr(key: str, kind: str, expr: str, nullable: bool = True) -> str:
     return f"case when {expr} is not null then {value} end" if nullable else value
 
 
-def otlp_select(agents: tuple[Agent, ...], tool_names: tuple[str, ...]) -> str:
+def otlp_select() -> str:
     """One ExportTraceServiceRequest per export batch (an agent's next 100 traces), as JSON lines.
 
     Resource = the agent's service; span attributes use the OpenTelemetry GenAI
@@ -118,7 +190,7 @@ def otlp_select(agents: tuple[Agent, ...], tool_names: tuple[str, ...]) -> str:
         "'kind', case kind when 1 then 3 else 1 end, "
         "'startTimeUnixNano', (epoch_us(started_at) * 1000)::varchar, "
         "'endTimeUnixNano', (epoch_us(started_at) * 1000 + cast(round(duration_ms * 1000000) as bigint))::varchar, "
-        f"'attributes', list_filter([\n      {attrs}\n    ], x -> x is not null), "
+        f"'attributes', list_filter([\n      {attrs}\n    ], lambda x: x is not null), "
         "'status', case when status = 'ok' then json_object('code', 1) else json_object('code', 2, 'message', error_type) end"
     )
     resource = ", ".join([
@@ -127,7 +199,7 @@ def otlp_select(agents: tuple[Agent, ...], tool_names: tuple[str, ...]) -> str:
         _attr("deployment.environment.name", "stringValue", "any_value(environment)", nullable=False),
         _attr("agentledger.department", "stringValue", "any_value(department)", nullable=False),
     ])
-    base = canonical_select(agents, tool_names, extra=",\n  kind, line, rid")
+    base = canonical_select(extra=",\n  kind, line, rid")
     return f"""
 with canonical as (
 {base}
@@ -154,17 +226,22 @@ order by min(rid)
 
 
 COPY_OPTIONS = {
-    "parquet": "(format parquet)",
-    "jsonl": "(format json)",
-    "csv": "(format csv, header true)",
-    "otlp": "(format json)",
+    "parquet": "format parquet",
+    "jsonl": "format json",
+    "csv": "format csv, header true",
+    "otlp": "format json",
 }
 
 
 class ChunkWriter:
-    """Writes chunks of one run in one format; owns its in-memory DuckDB connection."""
+    """Writes chunks of one run in one format; owns its in-memory DuckDB connection.
 
-    def __init__(self, fmt: str, agents: tuple[Agent, ...], tool_names: tuple[str, ...], threads: int | None = None) -> None:
+    Each file is one COPY of one chunk, run by a single DuckDB thread: files
+    are written in parallel by several writers instead, which keeps every
+    file's bytes independent of scheduling.
+    """
+
+    def __init__(self, fmt: str, agents: tuple[Agent, ...], tool_names: tuple[str, ...], threads: int | None = 1) -> None:
         if fmt not in COPY_OPTIONS:
             raise ValueError(f"format {fmt!r}: expected one of {', '.join(COPY_OPTIONS)}")
         self.fmt = fmt
@@ -172,22 +249,26 @@ class ChunkWriter:
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
         self.con.execute("set memory_limit = '1GB'")
-        self.query = otlp_select(agents, tool_names) if fmt == "otlp" else canonical_select(agents, tool_names)
+        self.maps = code_maps(agents, tool_names)
+        self.query = otlp_select() if fmt == "otlp" else canonical_select(keep_enums=fmt == "parquet")
 
-    def write(self, chunk: Chunk, path: Path) -> None:
-        columns = dict(chunk.columns)
+    def _frame(self, chunk: Chunk) -> pd.DataFrame:
+        frame = chunk_frame(chunk, self.maps)
         if self.fmt == "otlp":
-            import numpy as np
+            frame["rid"] = np.arange(chunk.rows, dtype=np.int64)
+        return frame
 
-            columns["rid"] = np.arange(chunk.rows, dtype=np.int64)
-        frame = pd.DataFrame(columns, copy=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _copy(self, frame: pd.DataFrame, query: str, target: str, options: str) -> None:
         self.con.register("chunk", frame)
         try:
-            target = sql_str(str(path))
-            self.con.execute(f"copy ({self.query}) to {target} {COPY_OPTIONS[self.fmt]}")
+            self.con.execute(f"copy ({query}) to {target} ({options})").fetchall()
         finally:
             self.con.unregister("chunk")
+
+    def write(self, chunk: Chunk, path: Path) -> None:
+        """One chunk to one file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._copy(self._frame(chunk), self.query, sql_str(str(path)), COPY_OPTIONS[self.fmt])
 
     def close(self) -> None:
         self.con.close()
