@@ -1,0 +1,3 @@
+from orchestration.defs.publish.assets import defs
+
+__all__ = ["defs"]

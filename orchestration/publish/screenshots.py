@@ -1,0 +1,49 @@
+"""`python -m orchestration.publish.screenshots`: PNGs of the main report pages for the docs.
+
+Serves the built site (reports/build) on 127.0.0.1, waits for each page's
+queries and charts in headless Chromium, and writes docs/screenshots/<page>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from orchestration.publish.browser import Browser, serve_directory
+from orchestration.publish.export import PAGE_READY_JS
+from orchestration.settings import REPO_ROOT, REPORTS_DIR
+
+PAGES = {
+    "overview": "/",
+    "cost": "/cost",
+    "attribution": "/attribution",
+    "token-waterfall": "/tokens",
+    "providers": "/providers",
+    "caching-roi": "/caching",
+    "agents": "/agents",
+}
+
+
+def take_screenshots(build_dir: Path, out_dir: Path, pages: dict[str, str] = PAGES, settle_s: float = 2.0) -> list[Path]:
+    written = []
+    with serve_directory(build_dir) as base, Browser(width=1280, height=1000) as browser:
+        for name, route in pages.items():
+            with browser.page(base + route, PAGE_READY_JS, timeout_s=120) as page:
+                time.sleep(settle_s)  # let chart entry animations finish
+                written.append(page.screenshot(out_dir / f"{name}.png"))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=REPORTS_DIR / "build")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    for path in take_screenshots(args.build_dir, args.out):
+        print(f"{path} ({path.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
