@@ -6,7 +6,8 @@ shape of the traffic; each agent then gets its own jittered parameters from
 the seed, so two agents of one family still look different in the data.
 The family order puts the families the anomaly injector needs (heavy
 caching, input-heavy, upgradable model) first, so even 5 agents can carry
-every anomaly kind.
+every anomaly kind; the sixth runs a self-hosted model the price catalog
+does not know.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ FAMILIES: tuple[Family, ...] = (
     Family("data-analyst", "Data Science", "acme-research", (("o3-mini", 0.6), ("gpt-4.1", 0.4)),
            None, 4_000, 700, 0.5, 0.0, 4.0, 0.6, ("run_sql", "plot_chart"),
            tier=1, flex_share=0.3, reasoning_ratio=2.5, input_heavy=False, peak_hour_utc=15, reports_cost=True, users=300),
+    Family("self-hosted-helpdesk", "Customer Support", "acme-support", (("acme-llama-ft", 1.0),),
+           None, 3_500, 300, 0.0, 0.0, 2.0, 0.3, ("ticket_lookup",),
+           peak_hour_utc=9, embed_model="acme-embed", input_heavy=False, users=1200),
     Family("kb-answers", "Customer Success", "acme-support", (("gpt-4.1-mini", 0.85), ("gpt-4.1", 0.15)),
            "gpt-4.1", 8_000, 350, 0.55, 0.0, 3.0, 0.4, ("vector_search",),
            tier=1, weekend_factor=0.6, peak_hour_utc=13, embed_model="text-embedding-3-small", users=5000),
@@ -82,9 +86,6 @@ FAMILIES: tuple[Family, ...] = (
     Family("log-summarizer", "Platform", "acme-engineering", (("deepseek-chat", 0.7), ("deepseek-reasoner", 0.3)),
            None, 15_000, 500, 0.6, 0.0, 2.0, 0.2, ("fetch_logs",),
            weekend_factor=0.9, peak_hour_utc=12, peak_width_h=8.0, reasoning_ratio=1.5, environment="production", users=40),
-    Family("self-hosted-helpdesk", "Customer Support", "acme-support", (("acme-llama-ft", 1.0),),
-           None, 3_500, 300, 0.0, 0.0, 2.0, 0.3, ("ticket_lookup",),
-           peak_hour_utc=9, embed_model="acme-embed", input_heavy=False, users=1200),
     Family("ticket-router", "Customer Support", "acme-support", (("ft-gpt-4o-mini-triage", 1.0),),
            None, 1_500, 30, 0.0, 0.0, 1.0, 0.0, (),
            streaming=False, tier=3, weekend_factor=0.7, peak_hour_utc=15, reports_cost=True, users=3000),
