@@ -9,11 +9,18 @@
 --                      calls of this model that did read the cache (its typical
 --                      repeated prefix); var assumed_cacheable_prefix_share
 --                      (default 0.5) when the agent never read the cache;
---   discount / token = the model's observed cache discount, cache savings over
---                      cache-read tokens across all agents (= uncached input
---                      rate - cache-read rate); when no agent ever read the
---                      cache for the model, the uncached input rate times
---                      (1 - var assumed_cache_read_price_ratio, default 0.5).
+--   discount / token = uncached input rate - cache-read rate, from the first
+--                      source that knows it:
+--                      observed   the model's cache savings / cache-read tokens
+--                                 over all agents;
+--                      catalog    the model's observed uncached input rate x
+--                                 (1 - catalog cache-read price / input price),
+--                                 default tier, base band, price valid on
+--                                 the as-of date (var as_of_date or last call day);
+--                      no_cache_price  the catalog lists no cache-read price
+--                                 for the model: nothing to save (0);
+--                      assumed    models outside the catalog: the uncached rate
+--                                 x (1 - var assumed_cache_read_price_ratio, 0.5).
 --   potential        = candidate uncached input tokens x cacheable share x discount.
 -- It is gross of the write premium needed to fill the cache, so an upper bound.
 {%- set min_cacheable = var('min_cacheable_input_tokens', 1024) %}
@@ -22,6 +29,44 @@
 with calls as (
 
     select * from {{ attributed_llm_calls() }} as calls
+
+),
+
+-- Catalog price ratio of cache reads to input, per catalog model: default
+-- tier, base band (no long-context tier), prices valid on the as-of date.
+catalog_cache_prices as (
+
+    select
+        provider_id,
+        model_id,
+        cast(avg(case when usage_type = 'cache_read' then price_per_mtok end) as double)
+            / nullif(cast(avg(case when usage_type = 'input' then price_per_mtok end) as double), 0)
+            as cache_read_price_ratio,
+        sum(case when usage_type = 'cache_read' then 1 else 0 end) > 0 as has_cache_read_price
+    from {{ ref('stg_reference__model_prices') }}
+    where service_tier = 'default'
+        and tier_start_tokens = 0
+        and valid_from <= {{ as_of_date_sql(ref('fct_llm_calls')) }}
+        and valid_to > {{ as_of_date_sql(ref('fct_llm_calls')) }}
+    group by provider_id, model_id
+
+),
+
+-- The catalog model each (provider, model) was priced as most often.
+catalog_matches_ranked as (
+
+    select
+        provider,
+        model,
+        catalog_provider_id,
+        catalog_model_id,
+        row_number() over (
+            partition by provider, model
+            order by count(*) desc, catalog_provider_id, catalog_model_id
+        ) as match_rank
+    from calls
+    where catalog_model_id is not null
+    group by provider, model, catalog_provider_id, catalog_model_id
 
 ),
 
@@ -36,6 +81,37 @@ model_rates as (
             / nullif(sum(case when is_priced then cache_read_tokens end), 0) as observed_read_discount_usd
     from calls
     group by provider, model
+
+),
+
+model_discounts as (
+
+    select
+        model_rates.provider,
+        model_rates.model,
+        case
+            when model_rates.observed_read_discount_usd is not null
+                then model_rates.observed_read_discount_usd
+            when catalog_cache_prices.has_cache_read_price
+                then model_rates.uncached_input_rate_usd * (1 - catalog_cache_prices.cache_read_price_ratio)
+            when catalog_cache_prices.model_id is not null
+                then 0
+            else model_rates.uncached_input_rate_usd * (1 - {{ assumed_ratio }})
+        end as read_discount_per_token_usd,
+        case
+            when model_rates.observed_read_discount_usd is not null then 'observed'
+            when catalog_cache_prices.has_cache_read_price then 'catalog'
+            when catalog_cache_prices.model_id is not null then 'no_cache_price'
+            else 'assumed'
+        end as discount_source
+    from model_rates
+    left join catalog_matches_ranked
+        on model_rates.provider = catalog_matches_ranked.provider
+        and model_rates.model = catalog_matches_ranked.model
+        and catalog_matches_ranked.match_rank = 1
+    left join catalog_cache_prices
+        on catalog_matches_ranked.catalog_provider_id = catalog_cache_prices.provider_id
+        and catalog_matches_ranked.catalog_model_id = catalog_cache_prices.model_id
 
 ),
 
@@ -80,16 +156,12 @@ estimated as (
         coalesce(agent_models.observed_prefix_share, {{ assumed_share }}) as cacheable_prefix_share,
         case when agent_models.observed_prefix_share is null then 'assumed' else 'observed' end
             as prefix_share_source,
-        coalesce(
-            model_rates.observed_read_discount_usd,
-            model_rates.uncached_input_rate_usd * (1 - {{ assumed_ratio }})
-        ) as read_discount_per_token_usd,
-        case when model_rates.observed_read_discount_usd is null then 'assumed' else 'observed' end
-            as discount_source
+        model_discounts.read_discount_per_token_usd,
+        model_discounts.discount_source
     from agent_models
-    left join model_rates
-        on agent_models.provider = model_rates.provider
-        and agent_models.model = model_rates.model
+    left join model_discounts
+        on agent_models.provider = model_discounts.provider
+        and agent_models.model = model_discounts.model
 
 ),
 
