@@ -42,8 +42,10 @@ class ModelSpec:
     long_output_per_mtok: float | None = None
     long_cache_read_per_mtok: float | None = None
     long_cache_write_per_mtok: float | None = None
-    # Share of the list price charged in the provider's off-peak window (UTC minutes of day).
-    offpeak_factor: float = 1.0
+    # Prices in the provider's off-peak window (UTC minutes of day, may wrap midnight).
+    offpeak_input_per_mtok: float | None = None
+    offpeak_output_per_mtok: float | None = None
+    offpeak_cache_read_per_mtok: float | None = None
     offpeak_start_minute: int = 0
     offpeak_end_minute: int = 0
     # Latency profile.
@@ -89,10 +91,12 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("mistral-small", "mistral_ai", "mistral-small-latest", "mistral-small-latest", "chat", 0.15, 0.6, None, None,
               CACHE_NONE, 128_000, ttft_base_ms=250, prefill_ms_per_ktok=5, decode_tokens_per_s=150),
     ModelSpec("deepseek-chat", "deepseek", "deepseek-chat", "deepseek-chat", "chat", 0.27, 1.1, 0.07, None, CACHE_IMPLICIT, 128_000,
-              offpeak_factor=0.5, offpeak_start_minute=16 * 60 + 30, offpeak_end_minute=30,
+              offpeak_input_per_mtok=0.135, offpeak_output_per_mtok=0.55, offpeak_cache_read_per_mtok=0.035,
+              offpeak_start_minute=16 * 60 + 30, offpeak_end_minute=30,
               ttft_base_ms=900, prefill_ms_per_ktok=10, decode_tokens_per_s=50),
-    ModelSpec("deepseek-reasoner", "deepseek", "deepseek-reasoner", "deepseek-reasoner", "chat", 0.27, 1.1, 0.07, None,
-              CACHE_IMPLICIT, 128_000, reasoning=True, offpeak_factor=0.5, offpeak_start_minute=16 * 60 + 30, offpeak_end_minute=30,
+    ModelSpec("deepseek-reasoner", "deepseek", "deepseek-reasoner", "deepseek-reasoner", "chat", 0.55, 2.19, 0.14, None,
+              CACHE_IMPLICIT, 128_000, reasoning=True, offpeak_input_per_mtok=0.135, offpeak_output_per_mtok=0.55,
+              offpeak_cache_read_per_mtok=0.035, offpeak_start_minute=16 * 60 + 30, offpeak_end_minute=30,
               ttft_base_ms=2500, prefill_ms_per_ktok=10, decode_tokens_per_s=45),
     # Not in the catalog: self-hosted models served by vLLM.
     ModelSpec("acme-llama-ft", "vllm", "acme-support-llama-3.1-70b-ft", "acme-support-llama-3.1-70b-ft", "chat", None, None, None, None,
