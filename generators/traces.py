@@ -1,10 +1,12 @@
 """generate_traces(): plan a run, generate it chunk by chunk, write files and ground truth.
 
 Memory stays bounded because a chunk is at most MAX_CALLS_PER_PART model
-calls (a large day is split into several part files). The next chunk is
-generated in a background thread while DuckDB writes the current one; both
-release the GIL for the heavy work, and every chunk has its own random
-stream, so the overlap does not change a single byte of output.
+calls (a large day is split into several part files) and at most four
+chunks exist at once. The next chunk is generated in a background thread
+while two writer threads, each with its own DuckDB connection, write the
+previous ones; numpy and DuckDB release the GIL for the heavy work. Every
+chunk has its own random stream and every file is written by one
+single-threaded connection, so the overlap does not change a single byte.
 """
 
 from __future__ import annotations
