@@ -125,6 +125,7 @@ def test_build_ran_the_marts_tests(warehouse: BuiltWarehouse) -> None:
     out = warehouse.build_output
     assert "ERROR=0" in out and "FAIL" not in out.split("Finished running")[-1]
     for unit_test in ("attribution_shares_sum_to_one_per_parent", "peer_rank_percentiles_and_null_metrics",
+                      "caching_potential_savings_sources", "traces_root_agent_department_and_outcome",
                       "waterfall_steps_reconcile_and_skip_unpriced_cost", "kpi_periods_and_previous_comparable_periods"):
         assert unit_test in out, f"unit test {unit_test} did not run in dbt build"
 

@@ -78,4 +78,7 @@ def test_unit_tests_cover_the_tricky_logic() -> None:
         for area in AREAS
         for unit in _properties(area).get("unit_tests") or []
     }
-    assert {"rpt_cost_attribution", "rpt_agent_peer_rank", "rpt_token_waterfall", "rpt_kpi_overview"} <= tested
+    assert {
+        "rpt_cost_attribution", "rpt_agent_peer_rank", "rpt_token_waterfall", "rpt_kpi_overview",
+        "rpt_caching_roi", "rpt_agent_efficiency", "fct_traces",
+    } <= tested
