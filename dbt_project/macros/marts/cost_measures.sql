@@ -8,14 +8,14 @@
         cast(sum(input_tokens) as bigint) as input_tokens,
         cast(sum(output_tokens) as bigint) as output_tokens,
         cast(sum(total_tokens) as bigint) as total_tokens,
-        cast(sum(uncached_input_cost_usd) as decimal(38, 12)) as uncached_input_cost_usd,
-        cast(sum(cache_read_cost_usd) as decimal(38, 12)) as cache_read_cost_usd,
-        cast(sum(cache_write_cost_usd) as decimal(38, 12)) as cache_write_cost_usd,
-        cast(sum(output_cost_usd) as decimal(38, 12)) as output_cost_usd,
-        cast(sum(reasoning_cost_usd) as decimal(38, 12)) as reasoning_cost_usd,
-        cast(sum(total_cost_usd) as decimal(38, 12)) as total_cost_usd,
-        cast(sum(cache_savings_usd) as decimal(38, 12)) as cache_savings_usd,
-        cast(sum(cache_write_premium_usd) as decimal(38, 12)) as cache_write_premium_usd
+        cast(sum(uncached_input_cost_usd) as {{ money_type() }}) as uncached_input_cost_usd,
+        cast(sum(cache_read_cost_usd) as {{ money_type() }}) as cache_read_cost_usd,
+        cast(sum(cache_write_cost_usd) as {{ money_type() }}) as cache_write_cost_usd,
+        cast(sum(output_cost_usd) as {{ money_type() }}) as output_cost_usd,
+        cast(sum(reasoning_cost_usd) as {{ money_type() }}) as reasoning_cost_usd,
+        cast(sum(total_cost_usd) as {{ money_type() }}) as total_cost_usd,
+        cast(sum(cache_savings_usd) as {{ money_type() }}) as cache_savings_usd,
+        cast(sum(cache_write_premium_usd) as {{ money_type() }}) as cache_write_premium_usd
 {%- endmacro %}
 
 {% macro cost_measure_columns(prefix='') -%}

@@ -174,7 +174,7 @@ final as (
         cast(environment as varchar) as environment,
         cast(started_at as timestamp) as started_at,
         cast(started_at as date) as trace_date,
-        cast(duration_ms as double) as duration_ms,
+        cast(duration_ms as {{ double_type() }}) as duration_ms,
         cast(span_count as bigint) as span_count,
         cast(llm_call_count as bigint) as llm_call_count,
         cast(tool_call_count as bigint) as tool_call_count,
@@ -187,8 +187,8 @@ final as (
         cast(output_tokens as bigint) as output_tokens,
         cast(reasoning_tokens as bigint) as reasoning_tokens,
         cast(total_tokens as bigint) as total_tokens,
-        cast(total_cost_usd as decimal(38, 12)) as total_cost_usd,
-        cast(errored_call_cost_usd as decimal(38, 12)) as errored_call_cost_usd,
+        cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
+        cast(errored_call_cost_usd as {{ money_type() }}) as errored_call_cost_usd,
         cast(unpriced_calls as bigint) as unpriced_calls,
         cast(unpriced_calls = 0 as boolean) as is_fully_priced
     from joined

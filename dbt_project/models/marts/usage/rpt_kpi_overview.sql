@@ -77,7 +77,7 @@ window_measures as (
         coalesce(sum(calls.cache_read_tokens), 0) as cache_read_tokens,
         {{ percentile_cont('calls.duration_ms', 0.5) }} as latency_p50_ms,
         {{ percentile_cont('calls.duration_ms', 0.95) }} as latency_p95_ms,
-        cast(sum(case when calls.is_error then 1 else 0 end) as double)
+        cast(sum(case when calls.is_error then 1 else 0 end) as {{ double_type() }})
             / nullif(count(calls.span_id), 0) as error_rate
     from windows
     left join calls
@@ -115,8 +115,8 @@ final as (
         previous_window.{{ metric }} as {{ metric }}_previous,
         {%- endfor %}
         {%- for metric in metrics if metric != 'error_rate' %}
-        cast(current_window.{{ metric }} as double)
-            / nullif(cast(previous_window.{{ metric }} as double), 0) - 1 as {{ metric }}_change_pct,
+        cast(current_window.{{ metric }} as {{ double_type() }})
+            / nullif(cast(previous_window.{{ metric }} as {{ double_type() }}), 0) - 1 as {{ metric }}_change_pct,
         {%- endfor %}
         current_window.error_rate - previous_window.error_rate as error_rate_change_pts
     from periods
@@ -139,12 +139,12 @@ select
     cast(previous_period_start as date) as previous_period_start,
     cast(previous_period_end as date) as previous_period_end,
     {%- for metric in metrics %}
-    {%- set metric_type = 'decimal(38, 12)' if metric.endswith('_usd') else ('double' if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}
+    {%- set metric_type = money_type() if metric.endswith('_usd') else (double_type() if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}
     cast({{ metric }} as {{ metric_type }}) as {{ metric }},
     cast({{ metric }}_previous as {{ metric_type }}) as {{ metric }}_previous,
     {%- endfor %}
     {%- for metric in metrics if metric != 'error_rate' %}
-    cast({{ metric }}_change_pct as double) as {{ metric }}_change_pct,
+    cast({{ metric }}_change_pct as {{ double_type() }}) as {{ metric }}_change_pct,
     {%- endfor %}
-    cast(error_rate_change_pts as double) as error_rate_change_pts
+    cast(error_rate_change_pts as {{ double_type() }}) as error_rate_change_pts
 from final
