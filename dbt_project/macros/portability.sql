@@ -12,6 +12,16 @@
 {%- endmacro %}
 {% macro default__money_type() -%} decimal(38,12) {%- endmacro %}
 
+{#- Unit prices in cost arithmetic: USD per million tokens, 9 decimals (a
+    nano-dollar per million tokens). Narrow on purpose: DuckDB multiplies
+    decimals of width <= 18 without int128 overflow checks, about 20x faster
+    than with decimal(38,18) operands; the rounding is below 1e-8 USD even for
+    a 10M-token call. The seeds keep the catalog's exact values. -#}
+{% macro price_type() -%}
+    {{ return(adapter.dispatch('price_type', 'agentledger')()) }}
+{%- endmacro %}
+{% macro default__price_type() -%} decimal(18,9) {%- endmacro %}
+
 {#- Cost of `tokens` at `price_per_mtok` USD per million tokens, as money.
     Exact decimal arithmetic: multiplying by 0.000001 keeps a decimal on every
     engine, where dividing by 1e6 turns DuckDB decimals into doubles. -#}

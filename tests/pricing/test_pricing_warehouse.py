@@ -26,7 +26,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 DBT = Path(sys.executable).parent / "dbt"
-SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models"]
+SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models", "--indirect-selection", "cautious"]
 # Starts two days before a catalog price change (2026-10-14) so windows are crossed.
 START = date(2026, 10, 12)
 DAYS = 4

@@ -167,13 +167,13 @@ costed as (
         prices_chosen.*,
         input_tokens - cache_read_tokens - cache_write_tokens as uncached_input_tokens,
         output_tokens - reasoning_tokens as visible_output_tokens,
-        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, 0)') }} as uncached_input_cost,
-        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, 0)') }} as cache_read_cost,
-        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, 0)') }} as cache_write_cost,
-        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, 0)') }} as visible_output_cost,
-        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, 0)') }} as reasoning_cost,
-        {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, 0)') }} as cache_read_at_input_rate,
-        {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, 0)') }} as cache_write_at_input_rate
+        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as uncached_input_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_read_cost,
+        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_write_cost,
+        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as visible_output_cost,
+        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as reasoning_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_read_at_input_rate,
+        {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_write_at_input_rate
     from prices_chosen
 
 ),

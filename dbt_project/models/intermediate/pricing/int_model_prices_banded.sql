@@ -142,11 +142,11 @@ final as (
         band_floor_tokens,
         band_ceiling_tokens,
         band_start_tokens > 0 as is_long_context_tier,
-        max(case when usage_type = 'input' then price_per_mtok end) as input_price_per_mtok,
-        max(case when usage_type = 'cache_read' then price_per_mtok end) as cache_read_price_per_mtok,
-        max(case when usage_type = 'cache_write' then price_per_mtok end) as cache_write_price_per_mtok,
-        max(case when usage_type = 'output' then price_per_mtok end) as output_price_per_mtok,
-        max(case when usage_type = 'reasoning' then price_per_mtok end) as reasoning_price_per_mtok
+        cast(max(case when usage_type = 'input' then price_per_mtok end) as {{ price_type() }}) as input_price_per_mtok,
+        cast(max(case when usage_type = 'cache_read' then price_per_mtok end) as {{ price_type() }}) as cache_read_price_per_mtok,
+        cast(max(case when usage_type = 'cache_write' then price_per_mtok end) as {{ price_type() }}) as cache_write_price_per_mtok,
+        cast(max(case when usage_type = 'output' then price_per_mtok end) as {{ price_type() }}) as output_price_per_mtok,
+        cast(max(case when usage_type = 'reasoning' then price_per_mtok end) as {{ price_type() }}) as reasoning_price_per_mtok
     from band_prices
     group by
         price_source,

@@ -12,7 +12,7 @@
 with priced_calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
-    where {{ partition_window_predicate('call_date') }}
+    where {{ partition_window_predicate('started_at') }}
 
 ),
 

@@ -1,13 +1,10 @@
--- one row per span: the raw layer cast and de-duplicated (latest load wins)
+-- one row per span: the raw layer cast to the contract types. The loader
+-- already de-duplicates on span_id (tested on the source), so no window
+-- function here: the view stays a projection and date filters reach the
+-- raw table scan, which keeps incremental runs proportional to the window.
 with source as (
 
-    select
-        *,
-        row_number() over (
-            partition by span_id
-            order by _loaded_at desc, _source_file desc, _source_row desc
-        ) as load_rank
-    from {{ source('raw', 'trace_spans') }}
+    select * from {{ source('raw', 'trace_spans') }}
 
 ),
 
@@ -47,7 +44,6 @@ renamed as (
         cast(_source_format as varchar) as source_format,
         cast(_loaded_at as timestamp) as loaded_at
     from source
-    where load_rank = 1
 
 )
 
