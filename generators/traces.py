@@ -164,10 +164,11 @@ def _write_labels(path: Path, anomalies, agents, start, costs) -> None:
         for a in anomalies:
             agent = agents[a.agent]
             actual, base = costs[a.index]
-            multiplier = actual / base if base > 0 else float("nan")
+            # Empty when the affected agent-days hold no priced call (only in tiny runs).
+            multiplier = f"{actual / base:.2f}" if base > 0 else ""
             w.writerow([a.anomaly_id(), a.kind, agent.workspace_id, agent.agent_id,
                         f"{start + timedelta(days=a.start_day):%Y-%m-%d}", f"{start + timedelta(days=a.end_day):%Y-%m-%d}",
-                        anomaly_effect(a), f"{multiplier:.2f}"])
+                        anomaly_effect(a), multiplier])
 
 
 def _write_outages(path: Path, outages) -> None:

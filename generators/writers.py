@@ -58,7 +58,7 @@ class CodeMap:
         self.lookup = np.array(lookup, dtype=np.int32 if len(self.categories) > 30_000 else np.int16)
 
     def categorical(self, codes: np.ndarray) -> pd.Categorical:
-        return pd.Categorical.from_codes(self.lookup[codes], categories=self.categories)
+        return pd.Categorical.from_codes(self.lookup[codes], categories=self.categories, validate=False)
 
 
 def _trace_categorical(codes: np.ndarray, values: np.ndarray) -> pd.Categorical:
