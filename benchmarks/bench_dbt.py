@@ -1,0 +1,198 @@
+"""dbt build figures: full build on 1M and 10M calls, and a one-day incremental run on top of 10M.
+
+Usage: python -m benchmarks.bench_dbt [--work DIR] [--calls 10100000] [--days 101] [--select SELECTOR]
+
+Generates traces with the synthetic generator (deterministic seed), inserts
+them into raw.trace_spans with DuckDB (the loader's own cost is measured by
+the ingestion benchmark, not here), then times dbt in a child process and
+reads that child's peak RSS from wait4(). The one-day incremental run adds
+the last generated day (~1% of the calls) and passes it as the partition
+window, as the daily pipeline does. Writes the "dbt" section of
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from benchmarks.record import record_section
+from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
+from orchestration.settings import DBT_PROJECT_DIR
+
+DBT = Path(sys.executable).parent / "dbt"
+START = date(2026, 7, 1)
+PRICING_SELECT = "+fct_llm_calls rpt_unpriced_models --indirect-selection cautious"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    label: str
+    seconds: float
+    peak_rss_mb: float
+    models: int
+    tests: int
+    failed: int
+
+
+def run_dbt(args: list[str], warehouse: Path, work: Path, label: str) -> StepResult:
+    """Run one dbt command in a child process; wall time and that child's peak RSS."""
+    env = {**os.environ, "AGENTLEDGER_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    target = work / "target"
+    command = [
+        str(DBT), *args,
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target), "--log-path", str(work / "logs"),
+    ]
+    began = time.perf_counter()
+    with open(work / f"{label}.log", "w") as log:
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT_DIR)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    results_path = target / "run_results.json"
+    if child.returncode != 0 and (not results_path.exists() or results_path.stat().st_mtime < time.time() - seconds):
+        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {child.returncode}); see {work / f'{label}.log'}")
+    results = json.loads(results_path.read_text())["results"]
+    models = sum(1 for r in results if r["unique_id"].startswith("model."))
+    tests = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
+    # a failing data test or model elsewhere in the project is reported, not fatal: the timing still stands
+    failed = sum(1 for r in results if r["status"] in ("error", "fail"))
+    return StepResult(label, seconds, usage.ru_maxrss / 1024, models, tests, failed)
+
+
+def built_models(work: Path) -> list[str]:
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return sorted(r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model."))
+
+
+def load_raw(warehouse: Path, parquet_glob: str, first_day: date, last_day: date) -> int:
+    """Insert generated spans of [first_day, last_day] into raw.trace_spans; returns model calls added."""
+    conn = duckdb.connect(str(warehouse))
+    try:
+        conn.execute("create schema if not exists raw")
+        conn.execute(raw_table_ddl())
+        before = conn.execute(
+            f"select count(*) from {RAW_SPANS_TABLE} where operation in ('chat','text_completion','generate_content','embeddings')"
+        ).fetchone()[0]
+        conn.execute(
+            f"""
+            insert into {RAW_SPANS_TABLE}
+            select {", ".join(TRACE_COLUMNS)}, filename, row_number() over (), 'parquet', now()
+            from read_parquet('{parquet_glob}', filename = true, hive_partitioning = false)
+            where started_at >= date '{first_day}' and started_at < date '{last_day + timedelta(days=1)}'
+            """
+        )
+        after = conn.execute(
+            f"select count(*) from {RAW_SPANS_TABLE} where operation in ('chat','text_completion','generate_content','embeddings')"
+        ).fetchone()[0]
+        return after - before
+    finally:
+        conn.close()
+
+
+def calls_per_day(parquet_glob: str, days: int) -> list[int]:
+    rows = duckdb.sql(
+        f"""
+        select cast(started_at as date) as d, count(*) from read_parquet('{parquet_glob}')
+        where operation in ('chat','text_completion','generate_content','embeddings')
+        group by d order by d
+        """
+    ).fetchall()
+    return [n for _, n in rows][:days]
+
+
+def first_days_with(calls: list[int], target: int) -> int:
+    total = 0
+    for i, n in enumerate(calls):
+        total += n
+        if total >= target:
+            return i + 1
+    return len(calls)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir, removed after)")
+    parser.add_argument("--calls", type=int, default=10_100_000, help="calls to generate (10M plus one ~100k day)")
+    parser.add_argument("--days", type=int, default=101)
+    parser.add_argument("--small", type=int, default=1_000_000, help="call count of the smaller full build")
+    parser.add_argument("--select", default=None, help="dbt selector for the full builds (default: the whole project)")
+    parser.add_argument("--generated", type=Path, default=None, help="reuse a generated parquet dataset (OUT dir of the generator)")
+    args = parser.parse_args(argv)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_dbt_"))
+    work.mkdir(parents=True, exist_ok=True)
+    select = ["--select", *args.select.split()] if args.select else []
+    try:
+        generated = args.generated or work / "generated"
+        if args.generated is None:
+            from generators.config import GeneratorConfig
+            from generators.traces import generate_traces
+
+            config = GeneratorConfig(calls=args.calls, days=args.days, start=START, seed=7, agents=30)
+            generate_traces(config, generated, "parquet", labels_path=work / "labels.csv", progress=False)
+        glob = str(generated / "parquet" / "**" / "*.parquet")
+        per_day = calls_per_day(glob, args.days)
+        last_day = START + timedelta(days=len(per_day) - 1)
+        small_days = first_days_with(per_day, args.small)
+
+        figures: list[tuple[str, int, StepResult]] = []
+        # 1M: a fresh warehouse with the first days
+        small = work / "small.duckdb"
+        small_calls = load_raw(small, glob, START, START + timedelta(days=small_days - 1))
+        run_dbt(["seed"], small, work, "seed_small")
+        figures.append(("full build", small_calls, run_dbt(["build", *select], small, work, "build_small")))
+        small.unlink()
+
+        # 10M: everything but the last day, then the last day incrementally
+        big = work / "big.duckdb"
+        big_calls = load_raw(big, glob, START, last_day - timedelta(days=1))
+        run_dbt(["seed"], big, work, "seed_big")
+        figures.append(("full build", big_calls, run_dbt(["build", *select], big, work, "build_big")))
+        models_full = built_models(work)
+        day_calls = load_raw(big, glob, last_day, last_day)
+        window = json.dumps({"min_date": str(last_day), "max_date": str(last_day)})
+        figures.append((
+            "incremental, one day, pricing models (+fct_llm_calls)", day_calls,
+            run_dbt(["run", "--select", *PRICING_SELECT.split(), "--vars", window], big, work, "incremental_pricing"),
+        ))
+        figures.append((
+            "incremental, one day, whole build (marts rebuilt, tests run)", day_calls,
+            run_dbt(["build", *select, "--vars", window], big, work, "incremental_build"),
+        ))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    lines = [
+        "## dbt (benchmarks/bench_dbt.py)",
+        "",
+        "Synthetic traces (generator seed 7, 30 agents) inserted into raw.trace_spans, then dbt in a child "
+        "process; wall time and that process's peak RSS. Targets: 10M full build < 3 min; one-day incremental < 20 s.",
+        "",
+        "| step | model calls | wall time | peak RSS | models | tests | failed nodes |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, calls, step in figures:
+        lines.append(f"| {label} | {calls:,} | {step.seconds:.1f} s | {step.peak_rss_mb:,.0f} MiB | {step.models} | {step.tests} | {step.failed} |")
+    lines += ["", f"Models in the full build ({len(models_full)}): " + ", ".join(f"`{m}`" for m in models_full) + "."]
+    markdown = "\n".join(lines)
+    print(markdown)
+    record_section("dbt", markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
