@@ -19,6 +19,8 @@ from orchestration.defs.generate.assets import demo_window
 from orchestration.settings import Settings, load_settings
 
 DATASET_MARKER = "demo_dataset.json"
+# Step-level progress on the console; the full debug log stays in the run's event log.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _reset_if_dataset_changed(settings: Settings, window: dict[str, object]) -> None:
@@ -58,14 +60,16 @@ def main() -> int:
     started = time.monotonic()
 
     print(f"[1/2] Generating {settings.demo_calls:,} synthetic LLM calls for {first}..{last}")
-    generate = defs.resolve_job_def("generate_demo_data").execute_in_process(instance=instance, raise_on_error=False)
+    generate = defs.resolve_job_def("generate_demo_data").execute_in_process(
+        instance=instance, run_config=QUIET_CONSOLE, raise_on_error=False
+    )
     if not generate.success:
         print("Generating the synthetic dataset failed; see the run in the Dagster UI (make dev).", file=sys.stderr)
         return 1
 
     print("[2/2] Running the pipeline: ingest, dbt, forecasts and signals, publish, report site")
     run = defs.resolve_job_def("agentledger_pipeline").execute_in_process(
-        instance=instance, tags=range_tags(first, last), raise_on_error=False
+        instance=instance, run_config=QUIET_CONSOLE, tags=range_tags(first, last), raise_on_error=False
     )
     if not run.success:
         print(f"The pipeline run {run.run_id} failed; see it in the Dagster UI (make dev).", file=sys.stderr)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -39,5 +41,6 @@ class WarehouseResource(dg.ConfigurableResource):
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(project_dir=agentledger_dbt_project),
+        # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+        "dbt": DbtCliResource(project_dir=agentledger_dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     }

@@ -11,6 +11,7 @@ from orchestration.ingest import pending_days
 from orchestration.landing_watch import plan_landing_runs
 from orchestration.partitions import daily_partitions
 from orchestration.settings import load_settings
+from orchestration.signals.alerts import DeliveryPolicy, deliver_one
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
@@ -81,14 +82,23 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     description="Posts failed pipeline runs to the alert webhook (AGENTLEDGER_ALERT_WEBHOOK_URL).",
 )
 def pipeline_failure_alert(context: dg.RunFailureSensorContext) -> None:
-    from orchestration.signals.alerts import post_run_failure
-
-    post_run_failure(
-        load_settings(),
-        run_id=context.dagster_run.run_id,
-        job_name=context.dagster_run.job_name,
-        message=context.failure_event.message or "run failed",
-    )
+    settings = load_settings()
+    if not settings.alert_webhook_url:
+        context.log.info("No AGENTLEDGER_ALERT_WEBHOOK_URL: run failure not posted")
+        return
+    run = context.dagster_run
+    alert = {
+        "alert_key": f"run_failure:{run.run_id}",
+        "severity": "high",
+        "title": f"AgentLedger run failed: {run.job_name}",
+        "message": (
+            f"Run {run.run_id[:8]} failed: {context.failure_event.message or 'no message'}. "
+            "Published outputs are unchanged; see the run in the Dagster UI."
+        ),
+    }
+    # Not recorded in the warehouse: the failure may be the warehouse itself.
+    attempts = deliver_one(alert, settings.alert_webhook_url, DeliveryPolicy())
+    context.log.info(f"Run failure alert: {attempts[-1]['status']} after {len(attempts)} attempt(s)")
 
 
 defs = dg.Definitions(

@@ -1,7 +1,8 @@
 """dbt models, seeds and tests as Dagster assets and asset checks.
 
 The project is split in three so that partitions mean something:
-- reference: the seeds (prices, budgets, org mapping), unpartitioned;
+- reference: the seeds (prices, budgets, org mapping) and models built from
+  them alone, unpartitioned;
 - daily: the models feeding the call-level fact, partitioned by day; each run
   passes its window to dbt as vars min_date/max_date (the incremental fact
   re-processes `lookback_days` before min_date for late data);
@@ -20,8 +21,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions
 
-DAILY_SELECT = "+fct_llm_calls,resource_type:model"
-SEED_SELECT = "resource_type:seed"
+# The partitioned set is every model on the path from the raw spans to the
+# call-level fact; the reference set is the seeds plus the models built from
+# them alone (price bands, provider map); the marts are everything else.
+DAILY_SELECT = "source:raw.trace_spans+,+fct_llm_calls"
+REFERENCE_SELECT = "resource_type:seed +fct_llm_calls"
+REFERENCE_EXCLUDE = "source:raw.trace_spans+"
+MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -46,7 +52,8 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
 
 @dbt_assets(
     manifest=agentledger_dbt_project.manifest_path,
-    select=SEED_SELECT,
+    select=REFERENCE_SELECT,
+    exclude=REFERENCE_EXCLUDE,
     name="dbt_reference_seeds",
     dagster_dbt_translator=translator,
     project=agentledger_dbt_project,
@@ -54,7 +61,7 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
     retry_policy=RETRY,
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Load the reference seeds: price catalog, custom prices, budgets, org mapping."""
+    """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
     yield from dbt.cli(["build"], context=context).stream()
 
 
@@ -82,7 +89,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 
 @dbt_assets(
     manifest=agentledger_dbt_project.manifest_path,
-    exclude=f"{DAILY_SELECT} {SEED_SELECT}",
+    exclude=MARTS_EXCLUDE,
     name="dbt_marts",
     dagster_dbt_translator=translator,
     project=agentledger_dbt_project,

@@ -1,0 +1,3 @@
+from orchestration.defs.ingest.assets import defs
+
+__all__ = ["defs"]
