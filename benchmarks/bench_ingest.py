@@ -151,7 +151,9 @@ def main() -> None:
             t0 = time.perf_counter()
             source = make(data_dir, size)
             gen_s = time.perf_counter() - t0
+            load_before = os.getloadavg()[0]
             figures = _load(data_dir)
+            figures["load_avg"] = max(load_before, os.getloadavg()[0])
             rate = figures["rows_read"] / figures["seconds"]
             print(f"{name}: {figures['rows_read']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s, "
                   f"peak RSS {figures['peak_rss_mb']:,.0f} MiB (data built in {gen_s:.0f} s: {source})")
@@ -171,13 +173,13 @@ def main() -> None:
         "`ingest_window(settings, None, None)` call per dataset on a fresh warehouse. Targets: Parquet >= 1M rows/s,",
         "OTLP >= 100k spans/s, peak RSS < 4 GB.",
         "",
-        "| dataset | rows read | loaded | quarantined | wall s | rows/s | peak RSS MiB | data |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| dataset | rows read | loaded | quarantined | wall s | rows/s | peak RSS MiB | 1-min load avg | data |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, source, f, rate in rows:
         lines.append(
             f"| {name} | {f['rows_read']:,} | {f['rows_loaded']:,} | {f['rows_quarantined']:,} | {f['seconds']:.1f} "
-            f"| {rate:,.0f} | {f['peak_rss_mb']:,.0f} | {source} |"
+            f"| {rate:,.0f} | {f['peak_rss_mb']:,.0f} | {f['load_avg']:.1f} | {source} |"
         )
     record_section("ingest", "\n".join(lines))
 
