@@ -9,6 +9,11 @@ draw the paths once and read four quantiles from them instead of fitting twice
 with different `interval_width` values (half the fitting work, and the two
 intervals are nested by construction).
 
+The trend is damped beyond the last day (phi = 0.9 per day, see
+`damping_factor`): three months of history cannot tell a lasting trend from a
+few weeks of growth, and an undamped straight line over 30 days overshoots
+whenever growth slows.
+
 Before fitting, isolated outliers (e.g. a runaway loop's spike) are removed from
 the training history as Prophet's documentation recommends: a point is dropped
 when it deviates from the median of the same weekday in the surrounding weeks by
@@ -41,10 +46,13 @@ class ForecastConfig:
     min_history_days: int = 14
     top_n_agents: int = 5
     changepoint_prior_scale: float = 0.05
+    changepoint_range: float = 0.8
     seasonality_prior_scale: float = 10.0
     seasonality_mode: str = "multiplicative"
     uncertainty_samples: int = 1000
     outlier_mad_threshold: float = 3.5
+    log_transform: bool = False
+    trend_damping: float | None = 0.9
     seed: int = 7
     quantiles: dict[str, float] = field(
         default_factory=lambda: {
@@ -56,7 +64,7 @@ class ForecastConfig:
     def model_version(self) -> str:
         return (
             f"prophet-1.5/{self.seasonality_mode}-weekly/cps{self.changepoint_prior_scale}"
-            f"/sps{self.seasonality_prior_scale}/clean{self.outlier_mad_threshold}"
+            f"/sps{self.seasonality_prior_scale}/clean{self.outlier_mad_threshold}/damp{self.trend_damping}"
         )
 
 
@@ -178,6 +186,27 @@ def detect_level_shift(y: pd.Series, min_segment_days: int = 7, min_shift: float
 
 # ---------------------------------------------------------------- models
 
+def damping_factor(trend_hist: np.ndarray, trend_future: np.ndarray, phi: float) -> np.ndarray:
+    """Ratio that turns Prophet's linear trend extrapolation into a damped one.
+
+    The damped trend (Gardner & McKenzie) adds phi + phi^2 + ... + phi^h times
+    the last daily slope instead of h times it, so the trend levels off after
+    a few half-lives; damped trends are the robust choice at month-long
+    horizons in the forecasting competitions. With multiplicative seasonality
+    yhat is proportional to the trend, so scaling by damped/linear is exact.
+    """
+    if len(trend_hist) < 2 or len(trend_future) == 0:
+        return np.ones(len(trend_future))
+    last = trend_hist[-1]
+    h = np.arange(1, len(trend_future) + 1, dtype=float)
+    slope = (trend_future - last) / h  # Prophet's slope beyond the history is constant
+    damped = last + slope * phi * (1 - phi**h) / (1 - phi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(np.abs(trend_future) > 1e-12, damped / trend_future, 1.0)
+    return np.clip(np.nan_to_num(ratio, nan=1.0), 0.0, None)
+
+
+
 def prophet_forecast(
     history: pd.DataFrame, horizon: int, config: ForecastConfig, future_dates: pd.DatetimeIndex | None = None
 ) -> pd.DataFrame:
@@ -193,6 +222,11 @@ def prophet_forecast(
     quiet_prophet_logs()  # again: importing prophet resets its logger to INFO
     train = pd.DataFrame({"ds": pd.to_datetime(history["date"]).to_numpy(), "y": history["cost"].to_numpy(dtype=float)})
     train["y"] = remove_outliers(train["y"], config.outlier_mad_threshold).to_numpy()
+    offset = 0.0
+    if config.log_transform:
+        positive = train["y"][train["y"] > 0]
+        offset = 0.01 * float(positive.median()) if len(positive) else 0.01
+        train["y"] = np.log(train["y"] + offset)
     model = Prophet(
         growth="linear",
         yearly_seasonality=False,
@@ -200,6 +234,7 @@ def prophet_forecast(
         daily_seasonality=False,
         seasonality_mode=config.seasonality_mode,
         changepoint_prior_scale=config.changepoint_prior_scale,
+        changepoint_range=config.changepoint_range,
         seasonality_prior_scale=config.seasonality_prior_scale,
         interval_width=0.8,
         uncertainty_samples=config.uncertainty_samples,
@@ -211,13 +246,22 @@ def prophet_forecast(
     np.random.seed(config.seed)  # Prophet samples with numpy's global generator
     samples = model.predictive_samples(future)["yhat"]
     model.uncertainty_samples = 0  # point predictions only below; intervals come from `samples`
-    point_future = model.predict(future)["yhat"].to_numpy()
-    point_hist = model.predict(train[["ds"]])["yhat"].to_numpy()
+    pred_future = model.predict(future)
+    point_future = pred_future["yhat"].to_numpy()
+    pred_hist = model.predict(train[["ds"]])
+    point_hist = pred_hist["yhat"].to_numpy()
+    if config.trend_damping is not None and not config.log_transform:
+        factor = damping_factor(pred_hist["trend"].to_numpy(), pred_future["trend"].to_numpy(), config.trend_damping)
+        point_future = point_future * factor
+        samples = samples * factor[:, None]
     out = pd.DataFrame({"date": future_dates, "yhat": point_future, "is_history": False})
     for col, q in config.quantiles.items():
         out[col] = np.quantile(samples, q, axis=1)
     hist = pd.DataFrame({"date": train["ds"], "yhat": point_hist, "is_history": True})
     value_cols = ["yhat", *config.quantiles]
+    if config.log_transform:  # back-transform: exp of the median is the median
+        out[value_cols] = np.exp(out[value_cols]) - offset
+        hist["yhat"] = np.exp(hist["yhat"]) - offset
     out[value_cols] = out[value_cols].clip(lower=0.0)
     hist["yhat"] = hist["yhat"].clip(lower=0.0)
     return pd.concat([hist, out], ignore_index=True)
