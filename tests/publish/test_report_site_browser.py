@@ -32,14 +32,14 @@ PAGE_STATE_JS = """(() => {
         const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         for (let i = 0; i < px.length; i += 16) {
             const [r, g, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
-            if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+            if (a > 60 && Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
         }
     }
     return {
         errors: (text.match(/(Error in Query|Catalog Error|Binder Error|Dataset is empty|No Results)[^\\n]*/g) || []),
         canvases: canvases.length,
         coloured,
-        table_rows: main.querySelectorAll('table tbody tr').length,
+        table_rows: Math.max(0, main.querySelectorAll('table tr').length - main.querySelectorAll('table thead tr').length - 1),
         total: (document.querySelector('#overview-total-cost') || {}).innerText || null,
     };
 })()"""
