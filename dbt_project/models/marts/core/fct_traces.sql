@@ -1,5 +1,8 @@
 -- One row per trace (one agent invocation and all its child spans).
-with spans as (
+-- The spans are read once: one window pass ranks, per trace, the root span,
+-- the first span naming an agent and the first carrying a department; one
+-- aggregation then picks them out.
+with spans_ranked as (
 
     select
         span_id,
@@ -14,68 +17,21 @@ with spans as (
         agent_name,
         environment,
         status,
-        min(started_at) over (partition by trace_id) as trace_started_at
+        min(started_at) over (partition by trace_id) as trace_started_at,
+        -- the root (no parent) first; a malformed trace with several: the earliest
+        row_number() over (
+            partition by trace_id
+            order by case when parent_span_id is null then 0 else 1 end, started_at, span_id
+        ) as root_rank,
+        row_number() over (
+            partition by trace_id
+            order by case when agent_id is null then 1 else 0 end, started_at, span_id
+        ) as agent_rank,
+        row_number() over (
+            partition by trace_id
+            order by case when nullif(trim(department), '') is null then 1 else 0 end, started_at, span_id
+        ) as department_rank
     from {{ ref('stg_raw__trace_spans') }}
-
-),
-
--- The root span (no parent); if a malformed trace has several, the earliest.
-roots_ranked as (
-
-    select
-        trace_id,
-        span_id,
-        agent_id,
-        agent_name,
-        workspace_id,
-        department,
-        environment,
-        status,
-        row_number() over (partition by trace_id order by started_at, span_id) as root_rank
-    from spans
-    where parent_span_id is null
-
-),
-
-roots as (
-
-    select * from roots_ranked where root_rank = 1
-
-),
-
--- First span naming an agent, for traces whose root carries none.
-first_agents_ranked as (
-
-    select
-        trace_id,
-        agent_id,
-        agent_name,
-        row_number() over (partition by trace_id order by started_at, span_id) as agent_rank
-    from spans
-    where agent_id is not null
-
-),
-
-first_agents as (
-
-    select * from first_agents_ranked where agent_rank = 1
-
-),
-
-first_departments_ranked as (
-
-    select
-        trace_id,
-        department,
-        row_number() over (partition by trace_id order by started_at, span_id) as department_rank
-    from spans
-    where department is not null
-
-),
-
-first_departments as (
-
-    select * from first_departments_ranked where department_rank = 1
 
 ),
 
@@ -89,8 +45,18 @@ span_stats as (
         sum(case when operation in ('chat', 'text_completion', 'generate_content', 'embeddings') then 1 else 0 end) as llm_call_count,
         sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,
         sum(case when status = 'error' then 1 else 0 end) as error_count,
-        min(workspace_id) as any_workspace_id
-    from spans
+        min(workspace_id) as any_workspace_id,
+        max(case when root_rank = 1 and parent_span_id is null then span_id end) as root_span_id,
+        max(case when root_rank = 1 and parent_span_id is null then agent_id end) as root_span_agent_id,
+        max(case when root_rank = 1 and parent_span_id is null then agent_name end) as root_span_agent_name,
+        max(case when root_rank = 1 and parent_span_id is null then workspace_id end) as root_workspace_id,
+        max(case when root_rank = 1 and parent_span_id is null then department end) as root_department,
+        max(case when root_rank = 1 and parent_span_id is null then environment end) as root_environment,
+        max(case when root_rank = 1 and parent_span_id is null then status end) as root_status,
+        max(case when agent_rank = 1 then agent_id end) as first_agent_id,
+        max(case when agent_rank = 1 then agent_name end) as first_agent_name,
+        max(case when department_rank = 1 then department end) as first_department
+    from spans_ranked
     group by trace_id
 
 ),
@@ -117,17 +83,20 @@ joined as (
 
     select
         span_stats.trace_id,
-        roots.span_id as root_span_id,
-        coalesce(roots.agent_id, first_agents.agent_id, {{ unassigned_label() }}) as root_agent_id,
-        coalesce(roots.agent_name, first_agents.agent_name) as root_agent_name,
-        coalesce(roots.workspace_id, span_stats.any_workspace_id) as workspace_id,
+        span_stats.root_span_id,
+        coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id, {{ unassigned_label() }}) as root_agent_id,
+        case
+            when span_stats.root_span_agent_id is not null then span_stats.root_span_agent_name
+            else span_stats.first_agent_name
+        end as root_agent_name,
+        coalesce(span_stats.root_workspace_id, span_stats.any_workspace_id) as workspace_id,
         coalesce(
-            roots.department,
-            first_departments.department,
+            span_stats.root_department,
+            span_stats.first_department,
             org.department,
             {{ unassigned_label() }}
         ) as department,
-        roots.environment,
+        span_stats.root_environment as environment,
         span_stats.started_at,
         span_stats.duration_ms,
         span_stats.span_count,
@@ -135,10 +104,10 @@ joined as (
         span_stats.tool_call_count,
         span_stats.error_count,
         case
-            when roots.trace_id is not null then roots.status = 'ok'
+            when span_stats.root_span_id is not null then span_stats.root_status = 'ok'
             else span_stats.error_count = 0
         end as is_success,
-        roots.trace_id is not null as has_root_span,
+        span_stats.root_span_id is not null as has_root_span,
         coalesce(call_stats.input_tokens, 0) as input_tokens,
         coalesce(call_stats.cache_read_tokens, 0) as cache_read_tokens,
         coalesce(call_stats.cache_write_tokens, 0) as cache_write_tokens,
@@ -149,14 +118,8 @@ joined as (
         call_stats.errored_call_cost_usd,
         coalesce(call_stats.unpriced_calls, 0) as unpriced_calls
     from span_stats
-    left join roots
-        on span_stats.trace_id = roots.trace_id
-    left join first_agents
-        on span_stats.trace_id = first_agents.trace_id
-    left join first_departments
-        on span_stats.trace_id = first_departments.trace_id
     left join {{ ref('org_mapping') }} as org
-        on coalesce(roots.agent_id, first_agents.agent_id) = org.agent_id
+        on coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id) = org.agent_id
     left join call_stats
         on span_stats.trace_id = call_stats.trace_id
 
