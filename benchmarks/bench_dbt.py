@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for label, calls, step in figures:
         lines.append(f"| {label} | {calls:,} | {step.seconds:.1f} s | {step.peak_rss_mb:,.0f} MiB | {step.models} | {step.tests} | {step.failed} |")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines += ["", f"Machine load average at the end of the run (1, 5, 15 min): {load} on {os.cpu_count()} cores; "
+              "other jobs sharing the machine inflate the wall times."]
     lines += ["", f"Models in the full build ({len(models_full)}): " + ", ".join(f"`{m}`" for m in models_full) + "."]
     markdown = "\n".join(lines)
     print(markdown)
