@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -31,7 +32,7 @@ class RepriceWindow:
     affected_calls: int
 
 
-def _changed_models_sql(conn: duckdb.DuckDBPyConnection, seed: str) -> str:
+def _changed_models_sql(conn: duckdb.DuckDBPyConnection, seed: str, seeds_dir: Path) -> str:
     """Rows that differ between the seed file and the loaded reference table, both ways."""
     columns = conn.execute(
         "select column_name, data_type from information_schema.columns "
@@ -41,7 +42,7 @@ def _changed_models_sql(conn: duckdb.DuckDBPyConnection, seed: str) -> str:
     if not columns:
         raise RuntimeError(f"reference.{seed} is not in {conn}: run the pipeline once before re-pricing")
     types = ", ".join(f"'{name}': '{dtype}'" for name, dtype in columns)
-    path = SEEDS_DIR / f"{seed}.csv"
+    path = seeds_dir / f"{seed}.csv"
     file_rows = f"select * from read_csv('{path}', header = true, columns = {{{types}}})"
     return (
         f"(({file_rows}) except (select * from reference.{seed})) "
@@ -49,12 +50,12 @@ def _changed_models_sql(conn: duckdb.DuckDBPyConnection, seed: str) -> str:
     )
 
 
-def find_reprice_window(settings: Settings) -> RepriceWindow | None:
+def find_reprice_window(settings: Settings, seeds_dir: Path = SEEDS_DIR) -> RepriceWindow | None:
     """The first and last call day affected by price rows that changed since the last load."""
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         changed = " union all ".join(
-            f"select provider_id, model_id, valid_from, valid_to from ({_changed_models_sql(conn, seed)})"
+            f"select provider_id, model_id, valid_from, valid_to from ({_changed_models_sql(conn, seed, seeds_dir)})"
             for seed in PRICE_SEEDS
         )
         changed_rows = conn.execute(f"select count(*) from ({changed})").fetchone()[0]

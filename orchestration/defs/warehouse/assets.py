@@ -29,6 +29,10 @@ REFERENCE_SELECT = "resource_type:seed +fct_llm_calls"
 REFERENCE_EXCLUDE = "source:raw.trace_spans+"
 MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
 
+# Tests that also read models outside a set (e.g. a mart reconciling to the
+# fact) run with the set that builds their last parent, not before it exists.
+CAUTIOUS_TESTS = ["--indirect-selection", "cautious"]
+
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -62,7 +66,7 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *CAUTIOUS_TESTS], context=context).stream()
 
 
 @dbt_assets(
@@ -84,7 +88,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         # The window end is exclusive; the dbt vars are inclusive days.
         "max_date": (window.end - dt.timedelta(days=1)).date().isoformat(),
     }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *CAUTIOUS_TESTS], context=context).stream()
 
 
 @dbt_assets(

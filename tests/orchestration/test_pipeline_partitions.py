@@ -1,0 +1,176 @@
+"""End to end through Dagster, in process, on a small generated dataset.
+
+Covers the operation story: two daily partitions materialised, one re-run
+(idempotent), a late file for an old day picked up by the landing sensor and
+re-materialised, and a price change re-priced by a partition backfill that
+changes exactly the affected calls.
+"""
+
+import datetime as dt
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from generators import GeneratorConfig, generate_traces
+from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR
+
+pytestmark = pytest.mark.slow
+
+DAY1, DAY2 = dt.date(2026, 5, 4), dt.date(2026, 5, 5)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A data dir with two generated days, and a private copy of the dbt project and seeds."""
+    root = tmp_path_factory.mktemp("pipeline")
+    data_dir = root / "data"
+    project_copy = root / "repo"
+    shutil.copytree(DBT_PROJECT_DIR, project_copy / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    shutil.copytree(SEEDS_DIR, project_copy / "seeds")
+    generate_traces(
+        GeneratorConfig(calls=3_000, days=2, start=DAY1, seed=11, agents=6),
+        data_dir / "landing" / "synthetic",
+        fmt="parquet",
+        labels_path=data_dir / "ground_truth" / "anomalies.csv",
+    )
+    env = {"AGENTLEDGER_DATA_DIR": str(data_dir), "AGENTLEDGER_PARTITIONS_START": "2026-01-01"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield data_dir, project_copy
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def run_partition(workspace):
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.definitions import defs
+
+    data_dir, project_copy = workspace
+    instance = dg.DagsterInstance.ephemeral()
+    selection = dg.AssetSelection.groups("ingest", "warehouse") - dg.AssetSelection.keys("landing/synthetic_traces")
+    job = dg.define_asset_job("partitions_under_test", selection=selection, executor_def=dg.in_process_executor)
+    resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("partitions_under_test")
+    dbt = DbtCliResource(
+        project_dir=str(project_copy / "dbt_project"),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+    def run(first: dt.date, last: dt.date | None = None):
+        last = last or first
+        result = resolved.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
+            resources={"dbt": dbt},
+            raise_on_error=True,
+        )
+        assert result.success
+        return result
+
+    return run
+
+
+def query(data_dir: Path, sql: str):
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def day_totals(data_dir: Path) -> dict:
+    rows = query(
+        data_dir,
+        "select call_date, count(*), sum(total_cost_usd) from marts.fct_llm_calls group by 1 order by 1",
+    )
+    return {day: (calls, cost) for day, calls, cost in rows}
+
+
+def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
+    data_dir, project_copy = workspace
+    # Two partitions, one run each.
+    run_partition(DAY1)
+    run_partition(DAY2)
+    raw_by_day = dict(query(data_dir, "select started_at::date, count(*) from raw.trace_spans group by 1"))
+    assert set(raw_by_day) == {DAY1, DAY2}
+    first_totals = day_totals(data_dir)
+    assert set(first_totals) == {DAY1, DAY2}
+    assert all(calls > 0 and cost > 0 for calls, cost in first_totals.values())
+
+    # Re-running a partition changes nothing.
+    run_partition(DAY2)
+    assert dict(query(data_dir, "select started_at::date, count(*) from raw.trace_spans group by 1")) == raw_by_day
+    assert day_totals(data_dir) == first_totals
+
+    # A late file for the first day: the sensor asks for exactly that day.
+    generate_traces(
+        GeneratorConfig(calls=200, days=1, start=DAY1, seed=99, agents=3),
+        data_dir / "landing" / "late",
+        fmt="jsonl",
+        labels_path=data_dir / "ground_truth" / "late-anomalies.csv",
+    )
+    late_spans = sum(
+        1 for f in (data_dir / "landing" / "late").rglob("*.jsonl") for _ in f.open()
+    )
+    past = 1_000_000_000
+    for f in (data_dir / "landing" / "late").rglob("*"):
+        os.utime(f, (past, past))  # written long ago: past the sensor's debounce
+
+    from orchestration.definitions import defs
+
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral()) as context:
+        result = sensor.evaluate_tick(context)
+    assert [r.tags["dagster/asset_partition_range_start"] for r in result.run_requests] == [DAY1.isoformat()]
+    assert [r.tags["dagster/asset_partition_range_end"] for r in result.run_requests] == [DAY1.isoformat()]
+
+    run_partition(DAY1)
+    after_late = dict(query(data_dir, "select started_at::date, count(*) from raw.trace_spans group by 1"))
+    assert after_late[DAY1] == raw_by_day[DAY1] + late_spans
+    assert after_late[DAY2] == raw_by_day[DAY2]
+    late_totals = day_totals(data_dir)
+    assert late_totals[DAY1][0] > first_totals[DAY1][0]
+    assert late_totals[DAY2] == first_totals[DAY2]
+
+    # A contract price for one model from DAY2 on: re-pricing changes exactly those calls.
+    model, provider = query(
+        data_dir,
+        "select response_model, provider from marts.fct_llm_calls where is_priced and call_date = "
+        f"'{DAY2}' group by 1, 2 order by count(*) desc limit 1",
+    )[0]
+    before = dict(query(data_dir, "select span_id, total_cost_usd from marts.fct_llm_calls"))
+    custom = project_copy / "seeds" / "custom_model_prices.csv"
+    with custom.open("a") as f:
+        for usage_type in ("input", "cache_read", "cache_write", "output", "reasoning"):
+            f.write(f"{provider},{model},contract,default,{DAY2},9999-12-31,00:00:00,24:00:00,{usage_type},0,0.5\n")
+
+    from orchestration.reprice import find_reprice_window
+    from orchestration.settings import load_settings
+
+    window = find_reprice_window(load_settings(), seeds_dir=project_copy / "seeds")
+    assert (window.first, window.last) == (DAY2, DAY2)
+    run_partition(window.first, window.last)
+
+    after = query(
+        data_dir,
+        "select span_id, total_cost_usd, response_model, call_date, total_tokens, price_source from marts.fct_llm_calls",
+    )
+    changed = {span for span, cost, *_ in after if cost != before[span]}
+    expected = {span for span, _, m, day, *_ in after if m == model and day == DAY2}
+    assert expected and changed == expected
+    for span, cost, m, day, tokens, source in after:
+        if span in expected:
+            assert source == "custom"
+            assert float(cost) == pytest.approx(tokens * 0.5 / 1_000_000, abs=1e-9)
