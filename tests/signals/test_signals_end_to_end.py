@@ -112,3 +112,30 @@ def test_budgets_alerts_and_recommendations(signals_run):
     recs = tables["recommendations"]
     assert len(recs) > 0 and recs["rank"].tolist() == list(range(1, len(recs) + 1))
     assert recs["estimated_monthly_saving_usd"].is_monotonic_decreasing
+
+
+def test_assets_materialize_in_process_and_checks_pass(signals_run):
+    """The Dagster assets (minus the two Prophet ones, already built above) on the same warehouse."""
+    import dagster as dg
+
+    from orchestration.defs.signals import assets as sa
+    from orchestration.resources import WarehouseResource
+
+    selected = [sa.cost_anomalies, sa.anomaly_detection_quality, sa.budget_status, sa.alerts, sa.recommendations]
+    result = dg.materialize(
+        selected,
+        resources={"warehouse": WarehouseResource()},
+        selection=[a.key for a in selected],
+    )
+    assert result.success
+    quality = result.asset_materializations_for_node("anomaly_detection_quality")[0].metadata
+    assert quality["f1"].value >= 0.8
+    alerts = result.asset_materializations_for_node("alerts")[0].metadata
+    assert alerts["new_alerts"].value == 0  # every alert was already raised by the first run
+    checks = dg.materialize(
+        [*selected, sa.anomaly_detection_meets_target, sa.budgets_are_valid],
+        resources={"warehouse": WarehouseResource()},
+        selection=dg.AssetSelection.checks(sa.anomaly_detection_meets_target, sa.budgets_are_valid),
+    )
+    evaluations = checks.get_asset_check_evaluations()
+    assert len(evaluations) == 2 and all(e.passed for e in evaluations)

@@ -1,0 +1,30 @@
+import dagster as dg
+
+from orchestration.defs import signals, warehouse
+from orchestration.resources import build_resources
+
+EXPECTED_PARENTS = {
+    "signals/cost_forecast": ["marts/fct_llm_calls"],
+    "signals/forecast_backtest": ["marts/fct_llm_calls"],
+    "signals/cost_anomalies": ["marts/fct_llm_calls"],
+    "signals/anomaly_detection_quality": ["signals/cost_anomalies"],
+    "signals/budget_status": ["marts/fct_llm_calls", "reference/budgets", "signals/cost_forecast"],
+    "signals/alerts": ["signals/budget_status", "signals/cost_anomalies"],
+    "signals/recommendations": ["marts/fct_llm_calls"],
+}
+
+
+def test_signals_assets_hang_off_the_dbt_fact_and_seed():
+    defs = dg.Definitions.merge(warehouse.defs, signals.defs, dg.Definitions(resources=build_resources()))
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    got = {
+        key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+        for assets_def in signals.defs.assets
+        for key in assets_def.keys
+    }
+    assert got == EXPECTED_PARENTS
+    groups = {k.to_user_string(): graph.get(k).group_name for a in signals.defs.assets for k in a.keys}
+    assert groups["signals/cost_forecast"] == "forecast" and groups["signals/alerts"] == "signals"
+    checks = sorted(c.name for c in signals.defs.asset_checks for c in c.check_specs)
+    assert checks == ["anomaly_detection_meets_target", "budgets_are_valid", "prophet_beats_baselines"]
