@@ -51,7 +51,6 @@ class ForecastConfig:
     seasonality_mode: str = "multiplicative"
     uncertainty_samples: int = 1000
     outlier_mad_threshold: float = 3.5
-    log_transform: bool = False
     trend_damping: float | None = 0.9
     seed: int = 7
     quantiles: dict[str, float] = field(
@@ -222,11 +221,7 @@ def prophet_forecast(
     quiet_prophet_logs()  # again: importing prophet resets its logger to INFO
     train = pd.DataFrame({"ds": pd.to_datetime(history["date"]).to_numpy(), "y": history["cost"].to_numpy(dtype=float)})
     train["y"] = remove_outliers(train["y"], config.outlier_mad_threshold).to_numpy()
-    offset = 0.0
-    if config.log_transform:
-        positive = train["y"][train["y"] > 0]
-        offset = 0.01 * float(positive.median()) if len(positive) else 0.01
-        train["y"] = np.log(train["y"] + offset)
+
     model = Prophet(
         growth="linear",
         yearly_seasonality=False,
@@ -250,7 +245,7 @@ def prophet_forecast(
     point_future = pred_future["yhat"].to_numpy()
     pred_hist = model.predict(train[["ds"]])
     point_hist = pred_hist["yhat"].to_numpy()
-    if config.trend_damping is not None and not config.log_transform:
+    if config.trend_damping is not None:
         factor = damping_factor(pred_hist["trend"].to_numpy(), pred_future["trend"].to_numpy(), config.trend_damping)
         point_future = point_future * factor
         samples = samples * factor[:, None]
@@ -259,9 +254,7 @@ def prophet_forecast(
         out[col] = np.quantile(samples, q, axis=1)
     hist = pd.DataFrame({"date": train["ds"], "yhat": point_hist, "is_history": True})
     value_cols = ["yhat", *config.quantiles]
-    if config.log_transform:  # back-transform: exp of the median is the median
-        out[value_cols] = np.exp(out[value_cols]) - offset
-        hist["yhat"] = np.exp(hist["yhat"]) - offset
+
     out[value_cols] = out[value_cols].clip(lower=0.0)
     hist["yhat"] = hist["yhat"].clip(lower=0.0)
     return pd.concat([hist, out], ignore_index=True)

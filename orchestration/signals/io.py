@@ -93,14 +93,63 @@ def read_agent_day_models(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return df
 
 
+_V, _D, _F, _I, _T, _B = "varchar", "date", "double", "integer", "timestamp", "boolean"
+
+# Column types of every table written here (docs/signals.md describes the
+# columns). Writing through explicit casts keeps the types stable even when a
+# run produces no rows, which readers such as the report site rely on.
+TABLE_SCHEMAS: dict[str, dict[str, str]] = {
+    "cost_forecast": {
+        "scope_type": _V, "scope_id": _V, "date": _D, "is_history": _B, "actual_cost": _F, "yhat": _F,
+        "yhat_lower_80": _F, "yhat_upper_80": _F, "yhat_lower_95": _F, "yhat_upper_95": _F,
+        "method": _V, "fallback_reason": _V, "model_version": _V, "trained_at": _T,
+    },
+    "forecast_backtest": {
+        "scope_type": _V, "scope_id": _V, "method": _V, "cutoff_date": _D, "train_days": _I, "test_days": _I,
+        "mape": _F, "smape": _F, "coverage_80": _F, "coverage_95": _F, "evaluated_at": _T,
+    },
+    "cost_anomalies": {
+        "scope_type": _V, "scope_id": _V, "workspace_id": _V, "date": _D, "actual_cost": _F, "expected_cost": _F,
+        "deviation": _F, "z_score": _F, "dollar_impact": _F, "severity": _V, "driver": _V, "driver_detail": _V,
+    },
+    "anomaly_detection_quality": {
+        "grain": _V, "kind": _V, "labelled": _I, "detected": _I, "true_positives": _I, "false_positives": _I,
+        "false_negatives": _I, "precision": _F, "recall": _F, "f1": _F, "evaluated_at": _T,
+    },
+    "budget_status": {
+        "budget_id": _V, "scope_type": _V, "scope_id": _V, "month": _D, "as_of_date": _D, "monthly_limit_usd": _F,
+        "mtd_spend_usd": _F, "utilisation": _F, "projected_month_end_usd": _F, "projected_utilisation": _F,
+        "projection_method": _V, "exceeded_on": _D, "projected_exceed_date": _D, "thresholds_crossed_actual": _V,
+        "thresholds_crossed_projected": _V, "status": _V, "owner": _V,
+    },
+    "recommendations": {
+        "rank": _I, "recommendation_id": _V, "kind": _V, "scope": _V, "scope_type": _V, "scope_id": _V, "model": _V,
+        "title": _V, "detail": _V, "evidence": _V, "estimated_monthly_saving_usd": _F, "confidence": _V,
+        "generated_at": _T,
+    },
+}
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
-    """Create-or-replace `signals.<table>` from a DataFrame in one transaction."""
+    """Create-or-replace `signals.<table>` from a DataFrame in one transaction.
+
+    Tables listed in TABLE_SCHEMAS are written with exactly those columns, in
+    that order and with those types; a missing column is an error.
+    """
     qualified = f"{SIGNALS_SCHEMA}.{table}"
+    schema = TABLE_SCHEMAS.get(table)
+    if schema is not None:
+        missing = [c for c in schema if c not in df.columns]
+        if missing:
+            raise ValueError(f"signals.{table}: frame lacks column(s) {missing}; expected {list(schema)}")
+        select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in schema.items())
+    else:
+        select = "*"
     con.execute(f"create schema if not exists {SIGNALS_SCHEMA}")
     con.register("_signals_frame", df)
     try:
         con.execute("begin transaction")
-        con.execute(f"create or replace table {qualified} as select * from _signals_frame")
+        con.execute(f"create or replace table {qualified} as select {select} from _signals_frame")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

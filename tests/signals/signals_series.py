@@ -21,7 +21,7 @@ def agent_days(n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2
     """Agent-day features built bottom-up (calls x tokens x prices) with optional incidents.
 
     incidents maps agent index -> (kind, first_day, last_day) with kind in
-    'volume', 'tokens', 'cache', 'model', 'retries'.
+    'volume', 'tokens', 'cache', 'model', 'retries', 'bump', 'mixed'.
     """
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, periods=days, freq="D")
@@ -47,6 +47,12 @@ def agent_days(n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2
             hit[sl] = 0.0
         elif kind == "model":
             in_price[sl] *= 5
+        elif kind == "bump":  # +56 % cost, no single driver moves 3x
+            calls[sl] *= 1.25
+            tpc[sl] *= 1.25
+        elif kind == "mixed":  # x3 cost from two drivers, neither 3x on its own
+            calls[sl] *= 1.7
+            tpc[sl] *= 1.8
         inp = calls * tpc
         cache_read = inp * hit
         out_tokens = calls * 300

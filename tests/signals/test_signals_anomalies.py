@@ -34,6 +34,13 @@ def test_each_incident_kind_is_found_with_its_driver():
     assert np.isclose(spike["dollar_impact"], spike["actual_cost"] - spike["expected_cost"])
 
 
+def test_unexplained_deviation_needs_to_be_large():
+    incidents = {0: ("bump", 30, 32), 1: ("mixed", 40, 41)}
+    result = detect_anomalies(scope_day_panel(agent_days(n_agents=2, days=60, incidents=incidents)))
+    assert _flags(result, "agent-0") == []  # +56 %: real but no driver explains it, and not extreme
+    assert _flags(result, "agent-1") == [40, 41]  # x3 with a huge z-score counts even unexplained
+
+
 def test_long_incident_does_not_become_baseline():
     # Cleaning flagged days keeps a three-week incident flagged to its end.
     result = detect_anomalies(scope_day_panel(agent_days(n_agents=1, days=80, incidents={0: ("tokens", 40, 60)})))

@@ -128,10 +128,12 @@ def test_assets_materialize_in_process_and_checks_pass(signals_run):
         selection=[a.key for a in selected],
     )
     assert result.success
-    quality = result.asset_materializations_for_node("anomaly_detection_quality")[0].metadata
-    assert quality["f1"].value >= 0.8
-    alerts = result.asset_materializations_for_node("alerts")[0].metadata
-    assert alerts["new_alerts"].value == 0  # every alert was already raised by the first run
+    metadata = {
+        e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert metadata["signals/anomaly_detection_quality"]["f1"].value >= 0.8
+    assert metadata["signals/alerts"]["new_alerts"].value == 0  # every alert was already raised by the first run
     checks = dg.materialize(
         [*selected, sa.anomaly_detection_meets_target, sa.budgets_are_valid],
         resources={"warehouse": WarehouseResource()},
