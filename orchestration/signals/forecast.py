@@ -314,8 +314,9 @@ def linear_trend_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
 def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.DataFrame, str, str | None]:
     """Forecast one scope; returns (rows, method, fallback_reason).
 
-    Rules: fewer than `min_history_days` days since the first spend -> no
-    forecast (rows are the history only, with the reason); no spend in the last
+    Rules: fewer than `min_history_days` days since the first spend, or
+    fewer days with any spend (sparse) -> no forecast (rows are the history
+    only, with the reason); no spend in the last
     `min_history_days` days -> seasonal naive (a flat zero forecast, which is
     what Prophet's trend would only approximate badly); a lasting level shift
     -> Prophet on the days since the shift, or seasonal naive when fewer than
@@ -326,6 +327,10 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
     n_days = len(history)
     if n_days < config.min_history_days:
         reason = f"history of {n_days} day(s) is shorter than the {config.min_history_days} days required"
+        return history.iloc[0:0].assign(is_history=False), "none", reason
+    spend_days = int((history["cost"] > 0).sum())
+    if spend_days < config.min_history_days:
+        reason = f"only {spend_days} day(s) with spend; at least {config.min_history_days} are required"
         return history.iloc[0:0].assign(is_history=False), "none", reason
     recent = history["cost"].to_numpy()[-config.min_history_days:]
     if float(np.sum(recent)) == 0.0:

@@ -121,3 +121,11 @@ def test_backtest_cutoffs_and_prophet_beats_baselines_on_weekly_growth():
     assert set(bt["test_days"]) == {30}
     med = median_mape(bt)
     assert med["prophet"] < med["seasonal_naive"] and med["prophet"] < med["linear_trend"]
+
+
+def test_sparse_history_gives_no_forecast_with_reason():
+    frame = weekly_series(days=60)
+    frame.loc[frame.index % 6 != 0, "cost"] = 0.0  # spend on 10 of 60 days
+    out = build_forecasts(_scoped(frame))
+    assert (out["method"] == "none").all() and len(out) == 60
+    assert out["fallback_reason"].iloc[0] == "only 10 day(s) with spend; at least 14 are required"
