@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import automation, generate, ingest, warehouse
+from orchestration.defs import automation, generate, ingest, publish, signals, warehouse
 from orchestration.resources import build_resources
 
 defs = dg.Definitions.merge(
     generate.defs,
     ingest.defs,
     warehouse.defs,
+    signals.defs,
+    publish.defs,
     automation.defs,
     dg.Definitions(resources=build_resources()),
 )
