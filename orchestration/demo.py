@@ -14,6 +14,7 @@ import time
 import dagster as dg
 import duckdb
 
+from generators import GeneratorConfig
 from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.generate.assets import demo_window
 from orchestration.settings import Settings, load_settings
@@ -54,7 +55,8 @@ def main() -> int:
     settings = load_settings()
     first, last = demo_window(settings.demo_days, None)
     _reset_if_dataset_changed(
-        settings, {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls}
+        settings,
+        {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
     )
     instance = dg.DagsterInstance.get()
     started = time.monotonic()
