@@ -101,6 +101,37 @@ _VALUE_TEXT = (
 )
 
 
+# The line holds a JSON object (it is valid JSON and its first non-blank
+# character is '{'); the common case is decided without copying the line.
+_IS_OBJECT = "(case when starts_with(line, '{') then true else ltrim(line) like '{%' end)"
+
+
+def _entries_sql(attributes: str, keys: list[str]) -> str:
+    """The attributes whose key is in `keys`, as {k, v} text entries (content keys are never in `keys`)."""
+    return (
+        f"list_transform(list_filter({attributes}, lambda a: a.key in {in_list(keys)} and {_VALUE_TEXT} is not null), "
+        f"lambda a: {{'k': a.key, 'v': {_VALUE_TEXT}}})"
+    )
+
+
+def _as_map(entries: str) -> str:
+    """Key -> value map of {k, v} entries; a key given twice keeps its greatest value.
+
+    The attributes are pivoted per span with a map lookup rather than by
+    unnesting them to rows and grouping back by span: the group-by was the
+    most expensive step of an OTLP load. Keys are unique in valid OTLP, so the
+    sort that resolves duplicates only runs when there are some.
+    """
+    keys = f"list_transform({entries}, lambda e: e.k)"
+    deduped = (
+        f"list_filter(list_sort({entries}), lambda e, i: i = len({entries}) or list_sort({entries})[i + 1].k <> e.k)"
+    )
+    return (
+        f"case when len(list_distinct({keys})) = len({entries}) then map_from_entries({entries}) "
+        f"else map_from_entries({deduped}) end"
+    )
+
+
 def lines_sql(path: Path, whole_file: bool) -> str:
     """Non-blank lines of a file, numbered from 1 (or the whole file as line 1)."""
     if whole_file:
@@ -109,9 +140,11 @@ def lines_sql(path: Path, whole_file: bool) -> str:
         f"read_csv({lit(str(path))}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x01', quote='', "
         "escape='', new_line='\\n', strict_mode=false, auto_detect=false, max_line_size=2000000000)"
     )
+    # A line starting with '{' is not blank: trimming (copying) a line of
+    # several hundred kilobytes only to learn that was a measurable cost.
     return (
         f"select row_number() over () as _line, line from (select line from {reader}) "
-        "where line is not null and trim(line) <> ''"
+        "where line is not null and case when starts_with(line, '{') then true else trim(line) <> '' end"
     )
 
 
@@ -160,8 +193,10 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
                 terms.append(r_alias[k])
         return "coalesce(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]
 
-    span_pivot = ",\n        ".join(f"max(v) filter (where k = {lit(k)}) as {a}" for k, a in s_alias.items())
-    res_pivot = ",\n        ".join(f"max(v) filter (where k = {lit(k)}) as {a}" for k, a in r_alias.items())
+    span_entries = _entries_sql("sp.attributes", span_keys)
+    res_entries = _entries_sql("rs.resource.attributes", resource_keys)
+    span_pivot = ",\n        ".join(f"sa[{lit(k)}] as {a}" for k, a in s_alias.items())
+    res_pivot = ",\n        ".join(f"ra[{lit(k)}] as {a}" for k, a in r_alias.items())
     deprecated = "case lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ")" + "".join(
         f" when {lit(old)} then {lit(new)}" for old, new in DEPRECATED_PROVIDER_NAMES.items()
     ) + " else lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ") end"
@@ -174,50 +209,44 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
 with lines as ({lines_sql(path, whole_file)}),
 parsed as materialized (
     select _line,
-        case when json_valid(line) and ltrim(line) like '{{%' then json_transform(line, {lit(REQUEST_STRUCTURE)}) end as req,
+        case when json_valid(line) and {_IS_OBJECT} then json_transform(line, {lit(REQUEST_STRUCTURE)}) end as req,
         case when not json_valid(line) then 'line is not valid JSON'
-             when not ltrim(line) like '{{%' then 'line is not a JSON object' end as _malformed
+             when not {_IS_OBJECT} then 'line is not a JSON object' end as _malformed
     from lines
 ),
-rs as materialized (
-    select _line, unnest(req.resourceSpans) as rs, generate_subscripts(req.resourceSpans, 1) as rs_i
-    from parsed where _malformed is null
+line_offsets as (
+    -- Span ordinals run through the file: a line's first span follows the
+    -- spans of every earlier line (counted without touching the attributes).
+    select _line, coalesce(sum(n) over (order by _line rows between unbounded preceding and 1 preceding), 0) as _line_offset
+    from (
+        select _line, list_sum(list_transform(req.resourceSpans,
+            lambda rs: list_sum(list_transform(rs.scopeSpans, lambda ss: len(ss.spans))))) as n
+        from parsed where _malformed is null
+    )
 ),
-ss as (
-    select _line, rs_i, unnest(rs.scopeSpans) as ss, generate_subscripts(rs.scopeSpans, 1) as ss_i from rs
+line_spans as (
+    -- Per line: the resource attributes the mapping needs (one map per
+    -- resource) and every span in document order with its scope and resource.
+    select p._line, o._line_offset,
+        list_transform(req.resourceSpans, lambda rs: {_as_map(res_entries)}) as ras,
+        flatten(list_transform(req.resourceSpans, lambda rs, rs_i: flatten(list_transform(rs.scopeSpans,
+            lambda ss: list_transform(ss.spans, lambda sp: {{'sp': sp, 'scope_name': ss.scope.name, 'rs_i': rs_i}}))))) as spans
+    from parsed p join line_offsets o on o._line = p._line
+    where p._malformed is null
 ),
-sp as (
-    select _line, rs_i, ss_i, ss.scope.name as scope_name, unnest(ss.spans) as sp, generate_subscripts(ss.spans, 1) as sp_i
-    from ss
-),
-numbered as materialized (
-    select row_number() over (order by _line, rs_i, ss_i, sp_i) as _ord, _line, rs_i, scope_name, sp from sp
-),
-span_kv as (
-    select _ord, a.key as k, {_VALUE_TEXT} as v
-    from (select _ord, unnest(sp.attributes) as a from numbered)
-    where a.key in {in_list(span_keys)}
-),
-span_attrs as (
-    select _ord,
-        {span_pivot}
-    from span_kv group by _ord
-),
-res_kv as (
-    select _line, rs_i, a.key as k, {_VALUE_TEXT} as v
-    from (select _line, rs_i, unnest(rs.resource.attributes) as a from rs)
-    where a.key in {in_list(resource_keys)}
-),
-res_attrs as (
-    select _line, rs_i,
-        {res_pivot}
-    from res_kv group by _line, rs_i
+flat as (
+    select _line, ras, _line_offset + generate_subscripts(spans, 1) as _ord, unnest(spans) as s
+    from line_spans
 ),
 spans as (
-    select n._ord, n._line, n.scope_name, n.sp, sa.* exclude (_ord), ra.* exclude (_line, rs_i)
-    from numbered n
-    left join span_attrs sa on sa._ord = n._ord
-    left join res_attrs ra on ra._line = n._line and ra.rs_i = n.rs_i
+    select _ord, _line, scope_name, sp,
+        {res_pivot},
+        {span_pivot}
+    from (
+        select _ord, _line, s.scope_name as scope_name, s.sp as sp, ras[s.rs_i] as ra,
+            {_as_map(span_entries.replace("sp.attributes", "s.sp.attributes"))} as sa
+        from flat
+    )
 ),
 mapped as (
     select
