@@ -29,7 +29,7 @@ import duckdb
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS
 from orchestration.ingest.landing import LandingFile, UnrecognisedFormat, detect_format, discover, path_day_hint, sha256_file
 from orchestration.ingest.options import IngestOptions, load_ingest_options
-from orchestration.ingest.readers import UnparseableFile, source_query
+from orchestration.ingest.readers import STAGE_FILES_TABLE, UnparseableFile, parquet_group_query, parquet_schema, source_query
 from orchestration.ingest.rules import Rule, build_rules, failures_sql
 from orchestration.ingest.sql_text import lit
 from orchestration.ingest.staging import batch_ddl, stage_sql
@@ -166,45 +166,149 @@ def _fallback_day(f: LandingFile) -> date:
     return path_day_hint(f.rel) or f.mtime.date()
 
 
-def _stage(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> None:
-    """Append the file's rows to the temp `batch` table; sets plan.fmt/days, or plan.error."""
+def _day_literal(day: date | None) -> str:
+    return f"DATE '{day.isoformat()}'" if day else "null::DATE"
+
+
+def _fail(con, plan: _Plan, exc: BaseException) -> None:
+    con.execute("delete from batch where _file_id = ?", [plan.file_id])
+    plan.fmt = plan.fmt or "unknown"
+    plan.error = _first_line(str(exc))
+    plan.days = {_fallback_day(plan.file): 0}
+
+
+def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> bool:
+    """Append one file's rows to the temp `batch` table; False (and plan.error) when it cannot be read."""
     f = plan.file
     try:
-        fmt = plan.fmt if plan.fmt and plan.fmt != "unknown" else detect_format(f.path)
-        plan.fmt = fmt
-        query = source_query(con, f.path, fmt, options.mapping, tag=str(plan.file_id))
+        query = source_query(con, f.path, plan.fmt, options.mapping, tag=str(plan.file_id))
         sql = stage_sql(
             query,
-            file_id=plan.file_id,
             salt=salt,
             rules=rules,
-            day_hint=path_day_hint(f.rel),
-            mtime_day=f.mtime.date(),
+            file_id_sql=f"{plan.file_id}::INTEGER",
+            day_hint_sql=_day_literal(path_day_hint(f.rel)),
         )
-        con.execute(f"insert into batch by name {sql}")
+        # Line and record numbers of text formats follow scan order.
+        ordered = plan.fmt != "parquet"
+        if ordered:
+            con.execute("set preserve_insertion_order = true")
+        try:
+            con.execute(f"insert into batch by name {sql}")
+        finally:
+            if ordered:
+                con.execute("set preserve_insertion_order = false")
         if query.rejects_table:
             _stage_csv_rejects(con, plan, query.rejects_table)
     except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
-        con.execute("delete from batch where _file_id = ?", [plan.file_id])
-        plan.fmt = plan.fmt or "unknown"
-        plan.error = _first_line(str(exc))
-        plan.days = {_fallback_day(f): 0}
-        return
+        _fail(con, plan, exc)
+        return False
+    return True
+
+
+def _stage_parquet_group(con, plans: list[_Plan], schema, rules: list[Rule], salt: str) -> bool:
+    """Append several Parquet files of one schema to `batch` in a single statement."""
+    try:
+        con.execute(f"create or replace temp table {STAGE_FILES_TABLE} (_stage_path VARCHAR, _file_id INTEGER, _day_hint DATE)")
+        _insert_rows(
+            con,
+            STAGE_FILES_TABLE,
+            [(str(p.file.path), p.file_id, path_day_hint(p.file.rel)) for p in plans],
+        )
+        query = parquet_group_query([p.file.path for p in plans], schema)
+        con.execute(f"insert into batch by name {stage_sql(query, salt=salt, rules=rules)}")
+        return True
+    except (duckdb.Error, UnparseableFile, OSError):
+        return False
+
+
+def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str) -> None:
+    """Stage the files of `plans` into `batch` and learn each one's rows per partition day.
+
+    Parquet files sharing a schema are read in one statement (one scan of all
+    of them); if that statement fails, they are retried one by one so that a
+    broken file is quarantined alone. Text formats are read file by file
+    (their line numbers come from the order of one file's scan). Sets
+    plan.fmt and plan.days, or plan.error for a file that cannot be read.
+    """
+    parquet_groups: dict[tuple, list[_Plan]] = defaultdict(list)
+    staged: list[_Plan] = []
+    for plan in plans:
+        try:
+            if not plan.fmt or plan.fmt == "unknown":
+                plan.fmt = detect_format(plan.file.path)
+            if plan.fmt == "parquet":
+                parquet_groups[parquet_schema(con, plan.file.path)].append(plan)
+                continue
+        except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
+            _fail(con, plan, exc)
+            continue
+        if _stage_one(con, plan, options, rules, salt):
+            staged.append(plan)
+    for schema, group in parquet_groups.items():
+        if len(group) > 1 and _stage_parquet_group(con, group, schema, rules, salt):
+            staged.extend(group)
+            continue
+        staged.extend(p for p in group if _stage_one(con, p, options, rules, salt))
+    if staged:
+        _learn_days(con, staged)
+
+
+def _learn_days(con, staged: list[_Plan]) -> None:
+    """plan.days from one GROUP BY over the staged rows; rows without a day get their file's fallback."""
+    by_id = {p.file_id: p for p in staged}
     stats = con.execute(
-        "select _partition_day, count(*), count(*) filter (where _malformed is not null), any_value(_malformed) "
-        "from batch where _file_id = ? group by 1",
-        [plan.file_id],
+        "select _file_id, _partition_day, count(*), count(*) filter (where _malformed is not null), any_value(_malformed) "
+        "from batch group by all"
     ).fetchall()
-    total = sum(r[1] for r in stats)
-    malformed = sum(r[2] for r in stats)
-    if total and malformed == total:
-        # Not one record could be read: quarantine the file as a whole.
-        first = next(r[3] for r in stats if r[3])
-        con.execute("delete from batch where _file_id = ?", [plan.file_id])
-        plan.error = f"no record could be read ({malformed} tried; first: {first})"
-        plan.days = {_fallback_day(f): 0}
+    per_file: dict[int, list[tuple]] = defaultdict(list)
+    for fid, day, n, malformed, first in stats:
+        if fid in by_id:
+            per_file[fid].append((day, n, malformed, first))
+    fallbacks = []
+    unreadable = []
+    for fid, plan in by_id.items():
+        rows = per_file.get(fid, [])
+        total = sum(r[1] for r in rows)
+        malformed = sum(r[2] for r in rows)
+        if total and malformed == total:
+            # Not one record could be read: quarantine the file as a whole.
+            first = next(r[3] for r in rows if r[3])
+            unreadable.append(fid)
+            plan.error = f"no record could be read ({malformed} tried; first: {first})"
+            plan.days = {_fallback_day(plan.file): 0}
+            continue
+        days = {r[0]: r[1] for r in rows if r[0] is not None}
+        undated = sum(r[1] for r in rows if r[0] is None)
+        if undated:
+            # No valid start and no day in the path: the file's earliest valid day, else its modification day.
+            fallback = min(days) if days else plan.file.mtime.date()
+            fallbacks.append((fid, fallback))
+            days[fallback] = days.get(fallback, 0) + undated
+        plan.days = days
+    if unreadable:
+        con.execute(f"delete from batch where _file_id in ({', '.join(map(str, unreadable))})")
+    if fallbacks:
+        con.execute("create or replace temp table _day_fallbacks (_file_id INTEGER, day DATE)")
+        _insert_rows(con, "_day_fallbacks", fallbacks)
+        con.execute(
+            "update batch set _partition_day = d.day from _day_fallbacks d "
+            "where batch._file_id = d._file_id and batch._partition_day is null"
+        )
+
+
+def _insert_rows(con, table: str, rows: list[tuple], chunk: int = 500) -> None:
+    """Insert Python tuples with a few multi-row statements (executemany runs one statement per row)."""
+    if not rows:
         return
-    plan.days = {r[0]: r[1] for r in stats}
+    width = len(rows[0])
+    placeholders = "(" + ", ".join(["?"] * width) + ")"
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        con.execute(
+            f"insert into {table} values " + ", ".join([placeholders] * len(part)),
+            [v for row in part for v in row],
+        )
 
 
 def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
@@ -212,13 +316,7 @@ def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
     try:
         count = con.execute(f"select count(*) from {rejects}").fetchone()[0]
         if count:
-            day_hint = path_day_hint(plan.file.rel)
-            fallback = (
-                f"DATE '{day_hint.isoformat()}'"
-                if day_hint
-                else f"coalesce((select min(_partition_day) from batch where _file_id = {plan.file_id}), "
-                f"DATE '{plan.file.mtime.date().isoformat()}')"
-            )
+            fallback = _day_literal(path_day_hint(plan.file.rel))
             con.execute(
                 f"""insert into batch by name
                 select {plan.file_id}::INTEGER as _file_id, null::BIGINT as _source_row, line::BIGINT as _source_line,
@@ -267,45 +365,57 @@ def ingest_window(
         state = _read_state(con)
         con.execute(batch_ddl())
         plans = [_plan(f, state) for f in files]
-        todo: dict[int, list[date]] = {}
-        skipped: dict[int, list[date]] = {}
         for i, plan in enumerate(plans, start=1):
             plan.file_id = i
-            if plan.days is None:
-                _stage(con, plan, options, rules, settings.user_id_salt)
-                staged = True
-            else:
-                staged = False
+        # Files whose days are unknown are read now (that is how their days
+        # are learnt); files known from the manifest only if a day is due.
+        first_round = [p for p in plans if p.days is None]
+        _stage_all(con, first_round, options, rules, settings.user_id_salt)
+        staged = {p.file_id for p in first_round}
+        todo: dict[int, list[date]] = {}
+        skipped: dict[int, list[date]] = {}
+        second_round: list[_Plan] = []
+        for plan in plans:
             wanted = sorted(d for d in plan.days if _in_window(d, start, end))
             if not wanted:
-                if staged:
-                    con.execute("delete from batch where _file_id = ?", [plan.file_id])
                 continue
             summary.files_seen += 1
             needed = [d for d in wanted if force or (plan.checksum, d) not in state.done]
             skipped[plan.file_id] = [d for d in wanted if d not in needed]
             if not needed:
                 summary.files_skipped_unchanged += 1
-                if staged:
-                    con.execute("delete from batch where _file_id = ?", [plan.file_id])
-                continue
-            if not staged:
-                _stage(con, plan, options, rules, settings.user_id_salt)
-                needed = [
-                    d for d in sorted(plan.days) if _in_window(d, start, end) and (force or (plan.checksum, d) not in state.done)
-                ]
-                if not needed:
-                    continue
-            todo[plan.file_id] = needed
-            day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in needed)
-            if set(needed) != set(plan.days):
-                con.execute(
-                    f"delete from batch where _file_id = ? and _partition_day not in ({day_list})", [plan.file_id]
-                )
+            elif plan.file_id in staged:
+                todo[plan.file_id] = needed
+            else:
+                second_round.append(plan)
+        _stage_all(con, second_round, options, rules, settings.user_id_salt)
+        for plan in second_round:
+            staged.add(plan.file_id)
+            needed = [
+                d for d in sorted(plan.days) if _in_window(d, start, end) and (force or (plan.checksum, d) not in state.done)
+            ]
+            if needed:
+                todo[plan.file_id] = needed
+        _drop_rows_not_due(con, [p for p in plans if p.file_id in staged], todo)
         _write(con, plans, todo, skipped, rules, summary, start, end, now)
     finally:
         con.close()
     return summary
+
+
+def _drop_rows_not_due(con, staged: list[_Plan], todo: dict[int, list[date]]) -> None:
+    """Remove staged rows of (file, day) pairs this run does not load, in one statement (if any)."""
+    if all(
+        not any(plan.days.values()) or set(d for d, n in plan.days.items() if n) <= set(todo.get(plan.file_id, ()))
+        for plan in staged
+    ):
+        return
+    con.execute("create or replace temp table _due (_file_id INTEGER, day DATE)")
+    _insert_rows(con, "_due", [(fid, d) for fid, days in todo.items() for d in days])
+    con.execute(
+        "delete from batch where not exists "
+        "(select 1 from _due d where d._file_id = batch._file_id and d.day = batch._partition_day)"
+    )
 
 
 def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> None:
@@ -314,8 +424,7 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
         "create temp table files (_file_id INTEGER, rel VARCHAR, mtime_ns BIGINT, checksum VARCHAR, fmt VARCHAR, size BIGINT)"
     )
     rows = [(p.file_id, p.file.rel, p.file.mtime_ns, p.checksum, p.fmt or "unknown", p.file.size) for p in plans if p.file_id in todo]
-    if rows:
-        con.executemany("insert into files values (?, ?, ?, ?, ?, ?)", rows)
+    _insert_rows(con, "files", rows)
     ts = f"TIMESTAMP '{run_ts.isoformat(sep=' ')}'"
     has_outcomes = _compute_outcomes(con)
 
@@ -325,7 +434,7 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
         pairs = [(by_id[fid].file.rel, d) for fid, days in todo.items() for d in days]
         if pairs:
             con.execute("create temp table processed_pairs (rel VARCHAR, day DATE)")
-            con.executemany("insert into processed_pairs values (?, ?)", pairs)
+            _insert_rows(con, "processed_pairs", pairs)
             con.execute(
                 f"delete from {QUARANTINE_TABLE} q where exists (select 1 from processed_pairs p "
                 "where p.rel = q.source_file and p.day = q.partition_day)"
@@ -487,8 +596,9 @@ def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_o
         for day in days:
             entries.append((by_id[fid], day, 0, 0, 0, 0, 0, "skipped_unchanged", None))
     if entries:
-        con.executemany(
-            f"insert into {LEDGER_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _insert_rows(
+            con,
+            LEDGER_TABLE,
             [
                 (
                     p.file.rel, p.checksum, p.file.size, p.file.mtime_ns, p.fmt or "unknown", day, start, end,
@@ -503,9 +613,12 @@ def _insert_manifest(con, plans, run_ts) -> None:
     stale = [p for p in plans if not p.manifest_fresh and p.days is not None]
     if not stale:
         return
-    con.executemany(f"delete from {MANIFEST_TABLE} where source_file = ?", [(p.file.rel,) for p in stale])
-    con.executemany(
-        f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+    con.execute("create or replace temp table _rescanned (source_file VARCHAR)")
+    _insert_rows(con, "_rescanned", [(p.file.rel,) for p in stale])
+    con.execute(f"delete from {MANIFEST_TABLE} where source_file in (select source_file from _rescanned)")
+    _insert_rows(
+        con,
+        MANIFEST_TABLE,
         [
             (p.file.rel, p.checksum, p.file.size, p.file.mtime_ns, p.fmt or "unknown", day, rows, run_ts)
             for p in stale
@@ -530,22 +643,22 @@ def pending_days(settings: Settings) -> dict[date, list[str]]:
         finally:
             con.close()
     pending: dict[date, list[str]] = defaultdict(list)
-    scratch = None
-    try:
-        for i, f in enumerate(discover(settings.landing_dir), start=1):
-            plan = _plan(f, state)
-            plan.file_id = i
-            if plan.days is None:
-                if scratch is None:
-                    scratch = duckdb.connect()
-                    configure(scratch, options)
-                    scratch.execute(batch_ddl())
-                _stage(scratch, plan, options, rules, settings.user_id_salt)
-                scratch.execute("delete from batch")
-            for day in plan.days or {}:
-                if (plan.checksum, day) not in state.done:
-                    pending[day].append(f.rel)
-    finally:
-        if scratch is not None:
+    plans = []
+    for i, f in enumerate(discover(settings.landing_dir), start=1):
+        plan = _plan(f, state)
+        plan.file_id = i
+        plans.append(plan)
+    unknown = [p for p in plans if p.days is None]
+    if unknown:
+        scratch = duckdb.connect()
+        try:
+            configure(scratch, options)
+            scratch.execute(batch_ddl())
+            _stage_all(scratch, unknown, options, rules, settings.user_id_salt)
+        finally:
             scratch.close()
+    for plan in plans:
+        for day in plan.days or {}:
+            if (plan.checksum, day) not in state.done:
+                pending[day].append(plan.file.rel)
     return {d: sorted(v) for d, v in sorted(pending.items())}

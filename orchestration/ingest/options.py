@@ -10,6 +10,7 @@ variables (the project-wide ones stay in `orchestration.settings`):
 | AGENTLEDGER_FUTURE_TOLERANCE_SECONDS | `300` | spans that start later than now plus this are quarantined (clock skew allowance) |
 | AGENTLEDGER_INGEST_MEMORY_LIMIT | `3GB` | DuckDB memory limit for a load; larger batches spill to disk |
 | AGENTLEDGER_VALIDATION_SAMPLE_ROWS | `200000` | loaded batches larger than this are validated on a reproducible sample |
+| AGENTLEDGER_INGEST_THREADS | `2` | DuckDB threads of a load (the machine it was sized for has two cores) |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ENV_MAX_SPAN_AGE_DAYS = "AGENTLEDGER_MAX_SPAN_AGE_DAYS"
 ENV_FUTURE_TOLERANCE_SECONDS = "AGENTLEDGER_FUTURE_TOLERANCE_SECONDS"
 ENV_INGEST_MEMORY_LIMIT = "AGENTLEDGER_INGEST_MEMORY_LIMIT"
 ENV_VALIDATION_SAMPLE_ROWS = "AGENTLEDGER_VALIDATION_SAMPLE_ROWS"
+ENV_INGEST_THREADS = "AGENTLEDGER_INGEST_THREADS"
 
 # Contract columns whose OTLP source attribute is configurable, with the
 # default attribute keys in priority order. For each key the span's own
@@ -72,6 +74,7 @@ class IngestOptions:
     future_tolerance_seconds: int
     memory_limit: str
     validation_sample_rows: int
+    threads: int = 2
 
 
 def _int_env(name: str, default: int) -> int:
@@ -152,4 +155,5 @@ def load_ingest_options() -> IngestOptions:
         future_tolerance_seconds=_int_env(ENV_FUTURE_TOLERANCE_SECONDS, 300),
         memory_limit=os.environ.get(ENV_INGEST_MEMORY_LIMIT) or "3GB",
         validation_sample_rows=_int_env(ENV_VALIDATION_SAMPLE_ROWS, 200_000),
+        threads=max(1, _int_env(ENV_INGEST_THREADS, 2)),
     )

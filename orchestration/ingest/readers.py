@@ -36,17 +36,12 @@ class SourceQuery:
 def _present_columns(con: duckdb.DuckDBPyConnection, relation_sql: str, path: Path) -> dict[str, tuple[str, str]]:
     """Contract column -> (column name in the file, its type); matched case-insensitively."""
     described = con.execute(f"describe {relation_sql}").fetchall()
-    by_lower = {name.strip().lower(): (name, typ) for name, typ, *_ in described}
-    present = {c: by_lower[c] for c in TRACE_COLUMNS if c in by_lower}
-    if "span_id" not in present:
-        found = ", ".join(name for name, *_ in described[:12])
-        raise UnparseableFile(
-            f"{path.name}: no span_id column; expected the contract columns ({', '.join(TRACE_COLUMNS[:6])}, ...), found: {found}"
-        )
-    return present
+    return _present_in_schema(tuple((name, typ) for name, typ, *_ in described), path)
 
 
-def _canonical_select(present: dict[str, tuple[str, str]], row_sql: str, line_sql: str, reader: str) -> SourceQuery:
+def _canonical_select(
+    present: dict[str, tuple[str, str]], row_sql: str, line_sql: str, reader: str, extra: str = ""
+) -> SourceQuery:
     cols = []
     types = {}
     for f in TRACE_FIELDS:
@@ -58,7 +53,7 @@ def _canonical_select(present: dict[str, tuple[str, str]], row_sql: str, line_sq
             cols.append(f"null::{f.duckdb_type} as {f.name}")
             types[f.name] = f.duckdb_type
     sql = (
-        f"select {row_sql} as _source_row, {line_sql} as _source_line, null::VARCHAR as _malformed, "
+        f"select {extra}{row_sql} as _source_row, {line_sql} as _source_line, null::VARCHAR as _malformed, "
         + ", ".join(cols)
         + ", false as _input_excludes_cache, false as _output_excludes_reasoning"
         + f" from {reader}"
@@ -66,10 +61,51 @@ def _canonical_select(present: dict[str, tuple[str, str]], row_sql: str, line_sq
     return SourceQuery(sql, types)
 
 
+# Directory names never fill columns (a `date=...` folder is a day hint, see
+# landing.path_day_hint, not a column of the rows).
+_PARQUET_OPTIONS = "file_row_number=true, hive_partitioning=false"
+# Small table the multi-file Parquet read joins to learn each row's file id.
+STAGE_FILES_TABLE = "_stage_files"
+
+
+def parquet_schema(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[tuple[str, str], ...]:
+    """(column, type) pairs of a Parquet file, from its footer (the rows are not read)."""
+    described = con.execute(
+        f"describe select * exclude (file_row_number) from read_parquet({lit(str(path))}, {_PARQUET_OPTIONS})"
+    ).fetchall()
+    return tuple((name, typ) for name, typ, *_ in described)
+
+
+def _present_in_schema(schema: tuple[tuple[str, str], ...], path: Path) -> dict[str, tuple[str, str]]:
+    by_lower = {name.strip().lower(): (name, typ) for name, typ in schema}
+    present = {c: by_lower[c] for c in TRACE_COLUMNS if c in by_lower}
+    if "span_id" not in present:
+        found = ", ".join(name for name, _ in schema[:12])
+        raise UnparseableFile(
+            f"{path.name}: no span_id column; expected the contract columns ({', '.join(TRACE_COLUMNS[:6])}, ...), found: {found}"
+        )
+    return present
+
+
 def parquet_query(con: duckdb.DuckDBPyConnection, path: Path) -> SourceQuery:
-    reader = f"read_parquet({lit(str(path))}, file_row_number=true)"
-    present = _present_columns(con, f"select * exclude (file_row_number) from {reader}", path)
+    reader = f"read_parquet({lit(str(path))}, {_PARQUET_OPTIONS})"
+    present = _present_in_schema(parquet_schema(con, path), path)
     return _canonical_select(present, "file_row_number + 1", "null::BIGINT", reader)
+
+
+def parquet_group_query(paths: list[Path], schema: tuple[tuple[str, str], ...]) -> SourceQuery:
+    """One read of several Parquet files sharing `schema`, in a single scan.
+
+    Rows carry `_file_id` and `_day_hint` from the `_stage_files` table
+    (`_stage_path`, `_file_id`, `_day_hint`), which the caller fills first.
+    """
+    present = _present_in_schema(schema, paths[0])
+    files = "[" + ", ".join(lit(str(p)) for p in paths) + "]"
+    reader = (
+        f"read_parquet({files}, filename=true, {_PARQUET_OPTIONS}) _p "
+        f"join {STAGE_FILES_TABLE} _f on _f._stage_path = _p.filename"
+    )
+    return _canonical_select(present, "file_row_number + 1", "null::BIGINT", reader, extra="_f._file_id, _f._day_hint, ")
 
 
 def _csv_header(path: Path) -> list[str]:

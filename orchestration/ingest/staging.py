@@ -8,8 +8,6 @@ failures, the row's partition day and `_ok` (passes every rule).
 
 from __future__ import annotations
 
-from datetime import date
-
 from orchestration.contract import TRACE_FIELDS
 from orchestration.ingest.privacy import hash_user_id_sql, strip_content_from_tags_sql
 from orchestration.ingest.readers import SourceQuery
@@ -66,12 +64,20 @@ def _typed(name: str, target: str, source: str) -> tuple[str, str | None]:
 def stage_sql(
     source: SourceQuery,
     *,
-    file_id: int,
     salt: str,
     rules: list[Rule],
-    day_hint: date | None,
-    mtime_day: date,
+    file_id_sql: str = "_file_id",
+    day_hint_sql: str = "_day_hint",
 ) -> str:
+    """The batch rows of one or several files read by `source`.
+
+    `file_id_sql` and `day_hint_sql` are evaluated on the source rows: a
+    multi-file source yields `_file_id` and `_day_hint` columns itself, a
+    single-file one passes literals. `_partition_day` is the valid start day,
+    else the day hint, else null: the loader fills those from the file's
+    earliest valid day (or its modification day) in one UPDATE after staging,
+    instead of a window over every staged row.
+    """
     typed_cols = []
     failures = []
     for f in TRACE_FIELDS:
@@ -102,15 +108,11 @@ def stage_sql(
         f"case when started_at >= TIMESTAMP '{earliest.isoformat(sep=' ')}' "
         f"and started_at <= TIMESTAMP '{latest.isoformat(sep=' ')}' then started_at::DATE end"
     )
-    if day_hint is not None:
-        partition_day = f"coalesce({valid_day}, DATE '{day_hint.isoformat()}')"
-    else:
-        partition_day = f"coalesce({valid_day}, min({valid_day}) over (), DATE '{mtime_day.isoformat()}')"
     contract = ", ".join(f.name for f in TRACE_FIELDS)
     return f"""
 with src as ({source.sql}),
 typed as (
-    select _source_row, _source_line, _malformed,
+    select {file_id_sql} as _file_id, {day_hint_sql} as _day_hint, _source_row, _source_line, _malformed,
         {', '.join(typed_cols)},
         {cast_failures} as _cast_failures,
         _input_excludes_cache, _output_excludes_reasoning
@@ -127,8 +129,8 @@ normalised as (
     )
     from typed
 )
-select {file_id}::INTEGER as _file_id, _source_row, _source_line, _malformed, {contract},
+select _file_id, _source_row, _source_line, _malformed, {contract},
     _cast_failures,
-    {partition_day} as _partition_day,
+    coalesce({valid_day}, _day_hint) as _partition_day,
     (_malformed is null and len(_cast_failures) = 0 and {all_pass_sql(rules)}) as _ok
 from normalised"""

@@ -63,8 +63,12 @@ MANIFEST_DDL = f"""create table if not exists {MANIFEST_TABLE} (
 def configure(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> None:
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{options.memory_limit}'")
-    # Row numbers of JSON Lines and CSV records rely on scan order.
-    con.execute("set preserve_insertion_order = true")
+    con.execute(f"set threads = {int(options.threads)}")
+    # No statement relies on the order rows are written in, except the reads
+    # of text files, whose line numbers follow the scan: the loader turns
+    # ordering on around those alone. Unordered inserts stream without
+    # buffering rows to restore their order.
+    con.execute("set preserve_insertion_order = false")
 
 
 def connect_warehouse(settings: Settings, options: IngestOptions) -> duckdb.DuckDBPyConnection:
