@@ -84,18 +84,10 @@ def find_reprice_window(settings: Settings, seeds_dir: Path = SEEDS_DIR) -> Repr
 
 
 def run_reprice(first: dt.date, last: dt.date) -> bool:
-    """One pipeline run over [first, last] with the instance under DAGSTER_HOME."""
-    import dagster as dg
+    """One pipeline run over [first, last], tagged as a re-pricing."""
+    from orchestration.run_range import run_range
 
-    from orchestration.defs.automation.definitions import range_tags
-    from orchestration.definitions import defs
-
-    job = defs.resolve_job_def("agentledger_pipeline")
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), tags={**range_tags(first, last), "agentledger/reason": "reprice"},
-        raise_on_error=False,
-    )
-    return result.success
+    return run_range(first, last, tags={"agentledger/reason": "reprice"})
 
 
 def main(argv: list[str] | None = None) -> int:
