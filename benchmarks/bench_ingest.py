@@ -37,11 +37,13 @@ def _child(data_dir: str) -> None:
 
     settings = load_settings()
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     summary = ingest_window(settings, None, None)
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
-        "seconds": seconds, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
+        "seconds": seconds, "cpu_seconds": cpu, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
         "rows_quarantined": summary.rows_quarantined, "files": summary.files_seen, "peak_rss_mb": rss,
     }))
 
@@ -133,6 +135,9 @@ def main() -> None:
     parser.add_argument("--otlp-spans", type=int, default=1_000_000, help="spans in the OTLP dataset")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir, removed after)")
     parser.add_argument("--no-record", action="store_true", help="print only, do not write docs/benchmarks.md")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the generated landing data in --workdir and reuse it on the next run"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -146,19 +151,30 @@ def main() -> None:
             ("OTLP JSON Lines", _otlp_dataset, args.otlp_spans),
         ):
             data_dir = work / name.split()[0].lower()
-            shutil.rmtree(data_dir, ignore_errors=True)
-            data_dir.mkdir(parents=True)
+            described = data_dir / "dataset.txt"
             t0 = time.perf_counter()
-            source = make(data_dir, size)
+            if args.reuse and described.exists():
+                source = described.read_text().strip()
+                for stale in data_dir.glob("warehouse.duckdb*"):
+                    shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+                data_dir.mkdir(parents=True)
+                source = make(data_dir, size)
+                shutil.rmtree(data_dir / "ground_truth", ignore_errors=True)
+                described.write_text(source)
             gen_s = time.perf_counter() - t0
             load_before = os.getloadavg()[0]
             figures = _load(data_dir)
             figures["load_avg"] = max(load_before, os.getloadavg()[0])
             rate = figures["rows_read"] / figures["seconds"]
-            print(f"{name}: {figures['rows_read']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s, "
-                  f"peak RSS {figures['peak_rss_mb']:,.0f} MiB (data built in {gen_s:.0f} s: {source})")
+            print(f"{name}: {figures['rows_read']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s "
+                  f"({figures['rows_read'] / figures['cpu_seconds']:,.0f} rows per CPU-second), "
+                  f"peak RSS {figures['peak_rss_mb']:,.0f} MiB, load average {figures['load_avg']:.1f} "
+                  f"(data ready in {gen_s:.0f} s: {source})", flush=True)
             rows.append((name, source, figures, rate))
-            shutil.rmtree(data_dir, ignore_errors=True)
+            if not args.reuse:
+                shutil.rmtree(data_dir, ignore_errors=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -173,15 +189,42 @@ def main() -> None:
         "`ingest_window(settings, None, None)` call per dataset on a fresh warehouse. Targets: Parquet >= 1M rows/s,",
         "OTLP >= 100k spans/s, peak RSS < 4 GB.",
         "",
-        "| dataset | rows read | loaded | quarantined | wall s | rows/s | peak RSS MiB | 1-min load avg | data |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| dataset | rows read | loaded | quarantined | wall s | rows/s | CPU s | rows per CPU-s | peak RSS MiB | 1-min load avg | data |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, source, f, rate in rows:
         lines.append(
             f"| {name} | {f['rows_read']:,} | {f['rows_loaded']:,} | {f['rows_quarantined']:,} | {f['seconds']:.1f} "
-            f"| {rate:,.0f} | {f['peak_rss_mb']:,.0f} | {f['load_avg']:.1f} | {source} |"
+            f"| {rate:,.0f} | {f['cpu_seconds']:.1f} | {f['rows_read'] / f['cpu_seconds']:,.0f} | {f['peak_rss_mb']:,.0f} "
+            f"| {f['load_avg']:.1f} | {source} |"
         )
+    targets = {"canonical Parquet": 1_000_000, "OTLP JSON Lines": 100_000}
+    lines.append("")
+    for name, _, f, rate in rows:
+        target = targets[name]
+        verdict = "met" if rate >= target else f"missed: {rate / target:.0%} of target"
+        lines.append(
+            f"- {name}: {rate:,.0f} rows/s against >= {target:,} ({verdict}); "
+            f"{f['rows_read'] / f['cpu_seconds']:,.0f} rows per CPU-second; peak RSS {f['peak_rss_mb']:,.0f} MiB "
+            f"({'within' if f['peak_rss_mb'] < 4096 else 'above'} the 4 GB limit)."
+        )
+    lines += ["", *NOTES]
     record_section("ingest", "\n".join(lines))
+
+
+# What the profile of a load shows; kept beside the figures they explain.
+NOTES = [
+    "Where the time goes (per-statement timings and DuckDB profiles of a load of 1M generated calls,",
+    "1.65M spans, in 90 daily Parquet files, and of 163k generated OTLP spans): for Parquet, about half of",
+    "the load is the single INSERT into the persistent `raw.trace_spans` (DuckDB appending and compressing",
+    "the string columns; a plain `insert ... select * from read_parquet(...)` of the same files costs",
+    "about as much), a third is the one staging scan that types and validates every row into a temporary",
+    "table, and the rest (span_id collision check, ledger, manifest) is small. For OTLP, parsing each",
+    "request line into a typed struct (`json_transform`) and assembling the spans take most of the",
+    "time; one file is read by one statement, so a load of few large files uses one core at a time.",
+    "The load average column matters: on two shared cores, a load average of 8 leaves a load about a",
+    "quarter of the machine, which is why rows per CPU-second is shown beside the wall-clock rate.",
+]
 
 
 if __name__ == "__main__":
