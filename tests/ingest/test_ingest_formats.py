@@ -135,3 +135,33 @@ def test_generator_output_loads_identically_from_every_canonical_format(settings
     assert summary.rows_read == 3 * spans
     assert (summary.rows_loaded, summary.rows_quarantined, summary.duplicates_skipped) == (spans, 0, 2 * spans)
     assert one(settings, "select count(distinct span_id) from raw.trace_spans") == spans
+
+
+def test_parquet_files_of_one_schema_keep_their_own_rows_and_days(settings):
+    """Files read together in one scan keep per-file row numbers, lineage and fallback days."""
+    settings.landing_dir.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    for rel, day, bad_row in (("date=2026-03-05/a.parquet", "2026-03-04", 2), ("b.parquet", "2026-03-02", 3)):
+        target = settings.landing_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"""copy (select '{rel[-9]}' || i as span_id, 't' as trace_id,
+                    case when i = {bad_row - 1} then null else TIMESTAMP '{day} 10:00:00' + i * INTERVAL 1 DAY end as started_at,
+                    1.0 as duration_ms, 'invoke_agent' as operation, 'w' as workspace_id, 'ok' as status
+                from range(4) t(i)) to '{target}' (format parquet)"""
+        )
+    con.close()
+    summary = ingest_window(settings, None, None)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (8, 6, 2)
+    # A start-less row takes the day its path names, else its file's earliest valid day.
+    assert query(settings, "select source_file, source_row, partition_day, rule from raw.quarantine order by 1") == [
+        ("b.parquet", 3, date(2026, 3, 2), "required_started_at"),
+        ("date=2026-03-05/a.parquet", 2, date(2026, 3, 5), "required_started_at"),
+    ]
+    assert query(settings, "select span_id, _source_file, _source_row from raw.trace_spans where span_id in ('a3', 'b3') order by 1") == [
+        ("a3", "date=2026-03-05/a.parquet", 4),
+        ("b3", "b.parquet", 4),
+    ]
+    days = dict(query(settings, "select partition_day, sum(rows_read) from raw.ingestion_ledger group by 1"))
+    assert days[date(2026, 3, 2)] == 2 and days[date(2026, 3, 5)] == 2
