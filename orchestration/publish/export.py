@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import REPORTS_DIR, Settings, load_settings
+from orchestration.publish.report_build import site_dir
+from orchestration.settings import Settings, load_settings
 
 FORMATS = ("csv", "json", "parquet", "pdf")
 DATA_FORMATS = ("csv", "json", "parquet")
@@ -156,7 +157,7 @@ def export_cost_report(
     pdf_path = None
     if "pdf" in formats:
         pdf_path = out_dir / "cost_report.pdf"
-        print_report_pdf(pdf_path, filters, build_dir or REPORTS_DIR / "build")
+        print_report_pdf(pdf_path, filters, build_dir or site_dir(settings))
         files.append(pdf_path)
 
     manifest = {

@@ -32,23 +32,23 @@ PUBLISHED_SCHEMAS = ("marts", "signals", "reference")
 QUALITY_SCHEMA = "quality"
 STORAGE_VERSION = "v1.0.0"
 
-# Columns of raw.quarantine that describe WHY a row was rejected and WHERE it
-# came from; the summary groups by those present. The rejected payload itself
-# is not published: it can hold values (user ids, prompts) that ingestion never
-# hashed or vetted.
-QUARANTINE_GROUP_CANDIDATES = (
-    "_source_file",
-    "source_file",
-    "_source_format",
-    "source_format",
-    "reason",
-    "error",
-    "error_code",
-    "rule",
-    "field",
-    "column_name",
-)
-QUARANTINE_TIME_CANDIDATES = ("_loaded_at", "loaded_at", "quarantined_at")
+# Published summary of raw.quarantine (orchestration/ingest/tables.py): WHY
+# rows were rejected and WHERE they came from, counted per data day and day of
+# loading. The rejected records themselves (`raw_record`, `message`) are not
+# published: they can hold values that ingestion never vetted.
+QUARANTINE_SUMMARY_SQL = """
+select
+    partition_day,
+    cast(quarantined_at as date) as quarantined_on,
+    source_file,
+    source_format,
+    rule,
+    field,
+    count(*) as quarantined_rows
+from src.raw.quarantine
+group by all
+order by partition_day, quarantined_on, source_file, rule, field
+"""
 
 
 class PublishError(RuntimeError):
@@ -99,20 +99,10 @@ def _columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[s
 def _quality_statements(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(published table, select) pairs for the ingestion quality tables that exist."""
     statements: list[tuple[str, str]] = []
-    ledger_cols = _columns(conn, "raw", "ingestion_ledger")
-    if ledger_cols:
+    if _columns(conn, "raw", "ingestion_ledger"):
         statements.append(("ingestion_ledger", "select * from src.raw.ingestion_ledger"))
-    quarantine_cols = _columns(conn, "raw", "quarantine")
-    if quarantine_cols:
-        keys = [c for c in QUARANTINE_GROUP_CANDIDATES if c in quarantine_cols]
-        time_col = next((c for c in QUARANTINE_TIME_CANDIDATES if c in quarantine_cols), None)
-        select_keys = [_quote(k) for k in keys]
-        if time_col:
-            select_keys.insert(0, f"cast({_quote(time_col)} as date) as quarantined_on")
-        group = ", ".join(str(i + 1) for i in range(len(select_keys)))
-        cols = ", ".join(select_keys + ["count(*) as quarantined_rows"])
-        sql = f"select {cols} from src.raw.quarantine" + (f" group by {group} order by {group}" if group else "")
-        statements.append(("quarantine_summary", sql))
+    if _columns(conn, "raw", "quarantine"):
+        statements.append(("quarantine_summary", QUARANTINE_SUMMARY_SQL))
     return statements
 
 

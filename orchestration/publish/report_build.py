@@ -6,6 +6,12 @@ so this wrapper reads the output itself and fails on those markers, and on a
 required source that came back empty. It also points the source at the
 published file of the current settings (`EVIDENCE_SOURCE__agentledger__filename`
 must be relative to the source folder: the driver joins it to that folder).
+
+Like everything else a run writes, the site lives under the data directory:
+the Evidence project is staged into `<data>/report_project/` (its `.evidence/`
+and `build/` state stays there, so builds for two data directories never share
+a folder and the checked-out `reports/` stays clean) and the finished build is
+swapped in whole as `<data>/published/site/`, next to the file it was built from.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import shutil
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +32,20 @@ SOURCE_NAME = "agentledger"
 LOCK_STAMP = ".agentledger-lock.sha256"
 
 # Source queries the site cannot do without: an empty result means the
-# pipeline did not produce data and the site would render blank charts.
-# Signal tables (alerts, anomalies, recommendations) may be legitimately empty.
-REQUIRED_SOURCES = ("cost_daily", "usage_daily", "kpi_overview", "agents")
+# pipeline did not produce data and the site would render blank charts. Every
+# other source may legitimately be empty on real data (no anomaly, alert or
+# recommendation; no budgets configured; a clean load with nothing
+# quarantined; a history too short to backtest) and its page says so in words.
+REQUIRED_SOURCES = (
+    "cost_daily",
+    "usage_daily",
+    "kpi_overview",
+    "agents",
+    "agent_efficiency",
+    "agent_peer_rank",
+    "cost_forecast",
+    "ingestion_ledger",
+)
 
 ERROR_MARKERS = (
     "Error in Query",
@@ -141,6 +159,13 @@ def check_sources_output(output: str, expected: list[str], required: tuple[str, 
                 f"  source query sources/{SOURCE_NAME}/{name}.sql returned 0 rows; "
                 "expected data (was the pipeline run and the marts published?)"
             )
+        elif rows[name] == 0:
+            # Evidence 39 writes an unreadable Parquet file for an empty result
+            # and `npm run build` then dies on it; say which query and what to do.
+            problems.append(
+                f"  source query sources/{SOURCE_NAME}/{name}.sql returned 0 rows, which Evidence cannot load; "
+                "expected at least a placeholder row (see the is_placeholder pattern in the optional sources)"
+            )
     if problems:
         raise ReportBuildError("`npm run sources` reported problems:\n" + "\n".join(problems))
     return rows
@@ -158,22 +183,51 @@ def built_pages(build_dir: Path) -> list[str]:
     return routes
 
 
+PROJECT_FILES = ("package.json", "package-lock.json", "evidence.plugins.yaml", "evidence.settings.json")
+PROJECT_FOLDERS = ("sources", "pages", "partials", "components")
+
+
+def site_dir(settings: Settings) -> Path:
+    """Where the built report site is published: `<data>/published/site`."""
+    return settings.published_dir / "site"
+
+
+def project_workdir(settings: Settings) -> Path:
+    """The staged Evidence project the build runs in: `<data>/report_project`."""
+    return settings.data_dir / "report_project"
+
+
 def stage_project(target: Path, project_dir: Path = REPORTS_DIR) -> Path:
     """Copy the Evidence project (not its build state) to `target`, sharing node_modules.
 
-    Lets tests and one-off builds run without touching the checked-out
-    project's `.evidence/` and `build/` folders.
+    Source, page and partial folders are replaced, not merged, so a page
+    deleted from the project does not linger in the staged copy.
     """
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "package-lock.json", "evidence.plugins.yaml", "evidence.settings.json"):
+    for name in PROJECT_FILES:
         shutil.copy2(project_dir / name, target / name)
-    for folder in ("sources", "pages", "partials", "components"):
+    for folder in PROJECT_FOLDERS:
+        shutil.rmtree(target / folder, ignore_errors=True)
         if (project_dir / folder).is_dir():
-            shutil.copytree(project_dir / folder, target / folder, dirs_exist_ok=True)
+            shutil.copytree(project_dir / folder, target / folder)
     link = target / "node_modules"
     if not link.exists():
-        link.symlink_to(project_dir / "node_modules", target_is_directory=True)
+        link.symlink_to((project_dir / "node_modules").resolve(), target_is_directory=True)
     return target
+
+
+def _swap_in(new_dir: Path, final_dir: Path) -> None:
+    """Replace `final_dir` by `new_dir` with renames; a server sees either site whole."""
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged = final_dir.with_name(f".{final_dir.name}.{uuid.uuid4().hex[:8]}.new")
+    shutil.move(str(new_dir), staged)  # same filesystem in practice: a rename
+    if final_dir.exists():
+        old = final_dir.with_name(f".{final_dir.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(final_dir, old)
+        os.replace(staged, final_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, final_dir)
 
 
 def build_report_site(
@@ -182,38 +236,44 @@ def build_report_site(
     project_dir: Path = REPORTS_DIR,
     required_sources: tuple[str, ...] = REQUIRED_SOURCES,
 ) -> ReportBuildResult:
-    """`npm ci` if needed, `npm run sources`, then a clean `npm run build`; fail on any error marker."""
+    """Stage the project, `npm ci` if needed, `npm run sources`, a clean `npm run build`, then publish.
+
+    Fails on any error marker in Evidence's output; the previously published
+    site stays in place until a build has succeeded.
+    """
     started = time.monotonic()
     if not settings.published_warehouse_path.exists():
         raise ReportBuildError(
             f"published file {settings.published_warehouse_path} does not exist; publish the marts first"
         )
-    modules = project_dir / "node_modules"
-    # A staged copy shares the checked-out project's node_modules: install there.
-    ensure_node_modules(modules.resolve().parent if modules.is_symlink() else project_dir, timeout_s)
-    env = _env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": source_filename(settings, project_dir)})
+    ensure_node_modules(project_dir, timeout_s)
+    workdir = stage_project(project_workdir(settings), project_dir)
+    env = _env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": source_filename(settings, workdir)})
 
-    out = _run(["npm", "run", "sources"], project_dir, env, timeout_s, "npm run sources")
-    rows = check_sources_output(out, source_queries(project_dir), required_sources)
+    out = _run(["npm", "run", "sources"], workdir, env, timeout_s, "npm run sources")
+    rows = check_sources_output(out, source_queries(workdir), required_sources)
 
-    build_dir = project_dir / "build"
+    build_dir = workdir / "build"
     shutil.rmtree(build_dir, ignore_errors=True)
-    out = _run(["npm", "run", "build"], project_dir, env, timeout_s, "npm run build")
+    out = _run(["npm", "run", "build"], workdir, env, timeout_s, "npm run build")
     problems = error_lines(out)
     if problems:
         raise ReportBuildError("`npm run build` reported query or compile errors:\n" + "\n".join(f"  {p}" for p in problems))
     if not (build_dir / "index.html").exists():
         raise ReportBuildError(f"`npm run build` finished but {build_dir}/index.html is missing:\n{out[-3000:]}")
+    pages = built_pages(build_dir)
+    final = site_dir(settings)
+    _swap_in(build_dir, final)
     return ReportBuildResult(
-        build_dir=build_dir,
-        pages_built=built_pages(build_dir),
+        build_dir=final,
+        pages_built=pages,
         source_rows=rows,
         duration_s=time.monotonic() - started,
     )
 
 
 def main() -> int:
-    """`python -m orchestration.publish.report_build`: build reports/build from the published file."""
+    """`python -m orchestration.publish.report_build`: build <data>/published/site from the published file."""
     from orchestration.settings import load_settings
 
     result = build_report_site(load_settings())

@@ -10,24 +10,29 @@ import duckdb
 import pytest
 
 from orchestration.publish.export import ExportError, ExportFilters, export_cost_report, main
-from orchestration.publish.publish import publish_marts
 from orchestration.settings import load_settings
-from report_warehouse import build_working_warehouse
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    data = tmp_path_factory.mktemp("export_data")
+def published(pipeline_data_dir):
+    """Settings pointing at the session's real pipeline run (its published file and working warehouse)."""
     mp = pytest.MonkeyPatch()
-    mp.setenv("AGENTLEDGER_DATA_DIR", str(data))
+    mp.setenv("AGENTLEDGER_DATA_DIR", str(pipeline_data_dir.data_dir))
     mp.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
     settings = load_settings()
-    build_working_warehouse(settings, calls_per_day=40)
-    publish_marts(settings, parquet=False)
+    assert settings.published_warehouse_path == pipeline_data_dir.published_path
     yield settings
     mp.undo()
+
+
+def _first(settings, sql: str) -> str:
+    conn = duckdb.connect(str(settings.published_warehouse_path), read_only=True)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
 
 
 def _mart_total(settings, where: str, params: list) -> tuple[Decimal, int]:
@@ -49,16 +54,18 @@ def _days(settings) -> tuple[dt.date, dt.date]:
 def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
     first, last = _days(published)
     start, end = first + dt.timedelta(days=5), last - dt.timedelta(days=5)
-    filters = ExportFilters(start, end, workspace="ws-acme")
+    workspace = _first(published, "select workspace_id from marts.dim_workspaces order by call_count desc limit 1")
+    filters = ExportFilters(start, end, workspace=workspace)
     result = export_cost_report(published, filters, out_dir=tmp_path / "out")
     expected_cost, expected_calls = _mart_total(
-        published, "call_date between ? and ? and workspace_id = ?", [start, end, "ws-acme"]
+        published, "call_date between ? and ? and workspace_id = ?", [start, end, workspace]
     )
+    assert expected_calls > 0
     assert result.total_cost_usd == expected_cost
     assert result.calls == expected_calls
 
     manifest = json.loads(result.manifest_path.read_text())
-    assert manifest["filters"] == {"start": str(start), "end": str(end), "workspace": "ws-acme", "department": None, "agent": None}
+    assert manifest["filters"] == {"start": str(start), "end": str(end), "workspace": workspace, "department": None, "agent": None}
     assert Decimal(manifest["totals"]["total_cost_usd"]) == expected_cost
     assert manifest["totals"]["calls"] == expected_calls
     assert {f["path"] for f in manifest["files"]} == {
@@ -76,8 +83,8 @@ def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
         # Every exported daily row is inside the range and the scope.
         bad = conn.execute(
             f"select count(*) from read_parquet('{tmp_path / 'out'}/cost_daily.parquet') "
-            "where call_date not between ? and ? or workspace_id <> 'ws-acme'",
-            [start, end],
+            "where call_date not between ? and ? or workspace_id <> ?",
+            [start, end, workspace],
         ).fetchone()[0]
         assert bad == 0
     finally:
@@ -86,8 +93,9 @@ def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
 
 def test_agent_scope_and_cli(published, tmp_path, capsys):
     first, last = _days(published)
-    assert main(["--start", str(first), "--end", str(last), "--agent", "agent-2", "--format", "csv", "--out", str(tmp_path / "cli")]) == 0
-    expected_cost, expected_calls = _mart_total(published, "agent_id = ?", ["agent-2"])
+    agent = _first(published, "select agent_id from marts.rpt_top_agents where ranking_window = 'full_range' and cost_rank = 2")
+    assert main(["--start", str(first), "--end", str(last), "--agent", agent, "--format", "csv", "--out", str(tmp_path / "cli")]) == 0
+    expected_cost, expected_calls = _mart_total(published, "agent_id = ?", [agent])
     manifest = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     assert Decimal(manifest["totals"]["total_cost_usd"]) == expected_cost
     assert f"{expected_calls:,} calls" in capsys.readouterr().out
@@ -103,3 +111,22 @@ def test_bad_requests_are_clear_errors(published, tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTLEDGER_DATA_DIR", str(tmp_path / "nothing"))
     with pytest.raises(ExportError, match="does not exist; run the pipeline"):
         export_cost_report(load_settings(), ExportFilters(day, day))
+
+
+def test_pdf_prints_the_pipeline_built_cost_page(published, pipeline_data_dir, tmp_path):
+    from orchestration.publish.browser import ChromiumMissingError, chromium_path
+
+    if pipeline_data_dir.site_dir is None:
+        pytest.skip(f"PDF EXPORT NOT TESTED: {pipeline_data_dir.site_skip_reason}")
+    try:
+        chromium_path()
+    except ChromiumMissingError as exc:
+        pytest.skip(f"PDF EXPORT NOT TESTED: {exc}")
+    first, last = _days(published)
+    # No build_dir given: the export finds the site the pipeline published next to the data.
+    result = export_cost_report(published, ExportFilters(first, last), formats=("csv", "pdf"), out_dir=tmp_path / "pdf")
+    pdf = result.pdf_path.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+    manifest = json.loads(result.manifest_path.read_text())
+    assert {"path": "cost_report.pdf", "bytes": len(pdf)} in manifest["files"]

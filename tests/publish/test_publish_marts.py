@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.ingest.tables import LEDGER_DDL, QUARANTINE_DDL
 from orchestration.publish.publish import PublishError, publish_marts
 from orchestration.settings import load_settings
 
@@ -30,13 +31,20 @@ def _make_warehouse(path: Path, cost_rows: int) -> None:
         conn.execute("create table reference.model_prices as select 'gpt-4o' as model_id")
         conn.execute("create table staging.stg_spans as select 1 as x")
         conn.execute("create table raw.trace_spans as select 1 as x")
-        conn.execute("create table raw.ingestion_ledger as select 'a.jsonl' as source_file, 10 as rows_loaded")
+        conn.execute(LEDGER_DDL)
         conn.execute(
-            "create table raw.quarantine as select * from (values "
-            "('a.jsonl', 'missing span_id', 'span_id', '{\"user\": \"x\"}', timestamp '2026-01-02 03:00'), "
-            "('a.jsonl', 'missing span_id', 'span_id', '{}', timestamp '2026-01-02 04:00'), "
-            "('b.jsonl', 'bad json', null, 'x', timestamp '2026-01-03 04:00')) "
-            "t(_source_file, reason, field, payload, _loaded_at)"
+            "insert into raw.ingestion_ledger (source_file, source_format, partition_day, rows_read, rows_loaded, "
+            "rows_quarantined, status) values ('a.jsonl', 'jsonl', date '2026-01-02', 12, 10, 2, 'loaded')"
+        )
+        conn.execute(QUARANTINE_DDL)
+        conn.execute(
+            "insert into raw.quarantine (source_file, source_row, source_format, partition_day, rule, field, message, "
+            "raw_record, quarantined_at) values "
+            "('a.jsonl', 3, 'jsonl', date '2026-01-02', 'not_null', 'span_id', 'a.jsonl row 3: span_id is empty', "
+            "'{\"user\": \"x\"}', timestamp '2026-01-02 03:00'), "
+            "('a.jsonl', 7, 'jsonl', date '2026-01-02', 'not_null', 'span_id', 'a.jsonl row 7: span_id is empty', "
+            "'{}', timestamp '2026-01-02 04:00'), "
+            "('b.jsonl', null, 'jsonl', null, 'unparseable', null, 'b.jsonl: not JSON', null, timestamp '2026-01-03 04:00')"
         )
     finally:
         conn.close()
@@ -77,14 +85,15 @@ def test_publish_copies_consumer_tables_only(settings):
             "select table_type from information_schema.tables where table_name = 'rpt_cost'"
         ).fetchone()[0] == "BASE TABLE"
         summary = conn.execute(
-            "select quarantined_on, _source_file, reason, field, quarantined_rows from quality.quarantine_summary order by 1"
+            "select partition_day, quarantined_on, source_file, rule, field, quarantined_rows "
+            "from quality.quarantine_summary order by quarantined_on"
         ).fetchall()
         assert [tuple(map(str, r)) for r in summary] == [
-            ("2026-01-02", "a.jsonl", "missing span_id", "span_id", "2"),
-            ("2026-01-03", "b.jsonl", "bad json", "None", "1"),
+            ("2026-01-02", "2026-01-02", "a.jsonl", "not_null", "span_id", "2"),
+            ("None", "2026-01-03", "b.jsonl", "unparseable", "None", "1"),
         ]
-        cols = [r[0] for r in conn.execute("describe quality.quarantine_summary").fetchall()]
-        assert "payload" not in cols
+        cols = {r[0] for r in conn.execute("describe quality.quarantine_summary").fetchall()}
+        assert not cols & {"raw_record", "message"}
     finally:
         conn.close()
     parquet = settings.published_dir / "parquet" / "marts" / "fct_llm_calls.parquet"

@@ -11,7 +11,7 @@ SOURCES_OK = """
   [Processing] agentledger
   agents ✔ Finished, wrote 6 rows.
   cost_daily ✔ Finished, wrote 1350 rows.
-  alerts ✔ Finished, wrote 0 rows.
+  alerts ✔ Finished, wrote 1 rows.
 """
 
 
@@ -19,7 +19,7 @@ def test_clean_sources_output_gives_row_counts():
     assert check_sources_output(SOURCES_OK, ["agents", "alerts", "cost_daily"], ("agents", "cost_daily")) == {
         "agents": 6,
         "cost_daily": 1350,
-        "alerts": 0,
+        "alerts": 1,
     }
 
 
@@ -31,8 +31,15 @@ def test_catalog_error_fails_with_the_offending_line():
 
 
 def test_empty_required_source_fails():
-    with pytest.raises(ReportBuildError, match=r"alerts\.sql returned 0 rows"):
-        check_sources_output(SOURCES_OK, ["agents", "alerts", "cost_daily"], ("alerts",))
+    out = SOURCES_OK.replace("wrote 6 rows", "wrote 0 rows")
+    with pytest.raises(ReportBuildError, match=r"agents\.sql returned 0 rows; expected data"):
+        check_sources_output(out, ["agents", "alerts", "cost_daily"], ("agents",))
+
+
+def test_empty_optional_source_fails_before_the_build_would():
+    out = SOURCES_OK.replace("wrote 1 rows", "wrote 0 rows")
+    with pytest.raises(ReportBuildError, match=r"alerts\.sql returned 0 rows, which Evidence cannot load"):
+        check_sources_output(out, ["agents", "alerts", "cost_daily"], ("agents",))
 
 
 def test_page_query_errors_are_found():

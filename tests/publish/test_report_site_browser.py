@@ -1,26 +1,40 @@
-"""The built report site in real headless Chromium: every page renders data, no error boxes.
+"""The report site the real pipeline built, in real headless Chromium.
 
-Builds a small warehouse with the real dbt project, publishes it, builds the
-Evidence site once for the session (about 3 GB RAM and a few minutes), then
-checks every page over a local http.server.
+The session's pipeline run (tests/conftest.py) generated data, ran ingestion,
+dbt, signals and publishing, and its report-site asset built the Evidence
+site into <data>/published/site. One Chromium process then visits every page
+over a local http.server and reads what the page shows.
 """
 
 from __future__ import annotations
-
-import shutil
 
 import duckdb
 import pytest
 
 from orchestration.publish.browser import Browser, ChromiumMissingError, chromium_path, serve_directory
 from orchestration.publish.export import PAGE_READY_JS
-from orchestration.publish.publish import publish_marts
-from orchestration.publish.report_build import build_report_site, stage_project
-from orchestration.settings import REPORTS_DIR, load_settings
-from report_warehouse import build_working_warehouse
+from orchestration.publish.report_build import built_pages
 
 pytestmark = pytest.mark.slow
 
+STATIC_PAGES = (
+    "/",
+    "/usage",
+    "/cost",
+    "/attribution",
+    "/tokens",
+    "/caching",
+    "/providers",
+    "/forecast",
+    "/anomalies",
+    "/budgets",
+    "/recommendations",
+    "/agents",
+    "/quality",
+)
+
+# What a page shows: error boxes, its first (main) chart's coloured pixels,
+# table rows and the article text.
 PAGE_STATE_JS = """(() => {
     const main = document.querySelector('#evidence-main-article');
     const text = main.innerText;
@@ -36,73 +50,128 @@ PAGE_STATE_JS = """(() => {
         }
     }
     return {
-        errors: (text.match(/(Error in Query|Catalog Error|Binder Error|Dataset is empty|No Results)[^\\n]*/g) || []),
+        errors: (text.match(/(Error in Query|Catalog Error|Binder Error|Dataset is empty|No Results|is not defined)[^\\n]*/g) || []),
         canvases: canvases.length,
         coloured,
         table_rows: Math.max(0, main.querySelectorAll('table tr').length - main.querySelectorAll('table thead tr').length - 1),
-        total: (document.querySelector('#overview-total-cost') || {}).innerText || null,
+        text,
     };
 })()"""
+# Wait until the main chart has drawn (charts animate in) or, without a chart, a table has rows.
+DRAWN_JS = f"(() => {{ const s = {PAGE_STATE_JS}; return (s.coloured > 50 || (!s.canvases && s.table_rows > 0)) ? s : null; }})()"
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory):
-    try:
-        chromium_path()
-    except ChromiumMissingError as exc:
-        pytest.skip(f"BROWSER TESTS NOT RUN: {exc}")
-    if shutil.which("npm") is None:
-        pytest.skip("BROWSER TESTS NOT RUN: npm is not installed (Node 20 is required for the report site)")
-    root = tmp_path_factory.mktemp("report_site")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AGENTLEDGER_DATA_DIR", str(root / "data"))
-    mp.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
-    settings = load_settings()
-    build_working_warehouse(settings, calls_per_day=60)
-    publish_marts(settings, parquet=False)
-    project = stage_project(root / "reports", REPORTS_DIR)
-    result = build_report_site(settings, project_dir=project)
-    yield settings, result
-    mp.undo()
-
-
-def _published(settings, sql: str, params: list | None = None):
-    conn = duckdb.connect(str(settings.published_warehouse_path), read_only=True)
+def _published(path, sql: str, params: list | None = None) -> list[tuple]:
+    conn = duckdb.connect(str(path), read_only=True)
     try:
         return conn.execute(sql, params or []).fetchall()
     finally:
         conn.close()
 
 
-def test_every_page_renders_data_without_errors(built_site):
-    settings, result = built_site
-    static_pages = [p for p in result.pages_built if not p.startswith("/agents/")]
-    assert {"/", "/cost", "/usage", "/attribution", "/tokens", "/caching", "/providers", "/agents", "/quality"} <= set(static_pages)
-    agent_pages = [p for p in result.pages_built if p.startswith("/agents/")]
+@pytest.fixture(scope="module")
+def site(pipeline_data_dir):
+    """(pipeline outputs, base URL, one Chromium) shared by every test of this module."""
+    if pipeline_data_dir.site_dir is None:
+        pytest.skip(f"BROWSER TESTS NOT RUN: {pipeline_data_dir.site_skip_reason}")
+    try:
+        chromium_path()
+    except ChromiumMissingError as exc:
+        pytest.skip(f"BROWSER TESTS NOT RUN: {exc}")
+    with serve_directory(pipeline_data_dir.site_dir) as base, Browser() as browser:
+        yield pipeline_data_dir, base, browser
+
+
+def _state(browser: Browser, url: str) -> dict:
+    """The page's state once its queries ran and its main chart drew; on a timeout, what it showed."""
+    with browser.page(url, PAGE_READY_JS, timeout_s=120) as page:
+        try:
+            return page.wait_for(DRAWN_JS, 60)
+        except Exception:  # report what the page shows rather than a bare timeout
+            return page.evaluate(PAGE_STATE_JS)
+
+
+def _problems(state: dict) -> str | None:
+    if state["errors"]:
+        return f"error box: {state['errors']}"
+    if state["canvases"] and state["coloured"] <= 50:
+        return f"main chart drew no data (coloured pixels {state['coloured']})"
+    if not state["canvases"] and state["table_rows"] == 0:
+        return "no chart and no table rows"
+    return None
+
+
+def test_every_page_renders_its_data_without_errors(site):
+    pipeline, base, browser = site
+    built = set(built_pages(pipeline.site_dir))
+    assert set(STATIC_PAGES) <= built
+    problems, texts = {}, {}
+    for route in STATIC_PAGES:
+        state = _state(browser, base + route)
+        texts[route] = state["text"]
+        if (problem := _problems(state)) is not None:
+            problems[route] = problem
+    assert problems == {}
+
+    # The Forecast page says for every scope what its forecast is, in words.
+    for scope_type, scope_id, method, reason in _published(
+        pipeline.published_path,
+        "select distinct scope_type, scope_id, method, fallback_reason from signals.cost_forecast",
+    ):
+        if method == "none":
+            expected = f"no forecast: {reason}"
+        elif method == "seasonal_naive":
+            expected = f"no Prophet forecast: {reason}"
+        elif reason:
+            expected = f"Prophet, {reason}"
+        else:
+            expected = "Prophet forecast"
+        assert expected in texts["/forecast"], f"{scope_type} {scope_id}: {expected!r} not on the Forecast page"
+
+    # Empty signal tables are said in words, never left as a blank section.
+    (alerts,) = _published(pipeline.published_path, "select count(*) from signals.alerts")[0]
+    assert ("No alerts" in texts["/budgets"]) == (alerts == 0)
+    (quarantined,) = _published(pipeline.published_path, "select count(*) from quality.quarantine_summary")[0]
+    assert ("Nothing quarantined" in texts["/quality"]) == (quarantined == 0)
+
+    # The top recommendation is listed with its estimated saving.
+    title, saving = _published(
+        pipeline.published_path, "select title, estimated_monthly_saving_usd from signals.recommendations where rank = 1"
+    )[0]
+    assert title in texts["/recommendations"]
+    assert f"${saving:,.2f}" in texts["/recommendations"]
+
+    # Ledger totals on the Data quality page equal the published ledger.
+    (rows_read,) = _published(pipeline.published_path, "select sum(rows_read) from quality.ingestion_ledger")[0]
+    assert f"{rows_read:,}" in texts["/quality"]
+
+    # The anomaly count over the full range equals the published table.
+    (anomalies,) = _published(pipeline.published_path, "select count(*) from signals.cost_anomalies")[0]
+    assert anomalies > 0
+    assert f"{anomalies:,}\nAnomalous days" in texts["/anomalies"] or f"Anomalous days\n{anomalies:,}" in texts["/anomalies"]
+
+
+def test_an_agent_page_for_every_agent_renders_its_data(site):
+    pipeline, base, browser = site
+    agents = {r[0] for r in _published(pipeline.published_path, "select agent_id from marts.dim_agents")}
+    assert agents
+    agent_pages = {p.removeprefix("/agents/") for p in built_pages(pipeline.site_dir) if p.startswith("/agents/")}
+    assert agent_pages == agents
     problems = {}
-    with serve_directory(result.build_dir) as base, Browser() as browser:
-        for route in static_pages + agent_pages[:2]:
-            with browser.page(base + route, PAGE_READY_JS, timeout_s=120) as page:
-                state = page.wait_for(f"(() => {{ const s = {PAGE_STATE_JS}; return (s.coloured > 50 || s.table_rows > 0) ? s : null; }})()", 60)
-                if state["errors"]:
-                    problems[route] = state["errors"]
-                if state["canvases"] and state["coloured"] <= 50:
-                    problems[route] = f"main chart drew no data ({state})"
+    for agent_id in sorted(agents):
+        state = _state(browser, f"{base}/agents/{agent_id}")
+        if (problem := _problems(state)) is not None:
+            problems[agent_id] = problem
     assert problems == {}
 
 
-def test_an_agent_page_exists_for_every_agent(built_site):
-    settings, result = built_site
-    agents = {r[0] for r in _published(settings, "select agent_id from marts.dim_agents")}
-    assert agents
-    assert {p.removeprefix("/agents/") for p in result.pages_built if p.startswith("/agents/")} == agents
-
-
-def test_overview_total_equals_the_mart_total(built_site):
-    settings, result = built_site
-    (total,) = _published(settings, "select sum(total_cost_usd) from marts.fct_llm_calls")[0]
-    with serve_directory(result.build_dir) as base, Browser() as browser:
-        with browser.page(base + "/", PAGE_READY_JS, timeout_s=120) as page:
-            shown = page.wait_for("(() => { const e = document.querySelector('#overview-total-cost'); "
-                                  "return e && /\\$[0-9]/.test(e.innerText) ? e.innerText.trim() : null; })()", 60)
+def test_overview_total_equals_the_mart_total(site):
+    pipeline, base, browser = site
+    (total,) = _published(pipeline.published_path, "select sum(total_cost_usd) from marts.fct_llm_calls")[0]
+    with browser.page(base + "/", PAGE_READY_JS, timeout_s=120) as page:
+        shown = page.wait_for(
+            "(() => { const e = document.querySelector('#overview-total-cost'); "
+            "return e && /\\$[0-9]/.test(e.innerText) ? e.innerText.trim() : null; })()",
+            60,
+        )
     assert shown == f"${total:,.2f}"
