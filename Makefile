@@ -15,6 +15,8 @@ export DAGSTER_HOME := $(AGENTLEDGER_DATA_DIR)/dagster_home
 export DAGSTER_DISABLE_TELEMETRY := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONUNBUFFERED := 1
+# dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json

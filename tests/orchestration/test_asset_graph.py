@@ -80,8 +80,9 @@ def test_schedule_requests_yesterdays_partition(defs):
 
     import dagster as dg
 
-    schedule = defs.resolve_schedule_def("nightly_schedule")
+    from orchestration.defs.automation.definitions import nightly_schedule
+
     when = dt.datetime(2026, 3, 15, 2, 30, tzinfo=dt.timezone.utc)
     with dg.build_schedule_context(scheduled_execution_time=when) as context:
-        request = schedule.evaluate_tick(context).run_requests[0]
+        request = nightly_schedule(context)
     assert request.partition_key == "2026-03-14"

@@ -55,6 +55,8 @@ def dagster_ui(tmp_path_factory):
         "AGENTLEDGER_DATA_DIR": str(data_dir),
         "DAGSTER_HOME": str(home),
         "DAGSTER_DISABLE_TELEMETRY": "1",
+        # As `make dev` does: dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     log = (data_dir / "dagster-dev.log").open("w")
     process = subprocess.Popen(

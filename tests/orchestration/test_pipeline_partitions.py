@@ -53,17 +53,21 @@ def workspace(tmp_path_factory):
 def run_partition(workspace):
     from dagster_dbt import DbtCliResource
 
-    from orchestration.definitions import defs
+    from orchestration.defs import ingest, warehouse
+    from orchestration.resources import build_resources
 
     data_dir, project_copy = workspace
     instance = dg.DagsterInstance.ephemeral()
-    selection = dg.AssetSelection.groups("ingest", "warehouse") - dg.AssetSelection.keys("landing/synthetic_traces")
-    job = dg.define_asset_job("partitions_under_test", selection=selection, executor_def=dg.in_process_executor)
-    resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def("partitions_under_test")
+    # The real ingest and dbt assets, with dbt pointed at the private project copy
+    # so the test can change a price seed without touching the repository.
     dbt = DbtCliResource(
         project_dir=str(project_copy / "dbt_project"),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
     )
+    job = dg.define_asset_job("partitions_under_test", selection="*", executor_def=dg.in_process_executor)
+    resolved = dg.Definitions.merge(
+        ingest.defs, warehouse.defs, dg.Definitions(jobs=[job], resources={**build_resources(), "dbt": dbt})
+    ).resolve_job_def("partitions_under_test")
 
     def run(first: dt.date, last: dt.date | None = None):
         last = last or first
@@ -73,7 +77,6 @@ def run_partition(workspace):
                 "dagster/asset_partition_range_start": first.isoformat(),
                 "dagster/asset_partition_range_end": last.isoformat(),
             },
-            resources={"dbt": dbt},
             raise_on_error=True,
         )
         assert result.success
