@@ -173,6 +173,40 @@ def test_an_agent_page_for_every_agent_renders_its_data(site):
     assert problems == {}
 
 
+def test_choosing_a_forecast_scope_redraws_the_page_for_it(site):
+    pipeline, base, browser = site
+    # The most expensive forecast agent: its name is what the scope selector offers.
+    label, method, reason = _published(
+        pipeline.published_path,
+        "select 'Agent: ' || coalesce(a.agent_name, f.scope_id), any_value(f.method), any_value(f.fallback_reason) "
+        "from signals.cost_forecast f left join marts.dim_agents a on f.scope_id = a.agent_id "
+        "where f.scope_type = 'agent' group by all order by sum(f.actual_cost) desc limit 1",
+    )[0]
+    with browser.page(base + "/forecast", PAGE_READY_JS, timeout_s=120) as page:
+        page.evaluate("[...document.querySelectorAll('button')].find(b => b.innerText.includes('Scope')).click()")
+        # The option list is long and virtualised: search for the scope, then pick it.
+        page.wait_for("!!document.querySelector('input[placeholder=\"Scope\"]')", 10)
+        page.evaluate(
+            "(() => { const i = document.querySelector('input[placeholder=\"Scope\"]'); "
+            f"i.value = {label!r}; i.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+        )
+        page.wait_for(f"[...document.querySelectorAll('[role=option]')].some(e => e.innerText.trim() === {label!r})", 10)
+        page.evaluate(f"[...document.querySelectorAll('[role=option]')].find(e => e.innerText.trim() === {label!r}).click()")
+        heading = page.wait_for(
+            f"(() => {{ const h = [...document.querySelectorAll('h2')].find(h => h.innerText.startsWith({label!r})); "
+            "return h ? h.innerText : null; })()",
+            60,
+        )
+        status = page.evaluate("document.querySelector('#forecast-status').innerText")
+        state = page.wait_for(DRAWN_JS, 60)
+    assert heading == f"{label}: daily cost and forecast"
+    expected = {"none": "No forecast:", "seasonal_naive": "No Prophet forecast:"}.get(method, "Prophet forecast")
+    assert status.startswith(expected)
+    if reason:
+        assert reason in status
+    assert state["coloured"] > 50
+
+
 def test_overview_total_equals_the_mart_total(site):
     pipeline, base, browser = site
     (total,) = _published(pipeline.published_path, "select sum(total_cost_usd) from marts.fct_llm_calls")[0]
