@@ -35,6 +35,7 @@ def _upstream_keys() -> list[dg.AssetKey]:
     deps=_upstream_keys(),
     group_name="publish",
     kinds={"duckdb"},
+    owners=["team:data-platform"],
     # Reads the working file: it must not overlap a writer (DuckDB's single-writer lock).
     pool=DUCKDB_WRITER_POOL,
     description="Read-only copy of marts, signals, reference and ingestion-quality tables, swapped in atomically.",
@@ -58,6 +59,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     deps=[PUBLISHED_MARTS],
     group_name="reports",
     kinds={"evidence"},
+    owners=["team:data-platform"],
     description="Static Evidence report site in reports/build, built from the published file.",
 )
 def report_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
