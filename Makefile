@@ -65,7 +65,7 @@ dev: setup
 
 ## serve-report: the built report site on http://127.0.0.1:$(REPORT_PORT)
 serve-report:
-	$(PY) -m http.server --directory reports/build --bind 127.0.0.1 $(REPORT_PORT)
+	$(PY) -m http.server --directory $(AGENTLEDGER_DATA_DIR)/published/site --bind 127.0.0.1 $(REPORT_PORT)
 
 ## screenshots: regenerate docs/screenshots from the built site
 screenshots: setup browser

@@ -82,7 +82,7 @@ def main() -> int:
         f"\nDone in {elapsed:.0f}s: {_summary(settings)}\n"
         f"  working warehouse : {settings.warehouse_path}\n"
         f"  published marts   : {settings.published_warehouse_path} (read-only copy for analysts)\n"
-        f"  report site       : reports/build  ->  make serve-report  (http://127.0.0.1:3001)\n"
+        f"  report site       : {settings.published_dir / 'site'}  ->  make serve-report  (http://127.0.0.1:3001)\n"
         f"  Dagster UI        : make dev  (http://127.0.0.1:3000, run {run.run_id[:8]})"
     )
     return 0

@@ -60,7 +60,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     group_name="reports",
     kinds={"evidence"},
     owners=["team:data-platform"],
-    description="Static Evidence report site in reports/build, built from the published file.",
+    description="Static Evidence report site in <data dir>/published/site, built from the published file and swapped in whole.",
 )
 def report_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     result = build_report_site(warehouse.settings())
