@@ -239,6 +239,8 @@ def _same_weekday_baseline(values: np.ndarray, weeks: int = 4) -> np.ndarray:
     n_s, n_t = values.shape
     stack = np.full((weeks, n_s, n_t), np.nan)
     for k in range(1, weeks + 1):
+        if 7 * k >= n_t:
+            break  # shorter history than k weeks: those weeks stay missing
         stack[k - 1, :, 7 * k :] = values[:, : n_t - 7 * k]
     with _quiet():
         return np.nanmedian(stack, axis=0)

@@ -54,7 +54,7 @@ def pipeline_env(tmp_path):
     home.mkdir(parents=True)
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     generate_traces(
-        GeneratorConfig(calls=6_000, days=21, start=FIRST, seed=3, agents=6),
+        GeneratorConfig(calls=6_000, days=21, start=FIRST, seed=3),
         data_dir / "landing" / "synthetic",
         labels_path=data_dir / "ground_truth" / "anomalies.csv",
     )

@@ -94,3 +94,14 @@ def test_detection_scoring_counts_agent_days():
     row = q.loc["agent_day"]
     assert (row["true_positives"], row["false_positives"], row["false_negatives"]) == (3, 1, 1)
     assert row["precision"] == 0.75 and row["recall"] == 0.75 and row["f1"] == 0.75
+
+
+def test_same_weekday_baseline_handles_history_shorter_than_its_weeks():
+    from orchestration.signals.anomalies import _same_weekday_baseline
+
+    values = np.arange(20, dtype=float).reshape(2, 10)  # 10 days: one week of look-back at most
+
+    baseline = _same_weekday_baseline(values, weeks=4)
+
+    assert np.isnan(baseline[:, :7]).all()
+    assert (baseline[:, 7:] == values[:, :3]).all()
