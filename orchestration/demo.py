@@ -7,6 +7,7 @@ points it at <data dir>/dagster_home), so `make dev` shows them afterwards.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -17,6 +18,7 @@ import duckdb
 from generators import GeneratorConfig
 from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.generate.assets import demo_window
+from orchestration.run_range import PID_TAG, reclaim_abandoned_runs
 from orchestration.settings import Settings, load_settings
 
 DATASET_MARKER = "demo_dataset.json"
@@ -59,6 +61,8 @@ def main() -> int:
         {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
     )
     instance = dg.DagsterInstance.get()
+    for run_id in reclaim_abandoned_runs(instance):
+        print(f"Run {run_id[:8]} had died without reporting: marked failed, its pool slot released")
     started = time.monotonic()
 
     print(f"[1/2] Generating {settings.demo_calls:,} synthetic LLM calls for {first}..{last}")
@@ -71,7 +75,10 @@ def main() -> int:
 
     print("[2/2] Running the pipeline: ingest, dbt, forecasts and signals, publish, report site")
     run = defs.resolve_job_def("agentledger_pipeline").execute_in_process(
-        instance=instance, run_config=QUIET_CONSOLE, tags=range_tags(first, last), raise_on_error=False
+        instance=instance,
+        run_config=QUIET_CONSOLE,
+        tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
+        raise_on_error=False,
     )
     if not run.success:
         print(f"The pipeline run {run.run_id} failed; see it in the Dagster UI (make dev).", file=sys.stderr)

@@ -10,11 +10,46 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 
 PIPELINE_JOB = "agentledger_pipeline"
 REPORT_SITE_KEY = "reports/site"
 CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+PID_TAG = "agentledger/pid"
+
+
+def reclaim_abandoned_runs(instance) -> list[str]:
+    """Fail in-process runs whose process died, and free their concurrency-pool slots.
+
+    A run killed outright (SIGKILL, OOM, power loss) never reports its end: it
+    stays STARTED and keeps its slot in the `duckdb_writer` pool, so every later
+    run would wait for it forever. `dagster dev`'s daemon notices dead runs it
+    launched itself; runs started from this command carry their pid in a tag so
+    the next one can tell a live run from a dead one.
+    """
+    import dagster as dg
+
+    reclaimed = []
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]))
+    for run in runs:
+        pid = run.tags.get(PID_TAG)
+        if pid is None or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, f"process {pid} ended without reporting (killed); slots released")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reclaimed.append(run.run_id)
+    return reclaimed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_range(first: dt.date, last: dt.date, *, report_site: bool = True, tags: dict[str, str] | None = None) -> bool:
@@ -24,8 +59,10 @@ def run_range(first: dt.date, last: dt.date, *, report_site: bool = True, tags: 
     from orchestration.defs.automation.definitions import range_tags
     from orchestration.definitions import defs
 
-    run_tags = {**range_tags(first, last), **(tags or {})}
+    run_tags = {**range_tags(first, last), **(tags or {}), PID_TAG: str(os.getpid())}
     instance = dg.DagsterInstance.get()
+    for run_id in reclaim_abandoned_runs(instance):
+        print(f"Run {run_id[:8]} had died without reporting: marked failed, its pool slot released")
     job = defs.resolve_job_def(PIPELINE_JOB)
     if not report_site:
         selection = job.asset_layer.executable_asset_keys - {dg.AssetKey.from_user_string(REPORT_SITE_KEY)}

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 FIRST, LAST = dt.date(2026, 6, 1), dt.date(2026, 6, 21)
 DBT_START_TIMEOUT_S = 600
+RUN_TIMEOUT_S = 900
 
 
 def _sha256(path: Path) -> str:
@@ -71,7 +72,7 @@ def test_sigkill_during_dbt_leaves_published_file_intact(pipeline_env):
     data_dir, env = pipeline_env
     published = data_dir / "published" / "agentledger.duckdb"
 
-    subprocess.run(_run_range_cmd(), cwd=REPO_ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(_run_range_cmd(), cwd=REPO_ROOT, env=env, check=True, capture_output=True, timeout=RUN_TIMEOUT_S)
     assert published.exists()
     digest_before = _sha256(published)
 
@@ -100,8 +101,13 @@ def test_sigkill_during_dbt_leaves_published_file_intact(pipeline_env):
     finally:
         conn.close()
 
-    recovered = subprocess.run(_run_range_cmd(), cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    # The killed run still holds its slot in the one-writer pool; the next run
+    # must notice the dead process and release it rather than wait forever.
+    recovered = subprocess.run(
+        _run_range_cmd(), cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
     assert recovered.returncode == 0, recovered.stderr[-3000:]
+    assert "had died without reporting" in recovered.stdout
     conn = duckdb.connect(str(published), read_only=True)
     try:
         calls_after, days = conn.execute(
