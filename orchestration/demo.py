@@ -18,12 +18,10 @@ import duckdb
 from generators import GeneratorConfig
 from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.generate.assets import demo_window
-from orchestration.run_range import PID_TAG, reclaim_abandoned_runs
+from orchestration.run_range import CONSOLE_INFO, PID_TAG, announce_reclaimed_runs
 from orchestration.settings import Settings, load_settings
 
 DATASET_MARKER = "demo_dataset.json"
-# Step-level progress on the console; the full debug log stays in the run's event log.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _reset_if_dataset_changed(settings: Settings, window: dict[str, object]) -> None:
@@ -61,13 +59,12 @@ def main() -> int:
         {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
     )
     instance = dg.DagsterInstance.get()
-    for run_id in reclaim_abandoned_runs(instance):
-        print(f"Run {run_id[:8]} had died without reporting: marked failed, its pool slot released")
+    announce_reclaimed_runs(instance)
     started = time.monotonic()
 
     print(f"[1/2] Generating {settings.demo_calls:,} synthetic LLM calls for {first}..{last}")
     generate = defs.resolve_job_def("generate_demo_data").execute_in_process(
-        instance=instance, run_config=QUIET_CONSOLE, raise_on_error=False
+        instance=instance, run_config=CONSOLE_INFO, raise_on_error=False
     )
     if not generate.success:
         print("Generating the synthetic dataset failed; see the run in the Dagster UI (make dev).", file=sys.stderr)
@@ -76,7 +73,7 @@ def main() -> int:
     print("[2/2] Running the pipeline: ingest, dbt, forecasts and signals, publish, report site")
     run = defs.resolve_job_def("agentledger_pipeline").execute_in_process(
         instance=instance,
-        run_config=QUIET_CONSOLE,
+        run_config=CONSOLE_INFO,
         tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
         raise_on_error=False,
     )

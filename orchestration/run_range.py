@@ -42,6 +42,12 @@ def reclaim_abandoned_runs(instance) -> list[str]:
     return reclaimed
 
 
+def announce_reclaimed_runs(instance) -> None:
+    """reclaim_abandoned_runs, telling the person at the terminal what was released."""
+    for run_id in reclaim_abandoned_runs(instance):
+        print(f"Run {run_id[:8]} had died without reporting: marked failed, its pool slot released")
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -61,8 +67,7 @@ def run_range(first: dt.date, last: dt.date, *, report_site: bool = True, tags: 
 
     run_tags = {**range_tags(first, last), **(tags or {}), PID_TAG: str(os.getpid())}
     instance = dg.DagsterInstance.get()
-    for run_id in reclaim_abandoned_runs(instance):
-        print(f"Run {run_id[:8]} had died without reporting: marked failed, its pool slot released")
+    announce_reclaimed_runs(instance)
     job = defs.resolve_job_def(PIPELINE_JOB)
     if not report_site:
         selection = job.asset_layer.executable_asset_keys - {dg.AssetKey.from_user_string(REPORT_SITE_KEY)}
