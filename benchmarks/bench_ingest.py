@@ -223,11 +223,7 @@ NOTES = [
     "request line into a typed struct (`json_transform`) and assembling the spans take most of the",
     "time; one file is read by one statement, so a load of few large files uses one core at a time.",
     "The load average column matters: on two shared cores, a load average of 8 leaves a load about a",
-    "quarter of the machine, which is why rows per CPU-second is shown beside the wall-clock rate.
-Before the staging was restructured (one statement per file, a window over each file, a group-by
-pivot of OTLP attributes), the same datasets loaded at 24,534 rows/s (Parquet) and 3,189 spans/s
-(OTLP) at a load average of 11-13. Still missing: Parquet is bound by DuckDB's writes (staging table,
-then `raw.trace_spans`); OTLP by JSON parsing on one core per file.",
+    "quarter of the machine, which is why rows per CPU-second is shown beside the wall-clock rate.",
 ]
 
 
