@@ -9,8 +9,12 @@
     day already in the target, to the end;
   - full refresh / first run: everything (true), so a rebuild equals the sum
     of incremental runs.
+
+  `margin_days` widens the window on both sides, for models that must read
+  the neighbours of the rows in the window (the other spans of a trace that
+  crosses midnight).
 -#}
-{% macro partition_window_predicate(timestamp_column, date_column='call_date') -%}
+{% macro partition_window_predicate(timestamp_column, date_column='call_date', margin_days=0) -%}
     {%- set min_date = var('min_date', none) -%}
     {%- set max_date = var('max_date', none) -%}
     {%- set lookback = var('lookback_days', 2) | int -%}
@@ -21,9 +25,9 @@
             {%- set newest = run_query('select cast(max(' ~ date_column ~ ') as varchar) from ' ~ this).columns[0].values()[0] -%}
             {%- set min_date = newest or '1970-01-01' -%}
         {%- endif -%}
-        {{ timestamp_column }} >= cast({{ add_days("cast('" ~ min_date ~ "' as date)", -lookback) }} as timestamp)
+        {{ timestamp_column }} >= cast({{ add_days("cast('" ~ min_date ~ "' as date)", -(lookback + margin_days)) }} as timestamp)
         {%- if max_date %}
-            and {{ timestamp_column }} < cast({{ add_days("cast('" ~ max_date ~ "' as date)", 1) }} as timestamp)
+            and {{ timestamp_column }} < cast({{ add_days("cast('" ~ max_date ~ "' as date)", 1 + margin_days) }} as timestamp)
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -80,6 +80,30 @@
 {% macro default__value_at_max(value, ordering) -%} max_by({{ value }}, {{ ordering }}) {%- endmacro %}
 {% macro duckdb__value_at_max(value, ordering) -%} arg_max({{ value }}, {{ ordering }}) {%- endmacro %}
 
+{#- Value of `value` on the row where `ordering` is smallest (aggregate); with
+    ordering_key() the ordering can be several columns compared in turn. -#}
+{% macro value_at_min(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_min', 'agentledger')(value, ordering)) }}
+{%- endmacro %}
+{% macro default__value_at_min(value, ordering) -%} min_by({{ value }}, {{ ordering }}) {%- endmacro %}
+{% macro duckdb__value_at_min(value, ordering) -%} arg_min({{ value }}, {{ ordering }}) {%- endmacro %}
+
+{#- Several expressions as one value that compares column by column
+    (lexicographically), for value_at_min/value_at_max orderings with tie-breaks. -#}
+{% macro ordering_key(expressions) -%}
+    {{ return(adapter.dispatch('ordering_key', 'agentledger')(expressions)) }}
+{%- endmacro %}
+{% macro default__ordering_key(expressions) -%} struct({{ expressions | join(', ') }}) {%- endmacro %}
+{% macro duckdb__ordering_key(expressions) -%} row({{ expressions | join(', ') }}) {%- endmacro %}
+
+{#- Milliseconds since the Unix epoch, truncated (as datediff in milliseconds counts them). -#}
+{% macro epoch_milliseconds(ts) -%}
+    {{ return(adapter.dispatch('epoch_milliseconds', 'agentledger')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_milliseconds(ts) -%} {{ dbt.datediff("cast('1970-01-01' as timestamp)", ts, 'millisecond') }} {%- endmacro %}
+{% macro duckdb__epoch_milliseconds(ts) -%} epoch_ms({{ ts }}) {%- endmacro %}
+{% macro spark__epoch_milliseconds(ts) -%} unix_millis({{ ts }}) {%- endmacro %}
+
 {#- Continuous percentile (aggregate), fraction in [0, 1]. -#}
 {% macro percentile_cont(expr, fraction) -%}
     {{ return(adapter.dispatch('percentile_cont', 'agentledger')(expr, fraction)) }}

@@ -51,15 +51,24 @@ agent_universe as (
 
 ),
 
--- Latest non-null display name.
+-- Latest non-null display name (ties: alphabetical). Ranked over one row per
+-- (agent, name) rather than over every span, which would sort the history.
+name_last_used as (
+
+    select agent_id, agent_name, max(started_at) as last_used_at
+    from spans
+    where agent_name is not null
+    group by agent_id, agent_name
+
+),
+
 names_ranked as (
 
     select
         agent_id,
         agent_name,
-        row_number() over (partition by agent_id order by started_at desc, agent_name) as name_rank
-    from spans
-    where agent_name is not null
+        row_number() over (partition by agent_id order by last_used_at desc, agent_name) as name_rank
+    from name_last_used
 
 ),
 

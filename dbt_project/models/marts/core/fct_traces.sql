@@ -1,8 +1,35 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='trace_id',
+        on_schema_change='fail'
+    )
+}}
+
 -- One row per trace (one agent invocation and all its child spans).
--- The spans are read once: one window pass ranks, per trace, the root span,
--- the first span naming an agent and the first carrying a department; one
--- aggregation then picks them out.
-with spans_ranked as (
+--
+-- Incremental like the call-level fact: a run recomputes every trace with a
+-- span in the partition window (vars min_date/max_date, lookback_days), from
+-- all of its spans. A trace's spans are looked for up to `trace_span_days`
+-- (default 1) beyond the window on either side, so a trace may cross
+-- midnight; a full refresh gives the same rows.
+--
+-- The spans are read in one aggregation: the root span, the first span naming
+-- an agent and the first carrying a department are picked with
+-- value_at_min over (started_at, span_id) instead of ranking windows, which
+-- would sort every span of the history by trace.
+{%- set trace_span_days = var('trace_span_days', 1) | int %}
+
+with touched_traces as (
+
+    select distinct trace_id
+    from {{ ref('stg_raw__trace_spans') }}
+    where {{ partition_window_predicate('started_at', 'trace_date') }}
+
+),
+
+spans as (
 
     select
         span_id,
@@ -17,21 +44,12 @@ with spans_ranked as (
         agent_name,
         environment,
         status,
-        min(started_at) over (partition by trace_id) as trace_started_at,
-        -- the root (no parent) first; a malformed trace with several: the earliest
-        row_number() over (
-            partition by trace_id
-            order by case when parent_span_id is null then 0 else 1 end, started_at, span_id
-        ) as root_rank,
-        row_number() over (
-            partition by trace_id
-            order by case when agent_id is null then 1 else 0 end, started_at, span_id
-        ) as agent_rank,
-        row_number() over (
-            partition by trace_id
-            order by case when nullif(trim(department), '') is null then 1 else 0 end, started_at, span_id
-        ) as department_rank
+        {{ ordering_key(['started_at', 'span_id']) }} as span_order
     from {{ ref('stg_raw__trace_spans') }}
+    where {{ partition_window_predicate('started_at', 'trace_date', margin_days=trace_span_days) }}
+        {%- if is_incremental() %}
+        and trace_id in (select trace_id from touched_traces)
+        {%- endif %}
 
 ),
 
@@ -40,23 +58,27 @@ span_stats as (
     select
         trace_id,
         min(started_at) as started_at,
-        max({{ dbt.datediff('trace_started_at', 'started_at', 'millisecond') }} + duration_ms) as duration_ms,
+        -- latest span end, measured from the trace start; in DECIMAL, because a
+        -- DOUBLE of the epoch (about 1.8e12 ms) would round the fractional milliseconds
+        max(cast({{ epoch_milliseconds('started_at') }} as decimal(38, 9)) + cast(duration_ms as decimal(38, 9)))
+            - min({{ epoch_milliseconds('started_at') }}) as duration_ms,
         count(*) as span_count,
         sum(case when operation in ('chat', 'text_completion', 'generate_content', 'embeddings') then 1 else 0 end) as llm_call_count,
         sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,
         sum(case when status = 'error' then 1 else 0 end) as error_count,
         min(workspace_id) as any_workspace_id,
-        max(case when root_rank = 1 and parent_span_id is null then span_id end) as root_span_id,
-        max(case when root_rank = 1 and parent_span_id is null then agent_id end) as root_span_agent_id,
-        max(case when root_rank = 1 and parent_span_id is null then agent_name end) as root_span_agent_name,
-        max(case when root_rank = 1 and parent_span_id is null then workspace_id end) as root_workspace_id,
-        max(case when root_rank = 1 and parent_span_id is null then department end) as root_department,
-        max(case when root_rank = 1 and parent_span_id is null then environment end) as root_environment,
-        max(case when root_rank = 1 and parent_span_id is null then status end) as root_status,
-        max(case when agent_rank = 1 then agent_id end) as first_agent_id,
-        max(case when agent_rank = 1 then agent_name end) as first_agent_name,
-        max(case when department_rank = 1 then department end) as first_department
-    from spans_ranked
+        -- the root: the earliest span without a parent
+        {{ value_at_min('span_id', 'span_order') }} filter (where parent_span_id is null) as root_span_id,
+        {{ value_at_min('agent_id', 'span_order') }} filter (where parent_span_id is null) as root_span_agent_id,
+        {{ value_at_min('agent_name', 'span_order') }} filter (where parent_span_id is null) as root_span_agent_name,
+        {{ value_at_min('workspace_id', 'span_order') }} filter (where parent_span_id is null) as root_workspace_id,
+        {{ value_at_min('department', 'span_order') }} filter (where parent_span_id is null) as root_department,
+        {{ value_at_min('environment', 'span_order') }} filter (where parent_span_id is null) as root_environment,
+        {{ value_at_min('status', 'span_order') }} filter (where parent_span_id is null) as root_status,
+        {{ value_at_min('agent_id', 'span_order') }} filter (where agent_id is not null) as first_agent_id,
+        {{ value_at_min('agent_name', 'span_order') }} filter (where agent_id is not null) as first_agent_name,
+        {{ value_at_min('department', 'span_order') }} filter (where department is not null) as first_department
+    from spans
     group by trace_id
 
 ),
@@ -75,6 +97,10 @@ call_stats as (
         sum(case when is_priced then 0 else 1 end) as unpriced_calls,
         sum(case when is_error then total_cost_usd end) as errored_call_cost_usd
     from {{ ref('fct_llm_calls') }}
+    where {{ partition_window_predicate('started_at', 'trace_date', margin_days=trace_span_days) }}
+        {%- if is_incremental() %}
+        and trace_id in (select trace_id from touched_traces)
+        {%- endif %}
     group by trace_id
 
 ),
