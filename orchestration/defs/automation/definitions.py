@@ -9,12 +9,10 @@ import dagster as dg
 from orchestration.defs.generate.assets import synthetic_traces
 from orchestration.ingest import pending_days
 from orchestration.landing_watch import plan_landing_runs
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import PARTITION_RANGE_END, PARTITION_RANGE_START, daily_partitions
 from orchestration.settings import load_settings
 from orchestration.signals.alerts import DeliveryPolicy, deliver_one
 
-PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 LANDING_DEBOUNCE_SECONDS = 30
 
 pipeline_job = dg.define_asset_job(

@@ -6,7 +6,12 @@ The project is split in three so that partitions mean something:
 - daily: the models feeding the call-level fact, partitioned by day; each run
   passes its window to dbt as vars min_date/max_date (the incremental fact
   re-processes `lookback_days` before min_date for late data);
-- marts: every table derived from the fact, rebuilt after the partitions.
+- marts: every table derived from the fact, built after the partitions;
+  the incremental ones (the trace fact) over the days of the run's
+  partitions, all of them from scratch in a run that names no partitions.
+
+Unit tests are not run here: dbt recommends them for development and CI
+(`make test` runs them in a real `dbt build`), not for every production run.
 """
 
 
@@ -19,7 +24,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import agentledger_dbt_project
-from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions
+from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
 
 # The partitioned set is every model on the path from the raw spans to the
 # call-level fact; the reference set is the seeds plus the models built from
@@ -32,6 +37,7 @@ MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
 # Tests that also read models outside a set (e.g. a mart reconciling to the
 # fact) run with the set that builds their last parent, not before it exists.
 CAUTIOUS_TESTS = ["--indirect-selection", "cautious"]
+PRODUCTION_BUILD = ["--exclude-resource-type", "unit_test", *CAUTIOUS_TESTS]
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -66,7 +72,7 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
-    yield from dbt.cli(["build", *CAUTIOUS_TESTS], context=context).stream()
+    yield from dbt.cli(["build", *PRODUCTION_BUILD], context=context).stream()
 
 
 @dbt_assets(
@@ -88,7 +94,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         # The window end is exclusive; the dbt vars are inclusive days.
         "max_date": (window.end - dt.timedelta(days=1)).date().isoformat(),
     }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *CAUTIOUS_TESTS], context=context).stream()
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *PRODUCTION_BUILD], context=context).stream()
 
 
 @dbt_assets(
@@ -101,8 +107,22 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     retry_policy=RETRY,
 )
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Dimensions and report tables, rebuilt from the fact after the partitions."""
-    yield from dbt.cli(["build"], context=context).stream()
+    """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
+    yield from dbt.cli(["build", *marts_window_args(context.run.tags), *PRODUCTION_BUILD], context=context).stream()
+
+
+def marts_window_args(run_tags: Mapping[str, str]) -> list[str]:
+    """dbt arguments for the marts: the window of the run's partitions, or a full refresh.
+
+    A run that loads days (the schedule, the landing sensor, a backfill or
+    `make reprice`) names its partitions, and only those days changed in the
+    call fact. A run that names none (the marts materialised alone) cannot
+    know what changed, so it rebuilds the incremental marts from scratch.
+    """
+    days = run_partition_days(dict(run_tags))
+    if days is None:
+        return ["--full-refresh"]
+    return ["--vars", json.dumps({"min_date": days[0], "max_date": days[1]})]
 
 
 defs = dg.Definitions(assets=[dbt_reference_seeds, dbt_daily_models, dbt_marts])

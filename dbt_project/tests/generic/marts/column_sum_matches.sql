@@ -3,6 +3,8 @@
     `compare_filter`), within `tolerance`: a mart neither loses nor double counts
     what the fact holds. Both sums null (nothing priced) also passes. -#}
 {% test column_sum_matches(model, column_name, compare_model, compare_expression, row_filter=none, compare_filter=none, tolerance=0) %}
+{#- a reconciliation of whole tables: never narrowed to a run's window (macros/test_window.sql) -#}
+{{ config(meta={'test_window': 'whole_table'}) }}
 with model_total as (
 
     select sum({{ column_name }}) as total
