@@ -32,7 +32,7 @@ from orchestration.ingest.options import IngestOptions, load_ingest_options
 from orchestration.ingest.readers import STAGE_FILES_TABLE, UnparseableFile, parquet_group_query, parquet_schema, source_query
 from orchestration.ingest.rules import Rule, build_rules, failures_sql
 from orchestration.ingest.sql_text import lit
-from orchestration.ingest.staging import batch_ddl, stage_sql
+from orchestration.ingest.staging import KEYS_TABLE, batch_ddl, keys_ddl, keys_insert_sql, stage_sql
 from orchestration.ingest.tables import (
     LEDGER_TABLE,
     MANIFEST_TABLE,
@@ -172,13 +172,44 @@ def _day_literal(day: date | None) -> str:
 
 def _fail(con, plan: _Plan, exc: BaseException) -> None:
     con.execute("delete from batch where _file_id = ?", [plan.file_id])
+    con.execute(f"delete from {KEYS_TABLE} where _file_id = ?", [plan.file_id])
     plan.fmt = plan.fmt or "unknown"
     plan.error = _first_line(str(exc))
     plan.days = {_fallback_day(plan.file): 0}
 
 
+@dataclass
+class _Sources:
+    """Where a run's staged rows are read from: SQL relations with the `batch` layout.
+
+    Text files are materialised in the temp table `batch` (parsing them is
+    the expensive part, and their line numbers follow one scan). Parquet
+    files are not: each group of them is a `stage_sql` query over
+    `read_parquet`, evaluated again by each statement that needs the rows,
+    because decoding Parquet is cheap and copying 16M typed rows into a temp
+    table (and reading them back) cost more than the whole final insert.
+    """
+
+    relations: list[str] = field(default_factory=list)
+    batch_used: bool = False
+
+    def rows_sql(self) -> str:
+        relations = (["select * from batch"] if self.batch_used else []) + self.relations
+        if not relations:
+            return "select * from batch"
+        return " union all by name ".join(f"({r})" for r in relations)
+
+
+def _create_run_tables(con) -> None:
+    """The temp tables a run stages into (see _Sources and keys_ddl)."""
+    con.execute(batch_ddl())
+    con.execute(keys_ddl())
+    con.execute(f"create temp table {STAGE_FILES_TABLE} (_stage_path VARCHAR, _file_id INTEGER, _day_hint DATE)")
+    con.execute("create temp table _day_fallbacks (_file_id INTEGER, fallback_day DATE)")
+
+
 def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> bool:
-    """Append one file's rows to the temp `batch` table; False (and plan.error) when it cannot be read."""
+    """Append one text file's rows to the temp `batch` table; False (and plan.error) when it cannot be read."""
     f = plan.file
     try:
         query = source_query(con, f.path, plan.fmt, options.mapping, tag=str(plan.file_id))
@@ -190,14 +221,11 @@ def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt
             day_hint_sql=_day_literal(path_day_hint(f.rel)),
         )
         # Line and record numbers of text formats follow scan order.
-        ordered = plan.fmt != "parquet"
-        if ordered:
-            con.execute("set preserve_insertion_order = true")
+        con.execute("set preserve_insertion_order = true")
         try:
             con.execute(f"insert into batch by name {sql}")
         finally:
-            if ordered:
-                con.execute("set preserve_insertion_order = false")
+            con.execute("set preserve_insertion_order = false")
         if query.rejects_table:
             _stage_csv_rejects(con, plan, query.rejects_table)
     except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
@@ -206,33 +234,34 @@ def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt
     return True
 
 
-def _stage_parquet_group(con, plans: list[_Plan], schema, rules: list[Rule], salt: str) -> bool:
-    """Append several Parquet files of one schema to `batch` in a single statement."""
+def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt: str, sources: _Sources) -> None:
+    """Register Parquet files of one schema as one source and record their keys (one scan of all of them).
+
+    Raises (leaving nothing behind) when any of the files cannot be read.
+    """
+    ids = ", ".join(str(p.file_id) for p in plans)
+    _insert_rows(con, STAGE_FILES_TABLE, [(str(p.file.path), p.file_id, path_day_hint(p.file.rel)) for p in plans])
     try:
-        con.execute(f"create or replace temp table {STAGE_FILES_TABLE} (_stage_path VARCHAR, _file_id INTEGER, _day_hint DATE)")
-        _insert_rows(
-            con,
-            STAGE_FILES_TABLE,
-            [(str(p.file.path), p.file_id, path_day_hint(p.file.rel)) for p in plans],
-        )
-        query = parquet_group_query([p.file.path for p in plans], schema)
-        con.execute(f"insert into batch by name {stage_sql(query, salt=salt, rules=rules)}")
-        return True
-    except (duckdb.Error, UnparseableFile, OSError):
-        return False
+        relation = stage_sql(parquet_group_query([p.file.path for p in plans], schema), salt=salt, rules=rules)
+        con.execute(keys_insert_sql(relation))
+    except BaseException:
+        con.execute(f"delete from {STAGE_FILES_TABLE} where _file_id in ({ids})")
+        raise
+    sources.relations.append(relation)
 
 
-def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str) -> None:
-    """Stage the files of `plans` into `batch` and learn each one's rows per partition day.
+def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str, sources: _Sources) -> None:
+    """Make the rows of `plans` readable from `sources`, record their keys and learn each file's rows per day.
 
-    Parquet files sharing a schema are read in one statement (one scan of all
-    of them); if that statement fails, they are retried one by one so that a
-    broken file is quarantined alone. Text formats are read file by file
-    (their line numbers come from the order of one file's scan). Sets
+    Text files are staged into `batch` file by file (their line numbers come
+    from the order of one file's scan). Parquet files sharing a schema are
+    one source, read in one statement; if that statement fails, they are
+    retried one by one so that a broken file is quarantined alone. Sets
     plan.fmt and plan.days, or plan.error for a file that cannot be read.
     """
     parquet_groups: dict[tuple, list[_Plan]] = defaultdict(list)
     staged: list[_Plan] = []
+    text_ids: list[int] = []
     for plan in plans:
         try:
             if not plan.fmt or plan.fmt == "unknown":
@@ -245,21 +274,34 @@ def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule
             continue
         if _stage_one(con, plan, options, rules, salt):
             staged.append(plan)
+            text_ids.append(plan.file_id)
+    if text_ids:
+        sources.batch_used = True
+        con.execute(keys_insert_sql(f"select * from batch where _file_id in ({', '.join(map(str, text_ids))})"))
     for schema, group in parquet_groups.items():
-        if len(group) > 1 and _stage_parquet_group(con, group, schema, rules, salt):
-            staged.extend(group)
-            continue
-        staged.extend(p for p in group if _stage_one(con, p, options, rules, salt))
+        if len(group) > 1:
+            try:
+                _add_parquet_source(con, group, schema, rules, salt, sources)
+                staged.extend(group)
+                continue
+            except (duckdb.Error, UnparseableFile, OSError):
+                pass
+        for plan in group:
+            try:
+                _add_parquet_source(con, [plan], schema, rules, salt, sources)
+                staged.append(plan)
+            except (duckdb.Error, UnparseableFile, OSError) as exc:
+                _fail(con, plan, exc)
     if staged:
         _learn_days(con, staged)
 
 
 def _learn_days(con, staged: list[_Plan]) -> None:
-    """plan.days from one GROUP BY over the staged rows; rows without a day get their file's fallback."""
+    """plan.days from one GROUP BY over the staged keys; rows without a day get their file's fallback."""
     by_id = {p.file_id: p for p in staged}
     stats = con.execute(
-        "select _file_id, _partition_day, count(*), count(*) filter (where _malformed is not null), any_value(_malformed) "
-        "from batch group by all"
+        "select _file_id, _partition_day, count(*), count(_malformed), any_value(_malformed) "
+        f"from {KEYS_TABLE} group by all"
     ).fetchall()
     per_file: dict[int, list[tuple]] = defaultdict(list)
     for fid, day, n, malformed, first in stats:
@@ -287,13 +329,16 @@ def _learn_days(con, staged: list[_Plan]) -> None:
             days[fallback] = days.get(fallback, 0) + undated
         plan.days = days
     if unreadable:
-        con.execute(f"delete from batch where _file_id in ({', '.join(map(str, unreadable))})")
+        ids = ", ".join(map(str, unreadable))
+        con.execute(f"delete from batch where _file_id in ({ids})")
+        con.execute(f"delete from {KEYS_TABLE} where _file_id in ({ids})")
     if fallbacks:
-        con.execute("create or replace temp table _day_fallbacks (_file_id INTEGER, day DATE)")
+        # Only rows that fail a rule lack a day (a valid start gives one); the
+        # quarantine insert reads their day from _day_fallbacks too.
         _insert_rows(con, "_day_fallbacks", fallbacks)
         con.execute(
-            "update batch set _partition_day = d.day from _day_fallbacks d "
-            "where batch._file_id = d._file_id and batch._partition_day is null"
+            f"update {KEYS_TABLE} set _partition_day = d.fallback_day from _day_fallbacks d "
+            f"where {KEYS_TABLE}._file_id = d._file_id and {KEYS_TABLE}._partition_day is null"
         )
 
 
@@ -363,14 +408,15 @@ def ingest_window(
     con = connect_warehouse(settings, options)
     try:
         state = _read_state(con)
-        con.execute(batch_ddl())
+        _create_run_tables(con)
+        sources = _Sources()
         plans = [_plan(f, state) for f in files]
         for i, plan in enumerate(plans, start=1):
             plan.file_id = i
         # Files whose days are unknown are read now (that is how their days
         # are learnt); files known from the manifest only if a day is due.
         first_round = [p for p in plans if p.days is None]
-        _stage_all(con, first_round, options, rules, settings.user_id_salt)
+        _stage_all(con, first_round, options, rules, settings.user_id_salt, sources)
         staged = {p.file_id for p in first_round}
         todo: dict[int, list[date]] = {}
         skipped: dict[int, list[date]] = {}
@@ -388,7 +434,7 @@ def ingest_window(
                 todo[plan.file_id] = needed
             else:
                 second_round.append(plan)
-        _stage_all(con, second_round, options, rules, settings.user_id_salt)
+        _stage_all(con, second_round, options, rules, settings.user_id_salt, sources)
         for plan in second_round:
             staged.add(plan.file_id)
             needed = [
@@ -396,29 +442,51 @@ def ingest_window(
             ]
             if needed:
                 todo[plan.file_id] = needed
-        _drop_rows_not_due(con, [p for p in plans if p.file_id in staged], todo)
-        _write(con, plans, todo, skipped, rules, summary, start, end, now)
+        only_due = _drop_keys_not_due(con, [p for p in plans if p.file_id in staged], todo)
+        _write(con, plans, todo, skipped, rules, summary, start, end, now, sources, only_due)
     finally:
         con.close()
     return summary
 
 
-def _drop_rows_not_due(con, staged: list[_Plan], todo: dict[int, list[date]]) -> None:
-    """Remove staged rows of (file, day) pairs this run does not load, in one statement (if any)."""
+def _drop_keys_not_due(con, staged: list[_Plan], todo: dict[int, list[date]]) -> bool:
+    """Forget staged rows of (file, day) pairs this run does not load; True when there were any.
+
+    The keys of those rows are deleted (one statement); the sources still
+    hold them, so the statements that read rows from the sources then keep
+    only the pairs listed in the temp table `_due`.
+    """
     if all(
         not any(plan.days.values()) or set(d for d, n in plan.days.items() if n) <= set(todo.get(plan.file_id, ()))
         for plan in staged
     ):
-        return
+        return False
     con.execute("create or replace temp table _due (_file_id INTEGER, day DATE)")
     _insert_rows(con, "_due", [(fid, d) for fid, days in todo.items() for d in days])
     con.execute(
-        "delete from batch where not exists "
-        "(select 1 from _due d where d._file_id = batch._file_id and d.day = batch._partition_day)"
+        f"delete from {KEYS_TABLE} k where not exists "
+        "(select 1 from _due d where d._file_id = k._file_id and d.day = k._partition_day)"
     )
+    return True
 
 
-def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> None:
+def _due_sql(only_due: bool, day: str = "b._partition_day") -> str:
+    """SQL condition keeping source rows `b` of the (file, day) pairs this run loads."""
+    if not only_due:
+        return "true"
+    return f"exists (select 1 from _due d where d._file_id = b._file_id and d.day = {day})"
+
+
+def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, sources: _Sources, only_due: bool) -> None:
+    """Write raw rows, quarantine, ledger and manifest in one transaction.
+
+    Rows go from the sources straight into raw.trace_spans (`_ok` rows that
+    are not a losing or duplicate version of a span); quarantine reads the
+    sources again only for files that turn out to have failing rows. The
+    ledger's counts per (file, day) come from the keys (rows read), the raw
+    rows this run wrote (loaded), the outcomes (duplicates) and the
+    quarantine rows it wrote; their sum is checked.
+    """
     by_id = {p.file_id: p for p in plans}
     con.execute(
         "create temp table files (_file_id INTEGER, rel VARCHAR, mtime_ns BIGINT, checksum VARCHAR, fmt VARCHAR, size BIGINT)"
@@ -426,7 +494,9 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
     rows = [(p.file_id, p.file.rel, p.file.mtime_ns, p.checksum, p.fmt or "unknown", p.file.size) for p in plans if p.file_id in todo]
     _insert_rows(con, "files", rows)
     ts = f"TIMESTAMP '{run_ts.isoformat(sep=' ')}'"
-    has_outcomes = _compute_outcomes(con)
+    rows_sql = sources.rows_sql()
+    due = _due_sql(only_due)
+    has_outcomes = _compute_outcomes(con, rows_sql, due)
 
     con.execute("begin transaction")
     try:
@@ -439,7 +509,6 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
                 f"delete from {QUARANTINE_TABLE} q where exists (select 1 from processed_pairs p "
                 "where p.rel = q.source_file and p.day = q.partition_day)"
             )
-        _insert_quarantine(con, rules, ts)
         if has_outcomes:
             con.execute(
                 f"delete from {RAW_SPANS_TABLE} where span_id in (select span_id from outcomes where outcome = 'replace')"
@@ -453,10 +522,17 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
         con.execute(
             f"""insert into {RAW_SPANS_TABLE} ({_CONTRACT}, _source_file, _source_row, _source_format, _loaded_at)
             select {', '.join('b.' + c for c in TRACE_COLUMNS)}, f.rel, b._source_row, f.fmt, {ts}
-            from batch b join files f using (_file_id)
-            where b._ok {keep}"""
+            from ({rows_sql}) b join files f using (_file_id)
+            where b._ok and {due} {keep}"""
         )
-        _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_outcomes)
+        counts = _count_outcomes(con, ts, has_outcomes)
+        # Rows read but neither loaded nor skipped as duplicates failed a rule.
+        failing = sorted({fid for (fid, _day), c in counts.items() if c[0] > c[1] + c[2]})
+        if failing:
+            _insert_quarantine(con, rules, ts, rows_sql, only_due, failing)
+            for (fid, day), n in _count_quarantined(con, ts).items():
+                counts.setdefault((fid, day), [0, 0, 0, 0, 0])[3] = n
+        _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, counts)
         _insert_manifest(con, plans, run_ts)
         con.execute("commit")
     except BaseException:
@@ -464,14 +540,59 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts) -> Non
         raise
 
 
-def _compute_outcomes(con) -> bool:
-    """Classify the rows that share a span_id with another row of the batch or of raw.
+def _count_outcomes(con, ts: str, has_outcomes: bool) -> dict[tuple[int, date], list[int]]:
+    """(file id, day) -> [read, loaded, duplicates, quarantined (0 until counted), replaced].
 
-    Creates temp table `outcomes(_file_id, _source_row, span_id, outcome)` with
-    outcome in insert, replace, duplicate, stale; returns False when no row
-    collides (the common case), so the hot path skips the anti-join.
+    Read from the keys; loaded from the raw rows this run wrote (stamped
+    with its timestamp; a loaded row's partition day is its start's day);
+    duplicates and replacements from the outcomes.
     """
-    con.execute("create temp table dup_ids as select span_id from batch where _ok group by span_id having count(*) > 1")
+    counts: dict[tuple[int, date], list[int]] = {}
+    for fid, day, n in con.execute(f"select _file_id, _partition_day, count(*) from {KEYS_TABLE} group by all").fetchall():
+        counts[(fid, day)] = [n, 0, 0, 0, 0]
+    for fid, day, n in con.execute(
+        f"""select f._file_id, r.started_at::DATE, count(*) from {RAW_SPANS_TABLE} r join files f on f.rel = r._source_file
+        where r._loaded_at = {ts} group by all"""
+    ).fetchall():
+        counts.setdefault((fid, day), [0, 0, 0, 0, 0])[1] = n
+    if has_outcomes:
+        for fid, day, dups, replaced in con.execute(
+            """select _file_id, _partition_day, count(*) filter (where outcome in ('duplicate', 'stale')),
+                count(*) filter (where outcome = 'replace')
+            from outcomes group by all"""
+        ).fetchall():
+            entry = counts.setdefault((fid, day), [0, 0, 0, 0, 0])
+            entry[2], entry[4] = dups, replaced
+    return counts
+
+
+def _count_quarantined(con, ts: str) -> dict[tuple[int, date], int]:
+    return {
+        (fid, day): n
+        for fid, day, n in con.execute(
+            f"""select f._file_id, q.partition_day, count(*) from {QUARANTINE_TABLE} q join files f on f.rel = q.source_file
+            where q.quarantined_at = {ts} group by all"""
+        ).fetchall()
+    }
+
+
+def _compute_outcomes(con, rows_sql: str, due: str) -> bool:
+    """Classify the rows that share a span_id with another row of the run or of raw.
+
+    Creates temp table `outcomes(_file_id, _source_row, _partition_day,
+    span_id, outcome)` with outcome in insert, replace, duplicate, stale;
+    returns False when no row collides (the common case), so the hot path
+    skips the anti-join. Candidates are found on the keys' span_id hashes
+    (a hash aggregate over integers, and a semi-join of raw on them); only
+    candidate rows are read again from the sources, with their exact
+    span_id, to be ranked.
+    """
+    con.execute(
+        f"create temp table dup_hashes as select _span_hash from {KEYS_TABLE} "
+        "where _span_hash is not null group by _span_hash having count(*) > 1"
+    )
+    raw_rows = con.execute(f"select count(*) from {RAW_SPANS_TABLE}").fetchone()[0]
+    raw_filter = f"hash(r.span_id) in (select _span_hash from {KEYS_TABLE})" if raw_rows else "false"
     con.execute(
         f"""create temp table raw_hits as
         with loads as (
@@ -482,20 +603,23 @@ def _compute_outcomes(con) -> bool:
             coalesce(l.mtime_ns, 0) as mtime_ns
         from {RAW_SPANS_TABLE} r
         left join loads l on l.source_file = r._source_file and l.loaded_at = r._loaded_at
-        where r.span_id in (select span_id from batch where _ok)"""
+        where {raw_filter}"""
     )
-    n_dup, n_hits = con.execute("select (select count(*) from dup_ids), (select count(*) from raw_hits)").fetchone()
+    n_dup, n_hits = con.execute("select (select count(*) from dup_hashes), (select count(*) from raw_hits)").fetchone()
     if not n_dup and not n_hits:
         return False
     con.execute(
         f"""create temp table outcomes as
-        with contenders as (
-            select b._file_id, b._source_row, b.span_id, {_content_hash('b.')} as _h,
+        with candidate_hashes as (
+            select _span_hash as h from dup_hashes union select hash(span_id) from raw_hits
+        ),
+        contenders as (
+            select b._file_id, b._source_row, b._partition_day, b.span_id, {_content_hash('b.')} as _h,
                 f.mtime_ns, f.rel, 1 as generation, b._source_row as row_no, false as existing
-            from batch b join files f using (_file_id)
-            where b._ok and (b.span_id in (select span_id from dup_ids) or b.span_id in (select span_id from raw_hits))
+            from ({rows_sql}) b join files f using (_file_id)
+            where b._ok and {due} and hash(b.span_id) in (select h from candidate_hashes)
             union all
-            select null, null, span_id, _h, mtime_ns, rel, 0, row_no, true from raw_hits
+            select null, null, null, span_id, _h, mtime_ns, rel, 0, row_no, true from raw_hits
         ),
         ranked as (
             select *,
@@ -506,7 +630,7 @@ def _compute_outcomes(con) -> bool:
             from contenders
             window w as (partition by span_id order by mtime_ns desc, rel desc, generation desc, row_no desc)
         )
-        select _file_id, _source_row, span_id,
+        select _file_id, _source_row, _partition_day, span_id,
             case when rk = 1 and not has_existing then 'insert'
                  when rk = 1 and _h = existing_h then 'duplicate'
                  when rk = 1 then 'replace'
@@ -517,15 +641,18 @@ def _compute_outcomes(con) -> bool:
     return True
 
 
-def _insert_quarantine(con, rules: list[Rule], ts: str) -> None:
+def _insert_quarantine(con, rules: list[Rule], ts: str, rows_sql: str, only_due: bool, file_ids: list[int]) -> None:
+    """Quarantine the failing rows of `file_ids` (rows without a day take their file's fallback day)."""
     record = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in TRACE_COLUMNS) + "))"
     con.execute(
         f"""insert into {QUARANTINE_TABLE}
         with bad as (
-            select b.*, f.rel, f.fmt, f.checksum,
+            select b.* replace (coalesce(b._partition_day, fb.fallback_day) as _partition_day), f.rel, f.fmt, f.checksum,
                 case when b._malformed is null then b._cast_failures || {failures_sql(rules)} end as fails
-            from batch b join files f using (_file_id)
-            where not b._ok
+            from ({rows_sql}) b join files f using (_file_id)
+            left join _day_fallbacks fb using (_file_id)
+            where not b._ok and b._file_id in ({', '.join(map(str, file_ids))})
+                and {_due_sql(only_due, 'coalesce(b._partition_day, fb.fallback_day)')}
         )
         select rel, _source_row, _source_line, fmt, checksum, _partition_day,
             coalesce(fails[1].rule, 'malformed_record'),
@@ -545,22 +672,8 @@ def _insert_quarantine(con, rules: list[Rule], ts: str) -> None:
     )
 
 
-def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_outcomes) -> None:
+def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, counts) -> None:
     by_id = {p.file_id: p for p in plans}
-    join = (
-        "left join outcomes o on o._file_id = b._file_id and o._source_row = b._source_row" if has_outcomes else ""
-    )
-    outcome = "o.outcome" if has_outcomes else "null"
-    counts = {
-        (fid, day): (read, quarantined, dups, replaced)
-        for fid, day, read, quarantined, dups, replaced in con.execute(
-            f"""select b._file_id, b._partition_day, count(*),
-                count(*) filter (where not b._ok),
-                count(*) filter (where b._ok and {outcome} in ('duplicate', 'stale')),
-                count(*) filter (where {outcome} = 'replace')
-            from batch b {join} group by all"""
-        ).fetchall()
-    }
     entries = []
     for fid, days in todo.items():
         plan = by_id[fid]
@@ -577,8 +690,12 @@ def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, has_o
             continue
         summary.files_loaded += 1
         for day in days:
-            read, quarantined, dups, replaced = counts.get((fid, day), (0, 0, 0, 0))
-            loaded = read - quarantined - dups
+            read, loaded, dups, quarantined, replaced = counts.get((fid, day), (0, 0, 0, 0, 0))
+            if read != loaded + quarantined + dups:
+                raise RuntimeError(
+                    f"{plan.file.rel} ({day}): {read} rows read but {loaded} loaded + {quarantined} quarantined "
+                    f"+ {dups} duplicates; nothing was written"
+                )
             entries.append((plan, day, read, loaded, quarantined, dups, replaced, "loaded", None))
             dc = summary.per_day.setdefault(day, DayCounts())
             dc.files += 1
@@ -653,8 +770,8 @@ def pending_days(settings: Settings) -> dict[date, list[str]]:
         scratch = duckdb.connect()
         try:
             configure(scratch, options)
-            scratch.execute(batch_ddl())
-            _stage_all(scratch, unknown, options, rules, settings.user_id_salt)
+            _create_run_tables(scratch)
+            _stage_all(scratch, unknown, options, rules, settings.user_id_salt, _Sources())
         finally:
             scratch.close()
     for plan in plans:

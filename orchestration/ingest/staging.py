@@ -32,6 +32,35 @@ def batch_ddl(table: str = "batch") -> str:
     return f"create temp table {table} (" + ", ".join(f"{n} {t}" for n, t in cols) + ")"
 
 
+# One narrow row per staged row: what the loader must know before it writes
+# (partition days, unreadable lines, span_id collisions), without keeping
+# the rows themselves.
+KEYS_TABLE = "batch_keys"
+
+
+def keys_ddl() -> str:
+    return (
+        f"create temp table {KEYS_TABLE} (_file_id INTEGER, _partition_day DATE, _malformed VARCHAR, "
+        "_span_hash UBIGINT, _row_hash UBIGINT)"
+    )
+
+
+def keys_insert_sql(rows_sql: str) -> str:
+    """Append the keys of the rows `rows_sql` yields (the `batch` layout) to the keys table.
+
+    `_span_hash` finds span_id collisions with an integer hash aggregate
+    (exact span_ids are compared afterwards, for the few candidates only).
+    `_row_hash` hashes every contract column so that this statement decodes
+    every column of a Parquet file: a file that cannot be read fails here,
+    where it is retried alone and quarantined, not in the final insert.
+    """
+    contract = ", ".join(f.name for f in TRACE_FIELDS)
+    return (
+        f"insert into {KEYS_TABLE} select _file_id, _partition_day, _malformed, "
+        f"case when span_id is not null then hash(span_id) end, hash({contract}) from ({rows_sql})"
+    )
+
+
 def _typed(name: str, target: str, source: str) -> tuple[str, str | None]:
     """(typed expression, failure condition or None) for one column read as `source` type."""
     col = name
