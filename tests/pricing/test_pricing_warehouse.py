@@ -26,7 +26,9 @@ from orchestration.settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 DBT = Path(sys.executable).parent / "dbt"
-SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models", "--indirect-selection", "cautious"]
+SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models", "+fct_traces", "--indirect-selection", "cautious"]
+# Incremental models whose incremental runs must equal a full rebuild.
+INCREMENTAL_MODELS = ("fct_llm_calls", "fct_traces")
 # Starts two days before a catalog price change (2026-10-14) so windows are crossed.
 START = date(2026, 10, 12)
 DAYS = 4
@@ -138,24 +140,29 @@ def test_incremental_run_equals_full_rebuild(generated, tmp_path):
     run_dbt(["run", *SELECT, "--vars", vars_], warehouse, tmp_path)
     conn = duckdb.connect(str(warehouse))
     try:
-        conn.execute("create table main.fct_incremental as select * from marts.fct_llm_calls")
+        for model in INCREMENTAL_MODELS:
+            conn.execute(f"create table main.{model}_incremental as select * from marts.{model}")
     finally:
         conn.close()
 
     run_dbt(["run", *SELECT, "--full-refresh"], warehouse, tmp_path)
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
-        only_incremental = conn.execute(
-            "select count(*) from (select * from main.fct_incremental except all select * from marts.fct_llm_calls)"
-        ).fetchone()[0]
-        only_full = conn.execute(
-            "select count(*) from (select * from marts.fct_llm_calls except all select * from main.fct_incremental)"
-        ).fetchone()[0]
+        differences = {
+            model: conn.execute(
+                f"""select (select count(*) from (select * from main.{model}_incremental except all select * from marts.{model})),
+                           (select count(*) from (select * from marts.{model} except all select * from main.{model}_incremental))"""
+            ).fetchone()
+            for model in INCREMENTAL_MODELS
+        }
         rows = conn.execute("select count(*) from marts.fct_llm_calls").fetchone()[0]
+        traces = conn.execute("select count(*) from marts.fct_traces").fetchone()[0]
+        raw_traces = conn.execute("select count(distinct trace_id) from raw.trace_spans").fetchone()[0]
         model_spans = conn.execute(
             "select count(*) from raw.trace_spans where operation in ('chat', 'text_completion', 'generate_content', 'embeddings')"
         ).fetchone()[0]
     finally:
         conn.close()
-    assert (only_incremental, only_full) == (0, 0)
+    assert differences == {model: (0, 0) for model in INCREMENTAL_MODELS}
+    assert traces == raw_traces
     assert rows == model_spans
