@@ -19,7 +19,9 @@ rows_read = rows_loaded + rows_quarantined + duplicates_skipped.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -32,7 +34,7 @@ from orchestration.ingest.options import IngestOptions, load_ingest_options
 from orchestration.ingest.readers import STAGE_FILES_TABLE, UnparseableFile, parquet_group_query, parquet_schema, source_query
 from orchestration.ingest.rules import Rule, build_rules, failures_sql
 from orchestration.ingest.sql_text import lit
-from orchestration.ingest.staging import KEYS_TABLE, batch_ddl, keys_ddl, keys_insert_sql, stage_sql
+from orchestration.ingest.staging import BATCH_TABLE, KEYS_TABLE, STAGE_DATABASE, batch_ddl, keys_ddl, keys_insert_sql, stage_sql
 from orchestration.ingest.tables import (
     LEDGER_TABLE,
     MANIFEST_TABLE,
@@ -171,8 +173,7 @@ def _day_literal(day: date | None) -> str:
 
 
 def _fail(con, plan: _Plan, exc: BaseException) -> None:
-    con.execute("delete from batch where _file_id = ?", [plan.file_id])
-    con.execute(f"delete from {KEYS_TABLE} where _file_id = ?", [plan.file_id])
+    con.execute(f"delete from {BATCH_TABLE} where _file_id = ?", [plan.file_id])
     plan.fmt = plan.fmt or "unknown"
     plan.error = _first_line(str(exc))
     plan.days = {_fallback_day(plan.file): 0}
@@ -182,7 +183,7 @@ def _fail(con, plan: _Plan, exc: BaseException) -> None:
 class _Sources:
     """Where a run's staged rows are read from: SQL relations with the `batch` layout.
 
-    Text files are materialised in the temp table `batch` (parsing them is
+    Text files are materialised in the table `batch` (parsing them is
     the expensive part, and their line numbers follow one scan). Parquet
     files are not: each group of them is a `stage_sql` query over
     `read_parquet`, evaluated again by each statement that needs the rows,
@@ -194,14 +195,15 @@ class _Sources:
     batch_used: bool = False
 
     def rows_sql(self) -> str:
-        relations = (["select * from batch"] if self.batch_used else []) + self.relations
+        relations = ([f"select * from {BATCH_TABLE}"] if self.batch_used else []) + self.relations
         if not relations:
-            return "select * from batch"
+            return f"select * from {BATCH_TABLE}"
         return " union all by name ".join(f"({r})" for r in relations)
 
 
 def _create_run_tables(con) -> None:
     """The temp tables a run stages into (see _Sources and keys_ddl)."""
+    con.execute(f"attach ':memory:' as {STAGE_DATABASE}")
     con.execute(batch_ddl())
     con.execute(keys_ddl())
     con.execute(f"create temp table {STAGE_FILES_TABLE} (_stage_path VARCHAR, _file_id INTEGER, _day_hint DATE)")
@@ -209,7 +211,11 @@ def _create_run_tables(con) -> None:
 
 
 def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> bool:
-    """Append one text file's rows to the temp `batch` table; False (and plan.error) when it cannot be read."""
+    """Append one text file's rows to the `batch` table; False (and plan.error) when it cannot be read.
+
+    The caller turns preserve_insertion_order on: line and record numbers of
+    text formats follow scan order.
+    """
     f = plan.file
     try:
         query = source_query(con, f.path, plan.fmt, options.mapping, tag=str(plan.file_id))
@@ -220,18 +226,50 @@ def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt
             file_id_sql=f"{plan.file_id}::INTEGER",
             day_hint_sql=_day_literal(path_day_hint(f.rel)),
         )
-        # Line and record numbers of text formats follow scan order.
-        con.execute("set preserve_insertion_order = true")
-        try:
-            con.execute(f"insert into batch by name {sql}")
-        finally:
-            con.execute("set preserve_insertion_order = false")
+        con.execute(f"insert into {BATCH_TABLE} by name {sql}")
         if query.rejects_table:
             _stage_csv_rejects(con, plan, query.rejects_table)
     except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
         _fail(con, plan, exc)
         return False
     return True
+
+
+def _stage_text_files(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str) -> list[_Plan]:
+    """Stage text files into `batch`, several at a time; returns those that could be read.
+
+    A statement reading one text file runs on one core: an OTLP file holds
+    a few dozen very long lines, all in one vector. Files are therefore
+    staged concurrently, each worker thread on its own cursor (DuckDB
+    releases the GIL while a statement runs), as many as the load's threads.
+    """
+    if not plans:
+        return []
+    # Line and record numbers of text formats follow scan order (a global setting).
+    con.execute("set preserve_insertion_order = true")
+    try:
+        workers = min(len(plans), max(1, int(options.threads)))
+        if workers == 1:
+            readable = [_stage_one(con, p, options, rules, salt) for p in plans]
+        else:
+            local = threading.local()
+            cursors: list[duckdb.DuckDBPyConnection] = []
+
+            def stage(plan: _Plan) -> bool:
+                if not hasattr(local, "cursor"):
+                    local.cursor = con.cursor()
+                    cursors.append(local.cursor)
+                return _stage_one(local.cursor, plan, options, rules, salt)
+
+            try:
+                with ThreadPoolExecutor(workers) as pool:
+                    readable = list(pool.map(stage, plans))
+            finally:
+                for cursor in cursors:
+                    cursor.close()
+    finally:
+        con.execute("set preserve_insertion_order = false")
+    return [p for p, ok in zip(plans, readable) if ok]
 
 
 def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt: str, sources: _Sources) -> None:
@@ -260,24 +298,22 @@ def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule
     plan.fmt and plan.days, or plan.error for a file that cannot be read.
     """
     parquet_groups: dict[tuple, list[_Plan]] = defaultdict(list)
-    staged: list[_Plan] = []
-    text_ids: list[int] = []
+    text_plans: list[_Plan] = []
     for plan in plans:
         try:
             if not plan.fmt or plan.fmt == "unknown":
                 plan.fmt = detect_format(plan.file.path)
             if plan.fmt == "parquet":
                 parquet_groups[parquet_schema(con, plan.file.path)].append(plan)
-                continue
+            else:
+                text_plans.append(plan)
         except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
             _fail(con, plan, exc)
-            continue
-        if _stage_one(con, plan, options, rules, salt):
-            staged.append(plan)
-            text_ids.append(plan.file_id)
+    staged = _stage_text_files(con, text_plans, options, rules, salt)
+    text_ids = [p.file_id for p in staged]
     if text_ids:
         sources.batch_used = True
-        con.execute(keys_insert_sql(f"select * from batch where _file_id in ({', '.join(map(str, text_ids))})"))
+        con.execute(keys_insert_sql(f"select * from {BATCH_TABLE} where _file_id in ({', '.join(map(str, text_ids))})"))
     for schema, group in parquet_groups.items():
         if len(group) > 1:
             try:
@@ -330,7 +366,7 @@ def _learn_days(con, staged: list[_Plan]) -> None:
         plan.days = days
     if unreadable:
         ids = ", ".join(map(str, unreadable))
-        con.execute(f"delete from batch where _file_id in ({ids})")
+        con.execute(f"delete from {BATCH_TABLE} where _file_id in ({ids})")
         con.execute(f"delete from {KEYS_TABLE} where _file_id in ({ids})")
     if fallbacks:
         # Only rows that fail a rule lack a day (a valid start gives one); the
@@ -363,7 +399,7 @@ def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
         if count:
             fallback = _day_literal(path_day_hint(plan.file.rel))
             con.execute(
-                f"""insert into batch by name
+                f"""insert into {BATCH_TABLE} by name
                 select {plan.file_id}::INTEGER as _file_id, null::BIGINT as _source_row, line::BIGINT as _source_line,
                     error_message as _malformed,
                     []::STRUCT(rule VARCHAR, field VARCHAR, expected VARCHAR, got VARCHAR)[] as _cast_failures,

@@ -27,9 +27,16 @@ BATCH_TAIL_COLUMNS = {
 }
 
 
-def batch_ddl(table: str = "batch") -> str:
+# Staged text-file rows live in an attached in-memory database rather than
+# in a temp table: temp tables belong to one connection, and text files are
+# staged by several cursors at once (see loader._stage_text_files).
+STAGE_DATABASE = "_stage"
+BATCH_TABLE = f"{STAGE_DATABASE}.batch"
+
+
+def batch_ddl(table: str = BATCH_TABLE) -> str:
     cols = list(BATCH_META_COLUMNS.items()) + [(f.name, f.duckdb_type) for f in TRACE_FIELDS] + list(BATCH_TAIL_COLUMNS.items())
-    return f"create temp table {table} (" + ", ".join(f"{n} {t}" for n, t in cols) + ")"
+    return f"create table {table} (" + ", ".join(f"{n} {t}" for n, t in cols) + ")"
 
 
 # One narrow row per staged row: what the loader must know before it writes
