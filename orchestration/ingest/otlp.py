@@ -114,22 +114,23 @@ def _entries_sql(attributes: str, keys: list[str]) -> str:
     )
 
 
-def _as_map(entries: str) -> str:
-    """Key -> value map of {k, v} entries; a key given twice keeps its greatest value.
+def _sorted_entries(entries: str) -> str:
+    """{k, v} entries sorted by key then value, both descending: the first entry of a key holds its greatest value."""
+    return f"list_sort({entries}, 'DESC')"
 
-    The attributes are pivoted per span with a map lookup rather than by
-    unnesting them to rows and grouping back by span: the group-by was the
-    most expensive step of an OTLP load. Keys are unique in valid OTLP, so the
-    sort that resolves duplicates only runs when there are some.
+
+def _lookup(entries: str, keys: str, key: str) -> str:
+    """The value of `key` in sorted entries (`keys` = their keys in the same order), null when absent.
+
+    The attributes are pivoted per span by looking keys up in the filtered
+    attribute list rather than by unnesting them to rows and grouping back
+    by span (the group-by was the most expensive step of an OTLP load), and
+    rather than through a MAP: building a map per span (which also needs a
+    duplicate-key check) cost about three times the sort and the lookups.
+    A key repeated on a span keeps its greatest value, the first after the
+    descending sort.
     """
-    keys = f"list_transform({entries}, lambda e: e.k)"
-    deduped = (
-        f"list_filter(list_sort({entries}), lambda e, i: i = len({entries}) or list_sort({entries})[i + 1].k <> e.k)"
-    )
-    return (
-        f"case when len(list_distinct({keys})) = len({entries}) then map_from_entries({entries}) "
-        f"else map_from_entries({deduped}) end"
-    )
+    return f"{entries}[list_position({keys}, {lit(key)})].v"
 
 
 def lines_sql(path: Path, whole_file: bool) -> str:
@@ -195,8 +196,8 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
 
     span_entries = _entries_sql("sp.attributes", span_keys)
     res_entries = _entries_sql("rs.resource.attributes", resource_keys)
-    span_pivot = ",\n        ".join(f"sa[{lit(k)}] as {a}" for k, a in s_alias.items())
-    res_pivot = ",\n        ".join(f"ra[{lit(k)}] as {a}" for k, a in r_alias.items())
+    span_pivot = ",\n        ".join(f"{_lookup('sa', 'sa_keys', k)} as {a}" for k, a in s_alias.items())
+    res_pivot = ",\n        ".join(f"{_lookup('ra', 'ra_keys', k)} as {a}" for k, a in r_alias.items())
     deprecated = "case lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ")" + "".join(
         f" when {lit(old)} then {lit(new)}" for old, new in DEPRECATED_PROVIDER_NAMES.items()
     ) + " else lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ") end"
@@ -225,12 +226,20 @@ line_offsets as (
     )
 ),
 line_spans as (
-    -- Per line: the resource attributes the mapping needs (one map per
+    -- Per line: the resource attributes the mapping needs (one sorted list per
     -- resource) and every span in document order with its scope and resource.
     select p._line, o._line_offset,
-        list_transform(req.resourceSpans, lambda rs: {_as_map(res_entries)}) as ras,
+        list_transform(req.resourceSpans, lambda rs: {_sorted_entries(res_entries)}) as ras,
+        -- Each span keeps only the fields read below and the attributes whose
+        -- key is wanted: filtering inside the nested lists, before the
+        -- unnest, avoids copying every attribute of every span twice.
         flatten(list_transform(req.resourceSpans, lambda rs, rs_i: flatten(list_transform(rs.scopeSpans,
-            lambda ss: list_transform(ss.spans, lambda sp: {{'sp': sp, 'scope_name': ss.scope.name, 'rs_i': rs_i}}))))) as spans
+            lambda ss: list_transform(ss.spans, lambda sp: {{
+                'sp': {{'traceId': sp.traceId, 'spanId': sp.spanId, 'parentSpanId': sp.parentSpanId,
+                        'startTimeUnixNano': sp.startTimeUnixNano, 'endTimeUnixNano': sp.endTimeUnixNano,
+                        'status': sp.status}},
+                'entries': {span_entries},
+                'scope_name': ss.scope.name, 'rs_i': rs_i}}))))) as spans
     from parsed p join line_offsets o on o._line = p._line
     where p._malformed is null
 ),
@@ -243,9 +252,12 @@ spans as (
         {res_pivot},
         {span_pivot}
     from (
-        select _ord, _line, s.scope_name as scope_name, s.sp as sp, ras[s.rs_i] as ra,
-            {_as_map(span_entries.replace("sp.attributes", "s.sp.attributes"))} as sa
-        from flat
+        select *, list_transform(ra, lambda e: e.k) as ra_keys, list_transform(sa, lambda e: e.k) as sa_keys
+        from (
+            select _ord, _line, s.scope_name as scope_name, s.sp as sp, ras[s.rs_i] as ra,
+                {_sorted_entries("s.entries")} as sa
+            from flat
+        )
     )
 ),
 mapped as (
