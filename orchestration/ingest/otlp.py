@@ -209,11 +209,20 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     return f"""
 with lines as ({lines_sql(path, whole_file)}),
 parsed as materialized (
-    select _line,
-        case when json_valid(line) and {_IS_OBJECT} then json_transform(line, {lit(REQUEST_STRUCTURE)}) end as req,
-        case when not json_valid(line) then 'line is not valid JSON'
-             when not {_IS_OBJECT} then 'line is not a JSON object' end as _malformed
-    from lines
+    -- Each line is parsed once: try() turns the error of a line that is not
+    -- valid JSON into null (validating every line first parsed it twice),
+    -- and only such lines are validated again to word the reason.
+    select _line, req,
+        case when req is null then
+            case when not json_valid(line) then 'line is not valid JSON'
+                 when not {_IS_OBJECT} then 'line is not a JSON object'
+                 else 'line does not hold an OTLP request' end
+        end as _malformed
+    from (
+        select _line, line,
+            case when {_IS_OBJECT} then try(json_transform(line, {lit(REQUEST_STRUCTURE)})) end as req
+        from lines
+    )
 ),
 line_offsets as (
     -- Span ordinals run through the file: a line's first span follows the
