@@ -95,6 +95,24 @@ def day_totals(data_dir: Path) -> dict:
     return {day: (calls, cost) for day, calls, cost in rows}
 
 
+def assert_traces_follow_the_calls(data_dir: Path) -> None:
+    """The incremental trace fact holds every trace, and each one's cost and call count from the call fact."""
+    [(stale, missing)] = query(
+        data_dir,
+        """
+        with calls as (
+            select trace_id, count(*) as calls, sum(total_cost_usd) as cost from marts.fct_llm_calls group by 1
+        )
+        select
+            (select count(*) from marts.fct_traces t join calls c using (trace_id)
+             where t.llm_call_count <> c.calls or t.total_cost_usd is distinct from c.cost),
+            (select count(*) from (select distinct trace_id from raw.trace_spans)
+             where trace_id not in (select trace_id from marts.fct_traces))
+        """,
+    )
+    assert (stale, missing) == (0, 0)
+
+
 def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
     data_dir, custom_prices = workspace
     # Two partitions, one run each.
@@ -140,6 +158,7 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
     late_totals = day_totals(data_dir)
     assert late_totals[DAY1][0] > first_totals[DAY1][0]
     assert late_totals[DAY2] == first_totals[DAY2]
+    assert_traces_follow_the_calls(data_dir)
 
     # A contract price for one model from DAY2 on: re-pricing changes exactly those calls.
     model, provider = query(
@@ -172,3 +191,4 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
         if span in repriced:
             assert source == "custom"
             assert float(cost) == pytest.approx(tokens * 0.5 / 1_000_000, abs=1e-9)
+    assert_traces_follow_the_calls(data_dir)

@@ -26,9 +26,28 @@ from orchestration.settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 DBT = Path(sys.executable).parent / "dbt"
-SELECT = ["--select", "+fct_llm_calls", "rpt_unpriced_models", "+fct_traces", "--indirect-selection", "cautious"]
-# Incremental models whose incremental runs must equal a full rebuild.
-INCREMENTAL_MODELS = ("fct_llm_calls", "fct_traces")
+# The incremental models, and the report tables built on the incremental daily
+# aggregates: after an incremental run each must equal a full rebuild.
+INCREMENTAL_MODELS = (
+    "marts.fct_llm_calls",
+    "marts.fct_traces",
+    "marts.rpt_usage_daily_total",
+    "intermediate.int_usage_daily",
+    "intermediate.int_usage_hourly",
+    "intermediate.int_agent_daily",
+    "intermediate.int_cost_daily",
+    "intermediate.int_cost_hourly",
+    "marts.rpt_usage_daily",
+    "marts.rpt_usage_hourly",
+    "marts.rpt_agent_daily",
+    "marts.rpt_cost_daily",
+    "marts.rpt_cost_hourly",
+)
+SELECT = [
+    "--select", "+fct_llm_calls", "rpt_unpriced_models",
+    *(f"+{name.split('.')[1]}" for name in INCREMENTAL_MODELS[1:]),
+    "--indirect-selection", "cautious",
+]
 # Starts two days before a catalog price change (2026-10-14) so windows are crossed.
 START = date(2026, 10, 12)
 DAYS = 4
@@ -141,7 +160,7 @@ def test_incremental_run_equals_full_rebuild(generated, tmp_path):
     conn = duckdb.connect(str(warehouse))
     try:
         for model in INCREMENTAL_MODELS:
-            conn.execute(f"create table main.{model}_incremental as select * from marts.{model}")
+            conn.execute(f"create table main.{model.replace('.', '__')}_incremental as select * from {model}")
     finally:
         conn.close()
 
@@ -150,8 +169,10 @@ def test_incremental_run_equals_full_rebuild(generated, tmp_path):
     try:
         differences = {
             model: conn.execute(
-                f"""select (select count(*) from (select * from main.{model}_incremental except all select * from marts.{model})),
-                           (select count(*) from (select * from marts.{model} except all select * from main.{model}_incremental))"""
+                f"""select (select count(*) from (select * from main.{model.replace('.', '__')}_incremental
+                                                  except all select * from {model})),
+                           (select count(*) from (select * from {model}
+                                                  except all select * from main.{model.replace('.', '__')}_incremental))"""
             ).fetchone()
             for model in INCREMENTAL_MODELS
         }

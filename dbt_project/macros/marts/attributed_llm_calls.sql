@@ -4,6 +4,15 @@
     'unassigned'
 {%- endmacro %}
 
+{#- The calls of the run's partition window (all of them on a full build), for
+    the incremental daily aggregates in models/intermediate/daily. -#}
+{% macro attributed_llm_calls_in_window() -%}
+(
+    select * from {{ attributed_llm_calls() }} as calls_in_window
+    where {{ partition_window_predicate('started_at', 'call_date') }}
+)
+{%- endmacro %}
+
 {#- The call-level rows every analytic mart starts from: fct_llm_calls with the
     attribution keys resolved once, the same way everywhere.
 
@@ -29,6 +38,7 @@
         calls.call_hour,
         calls.workspace_id,
         coalesce(nullif(trim(calls.department), ''), org.department, {{ unassigned_label() }}) as department,
+        nullif(trim(calls.department), '') as trace_department,
         case
             when nullif(trim(calls.department), '') is not null then 'trace'
             when org.department is not null then 'org_mapping'

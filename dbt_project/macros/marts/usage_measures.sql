@@ -13,7 +13,9 @@
         cast(sum(reasoning_tokens) as bigint) as reasoning_tokens,
         cast(sum(visible_output_tokens) as bigint) as visible_output_tokens,
         cast(sum(total_tokens) as bigint) as total_tokens,
-        cast(avg(duration_ms) as {{ double_type() }}) as latency_mean_ms,
+        -- summed in DECIMAL: a DOUBLE sum depends on the order the rows arrive in,
+        -- which would make a rebuild differ from an incremental run in the last bits
+        cast(avg(cast(duration_ms as decimal(38, 6))) as {{ double_type() }}) as latency_mean_ms,
         cast({{ percentile_cont('duration_ms', 0.5) }} as {{ double_type() }}) as latency_p50_ms,
         cast({{ percentile_cont('duration_ms', 0.95) }} as {{ double_type() }}) as latency_p95_ms,
         cast({{ percentile_cont('duration_ms', 0.99) }} as {{ double_type() }}) as latency_p99_ms,

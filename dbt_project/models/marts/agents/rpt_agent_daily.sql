@@ -1,28 +1,9 @@
 -- One row per agent and day with at least one LLM call (days without calls are absent).
-with calls as (
+-- The measures come from the incremental int_agent_daily; the agent's name,
+-- workspace and department are joined on every run.
+with daily as (
 
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-daily as (
-
-    select
-        call_date,
-        agent_id,
-        count(*) as calls,
-        count(distinct trace_id) as traces,
-        sum(case when is_error then 1 else 0 end) as error_calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens,
-        sum(total_cost_usd) as total_cost_usd,
-        {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms
-    from calls
-    group by call_date, agent_id
+    select * from {{ ref('int_agent_daily') }}
 
 ),
 

@@ -1,7 +1,21 @@
 -- Daily cost per workspace, department, agent, provider and model, by cost part.
-with calls as (
+-- The measures come from the incremental int_cost_daily, which keeps the
+-- department as recorded; the org-mapping fallback and the labels are applied
+-- here on every run, so a change to the mapping re-attributes all history.
+with by_recorded_department as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_cost_daily') }}
+
+),
+
+attributed as (
+
+    select
+        costs.*,
+        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}) as department
+    from by_recorded_department as costs
+    left join {{ ref('org_mapping') }} as org
+        on costs.agent_id = org.agent_id
 
 ),
 
@@ -14,8 +28,8 @@ daily as (
         agent_id,
         provider,
         model,
-        {{ cost_measures() }}
-    from calls
+        {{ cost_measures_rollup() }}
+    from attributed
     group by call_date, workspace_id, department, agent_id, provider, model
 
 ),

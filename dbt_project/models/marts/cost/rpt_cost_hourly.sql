@@ -1,7 +1,21 @@
 -- Hourly cost per workspace, department, agent, provider and model, by cost part.
-with calls as (
+-- The measures come from the incremental int_cost_hourly, which keeps the
+-- department as recorded; the org-mapping fallback and the labels are applied
+-- here on every run, so a change to the mapping re-attributes all history.
+with by_recorded_department as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_cost_hourly') }}
+
+),
+
+attributed as (
+
+    select
+        costs.*,
+        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}) as department
+    from by_recorded_department as costs
+    left join {{ ref('org_mapping') }} as org
+        on costs.agent_id = org.agent_id
 
 ),
 
@@ -15,8 +29,8 @@ hourly as (
         agent_id,
         provider,
         model,
-        {{ cost_measures() }}
-    from calls
+        {{ cost_measures_rollup() }}
+    from attributed
     group by call_hour, call_date, workspace_id, department, agent_id, provider, model
 
 ),

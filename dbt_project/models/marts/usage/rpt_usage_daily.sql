@@ -1,20 +1,9 @@
 -- Daily usage per agent, provider and model. Percentiles at this grain only.
-with calls as (
+-- The measures come from the incremental int_usage_daily; the labels are
+-- joined on every run, so a renamed agent shows its new name on every day.
+with daily as (
 
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-daily as (
-
-    select
-        call_date,
-        agent_id,
-        provider,
-        model,
-        {{ usage_measures() }}
-    from calls
-    group by call_date, agent_id, provider, model
+    select * from {{ ref('int_usage_daily') }}
 
 ),
 

@@ -1,8 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_date',
+        on_schema_change='fail'
+    )
+}}
+
 -- Daily usage over all agents and models: the percentiles are computed over
 -- every call of the day (they cannot be derived from rpt_usage_daily).
+-- Incremental by day (no labels to refresh): a run replaces its window's days.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ attributed_llm_calls_in_window() }} as calls
 
 ),
 

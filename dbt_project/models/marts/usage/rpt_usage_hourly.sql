@@ -1,21 +1,9 @@
 -- Hourly usage per agent, provider and model. Percentiles at this grain only.
-with calls as (
+-- The measures come from the incremental int_usage_hourly; the labels are
+-- joined on every run.
+with hourly as (
 
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-hourly as (
-
-    select
-        call_hour,
-        call_date,
-        agent_id,
-        provider,
-        model,
-        {{ usage_measures() }}
-    from calls
-    group by call_hour, call_date, agent_id, provider, model
+    select * from {{ ref('int_usage_hourly') }}
 
 ),
 

@@ -1,0 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_date',
+        on_schema_change='fail'
+    )
+}}
+
+-- Activity per agent and day, from the call fact's keys alone (no labels),
+-- incremental by day: a run replaces the days of its partition window.
+-- rpt_agent_daily adds the agent's name, workspace and department on every run.
+with calls as (
+
+    select * from {{ attributed_llm_calls_in_window() }} as calls
+
+)
+
+select
+    call_date,
+    agent_id,
+    count(*) as calls,
+    count(distinct trace_id) as traces,
+    sum(case when is_error then 1 else 0 end) as error_calls,
+    sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+    sum(input_tokens) as input_tokens,
+    sum(cache_read_tokens) as cache_read_tokens,
+    sum(output_tokens) as output_tokens,
+    sum(total_tokens) as total_tokens,
+    sum(total_cost_usd) as total_cost_usd,
+    {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
+    {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms
+from calls
+group by call_date, agent_id

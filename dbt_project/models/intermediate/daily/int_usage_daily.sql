@@ -1,0 +1,26 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_date',
+        on_schema_change='fail'
+    )
+}}
+
+-- Usage per day, agent, provider and model, from the call fact's keys alone
+-- (no labels), incremental by day: a run replaces the days of its partition
+-- window. rpt_usage_daily adds the labels on every run.
+with calls as (
+
+    select * from {{ attributed_llm_calls_in_window() }} as calls
+
+)
+
+select
+    call_date,
+    agent_id,
+    provider,
+    model,
+    {{ usage_measures() }}
+from calls
+group by call_date, agent_id, provider, model
