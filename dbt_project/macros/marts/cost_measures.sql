@@ -1,56 +1,65 @@
 {#- Cost aggregates shared by the cost marts. Costs are sums of the DECIMAL
     columns of priced calls only: unpriced calls have null costs, are counted in
-    unpriced_calls, and a group with no priced call has a null cost (never 0). -#}
+    unpriced_calls, and a group with no priced call has a null cost (never 0).
+    One list, rendered three ways: over calls (cost_measures), over rows that
+    already hold the measures (cost_measures_rollup: every measure is a count
+    or a sum, so re-grouping gives the same result), and as column names. -#}
+{% macro cost_measure_definitions() -%}
+    {{ return([
+        ('calls', 'count(*)', 'bigint'),
+        ('priced_calls', 'sum(case when is_priced then 1 else 0 end)', 'bigint'),
+        ('unpriced_calls', 'sum(case when is_priced then 0 else 1 end)', 'bigint'),
+        ('input_tokens', 'sum(input_tokens)', 'bigint'),
+        ('output_tokens', 'sum(output_tokens)', 'bigint'),
+        ('total_tokens', 'sum(total_tokens)', 'bigint'),
+        ('uncached_input_cost_usd', 'sum(uncached_input_cost_usd)', money_type()),
+        ('cache_read_cost_usd', 'sum(cache_read_cost_usd)', money_type()),
+        ('cache_write_cost_usd', 'sum(cache_write_cost_usd)', money_type()),
+        ('output_cost_usd', 'sum(output_cost_usd)', money_type()),
+        ('reasoning_cost_usd', 'sum(reasoning_cost_usd)', money_type()),
+        ('total_cost_usd', 'sum(total_cost_usd)', money_type()),
+        ('cache_savings_usd', 'sum(cache_savings_usd)', money_type()),
+        ('cache_write_premium_usd', 'sum(cache_write_premium_usd)', money_type()),
+    ]) }}
+{%- endmacro %}
+
 {% macro cost_measures() -%}
-        cast(count(*) as bigint) as calls,
-        cast(sum(case when is_priced then 1 else 0 end) as bigint) as priced_calls,
-        cast(sum(case when is_priced then 0 else 1 end) as bigint) as unpriced_calls,
-        cast(sum(input_tokens) as bigint) as input_tokens,
-        cast(sum(output_tokens) as bigint) as output_tokens,
-        cast(sum(total_tokens) as bigint) as total_tokens,
-        cast(sum(uncached_input_cost_usd) as {{ money_type() }}) as uncached_input_cost_usd,
-        cast(sum(cache_read_cost_usd) as {{ money_type() }}) as cache_read_cost_usd,
-        cast(sum(cache_write_cost_usd) as {{ money_type() }}) as cache_write_cost_usd,
-        cast(sum(output_cost_usd) as {{ money_type() }}) as output_cost_usd,
-        cast(sum(reasoning_cost_usd) as {{ money_type() }}) as reasoning_cost_usd,
-        cast(sum(total_cost_usd) as {{ money_type() }}) as total_cost_usd,
-        cast(sum(cache_savings_usd) as {{ money_type() }}) as cache_savings_usd,
-        cast(sum(cache_write_premium_usd) as {{ money_type() }}) as cache_write_premium_usd
+    {%- for name, expression, type in cost_measure_definitions() %}
+        cast({{ expression }} as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro cost_measures_rollup() -%}
+    {%- for name, expression, type in cost_measure_definitions() %}
+        cast(sum({{ name }}) as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {% macro cost_measure_columns(prefix='') -%}
-        {{ prefix }}calls,
-        {{ prefix }}priced_calls,
-        {{ prefix }}unpriced_calls,
-        {{ prefix }}input_tokens,
-        {{ prefix }}output_tokens,
-        {{ prefix }}total_tokens,
-        {{ prefix }}uncached_input_cost_usd,
-        {{ prefix }}cache_read_cost_usd,
-        {{ prefix }}cache_write_cost_usd,
-        {{ prefix }}output_cost_usd,
-        {{ prefix }}reasoning_cost_usd,
-        {{ prefix }}total_cost_usd,
-        {{ prefix }}cache_savings_usd,
-        {{ prefix }}cache_write_premium_usd
+    {%- for name, expression, type in cost_measure_definitions() %}
+        {{ prefix }}{{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
-{#- cost_measures() summed again over rows that already hold them (an aggregate
-    re-grouped after attribution): every measure is a count or a sum, so the
-    result equals cost_measures() over the calls. -#}
-{% macro cost_measures_rollup() -%}
-        cast(sum(calls) as bigint) as calls,
-        cast(sum(priced_calls) as bigint) as priced_calls,
-        cast(sum(unpriced_calls) as bigint) as unpriced_calls,
-        cast(sum(input_tokens) as bigint) as input_tokens,
-        cast(sum(output_tokens) as bigint) as output_tokens,
-        cast(sum(total_tokens) as bigint) as total_tokens,
-        cast(sum(uncached_input_cost_usd) as {{ money_type() }}) as uncached_input_cost_usd,
-        cast(sum(cache_read_cost_usd) as {{ money_type() }}) as cache_read_cost_usd,
-        cast(sum(cache_write_cost_usd) as {{ money_type() }}) as cache_write_cost_usd,
-        cast(sum(output_cost_usd) as {{ money_type() }}) as output_cost_usd,
-        cast(sum(reasoning_cost_usd) as {{ money_type() }}) as reasoning_cost_usd,
-        cast(sum(total_cost_usd) as {{ money_type() }}) as total_cost_usd,
-        cast(sum(cache_savings_usd) as {{ money_type() }}) as cache_savings_usd,
-        cast(sum(cache_write_premium_usd) as {{ money_type() }}) as cache_write_premium_usd
+{#- The cost aggregates of `relation` (an incremental daily aggregate keeping
+    the department as recorded, trace_department) with the org-mapping
+    fallback applied and re-grouped by the attributed department: the body of
+    a CTE, grouped by `time_columns` and the attribution keys. -#}
+{% macro cost_rollup_by_attributed_department(relation, time_columns) -%}
+    select
+        {%- for column in time_columns %}
+        {{ column }},
+        {%- endfor %}
+        costs.workspace_id,
+        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}) as department,
+        costs.agent_id,
+        costs.provider,
+        costs.model,
+        {{ cost_measures_rollup() }}
+    from {{ relation }} as costs
+    left join {{ ref('org_mapping') }} as org
+        on costs.agent_id = org.agent_id
+    group by {{ time_columns | join(', ') }}, costs.workspace_id,
+        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}),
+        costs.agent_id, costs.provider, costs.model
 {%- endmacro %}

@@ -2,35 +2,9 @@
 -- The measures come from the incremental int_cost_daily, which keeps the
 -- department as recorded; the org-mapping fallback and the labels are applied
 -- here on every run, so a change to the mapping re-attributes all history.
-with by_recorded_department as (
+with daily as (
 
-    select * from {{ ref('int_cost_daily') }}
-
-),
-
-attributed as (
-
-    select
-        costs.*,
-        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}) as department
-    from by_recorded_department as costs
-    left join {{ ref('org_mapping') }} as org
-        on costs.agent_id = org.agent_id
-
-),
-
-daily as (
-
-    select
-        call_date,
-        workspace_id,
-        department,
-        agent_id,
-        provider,
-        model,
-        {{ cost_measures_rollup() }}
-    from attributed
-    group by call_date, workspace_id, department, agent_id, provider, model
+    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), ['call_date']) }}
 
 ),
 
