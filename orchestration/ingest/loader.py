@@ -180,6 +180,12 @@ def _fail(con, plan: _Plan, exc: BaseException) -> None:
 
 
 @dataclass
+class _Source:
+    sql: str  # a relation with the `batch` layout
+    file_ids: set[int]
+
+
+@dataclass
 class _Sources:
     """Where a run's staged rows are read from: SQL relations with the `batch` layout.
 
@@ -191,13 +197,23 @@ class _Sources:
     table (and reading them back) cost more than the whole final insert.
     """
 
-    relations: list[str] = field(default_factory=list)
-    batch_used: bool = False
+    parquet: list[_Source] = field(default_factory=list)
+    text_file_ids: set[int] = field(default_factory=set)
+
+    def _all(self) -> list[_Source]:
+        batch = [_Source(f"select * from {BATCH_TABLE}", self.text_file_ids)] if self.text_file_ids else []
+        return batch + self.parquet
 
     def rows_sql(self) -> str:
-        relations = ([f"select * from {BATCH_TABLE}"] if self.batch_used else []) + self.relations
-        if not relations:
-            return f"select * from {BATCH_TABLE}"
+        """Every staged row."""
+        relations = [s.sql for s in self._all()] or [f"select * from {BATCH_TABLE}"]
+        return " union all by name ".join(f"({r})" for r in relations)
+
+    def passing_rows_sql(self, failing_files: set[int]) -> str:
+        """The rows that pass every rule: a source is filtered on `_ok` only if one of its files has failing rows."""
+        relations = [
+            f"select * from ({s.sql}) where _ok" if s.file_ids & failing_files else s.sql for s in self._all()
+        ] or [f"select * from {BATCH_TABLE} where _ok"]
         return " union all by name ".join(f"({r})" for r in relations)
 
 
@@ -285,7 +301,7 @@ def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt
     except BaseException:
         con.execute(f"delete from {STAGE_FILES_TABLE} where _file_id in ({ids})")
         raise
-    sources.relations.append(relation)
+    sources.parquet.append(_Source(relation, {p.file_id for p in plans}))
 
 
 def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str, sources: _Sources) -> None:
@@ -312,7 +328,7 @@ def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule
     staged = _stage_text_files(con, text_plans, options, rules, salt)
     text_ids = [p.file_id for p in staged]
     if text_ids:
-        sources.batch_used = True
+        sources.text_file_ids.update(text_ids)
         con.execute(keys_insert_sql(f"select * from {BATCH_TABLE} where _file_id in ({', '.join(map(str, text_ids))})"))
     for schema, group in parquet_groups.items():
         if len(group) > 1:
@@ -518,7 +534,7 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, source
 
     Rows go from the sources straight into raw.trace_spans (`_ok` rows that
     are not a losing or duplicate version of a span); quarantine reads the
-    sources again only for files that turn out to have failing rows. The
+    sources again only for files whose keys show failing rows. The
     ledger's counts per (file, day) come from the keys (rows read), the raw
     rows this run wrote (loaded), the outcomes (duplicates) and the
     quarantine rows it wrote; their sum is checked.
@@ -555,17 +571,16 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, source
             )
         else:
             keep = ""
+        failing = {fid for fid, in con.execute(f"select distinct _file_id from {KEYS_TABLE} where not _ok").fetchall()}
         con.execute(
             f"""insert into {RAW_SPANS_TABLE} ({_CONTRACT}, _source_file, _source_row, _source_format, _loaded_at)
             select {', '.join('b.' + c for c in TRACE_COLUMNS)}, f.rel, b._source_row, f.fmt, {ts}
-            from ({rows_sql}) b join files f using (_file_id)
-            where b._ok and {due} {keep}"""
+            from ({sources.passing_rows_sql(failing)}) b join files f using (_file_id)
+            where {due} {keep}"""
         )
         counts = _count_outcomes(con, ts, has_outcomes)
-        # Rows read but neither loaded nor skipped as duplicates failed a rule.
-        failing = sorted({fid for (fid, _day), c in counts.items() if c[0] > c[1] + c[2]})
         if failing:
-            _insert_quarantine(con, rules, ts, rows_sql, only_due, failing)
+            _insert_quarantine(con, rules, ts, rows_sql, only_due, sorted(failing))
             for (fid, day), n in _count_quarantined(con, ts).items():
                 counts.setdefault((fid, day), [0, 0, 0, 0, 0])[3] = n
         _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, counts)
@@ -625,10 +640,10 @@ def _compute_outcomes(con, rows_sql: str, due: str) -> bool:
     """
     con.execute(
         f"create temp table dup_hashes as select _span_hash from {KEYS_TABLE} "
-        "where _span_hash is not null group by _span_hash having count(*) > 1"
+        "where _ok group by _span_hash having count(*) > 1"
     )
     raw_rows = con.execute(f"select count(*) from {RAW_SPANS_TABLE}").fetchone()[0]
-    raw_filter = f"hash(r.span_id) in (select _span_hash from {KEYS_TABLE})" if raw_rows else "false"
+    raw_filter = f"hash(r.span_id) in (select _span_hash from {KEYS_TABLE} where _ok)" if raw_rows else "false"
     con.execute(
         f"""create temp table raw_hits as
         with loads as (
