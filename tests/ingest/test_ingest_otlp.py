@@ -9,7 +9,7 @@ import pytest
 
 from orchestration.ingest import ingest_window
 from orchestration.ingest.privacy import hash_user_id
-from ingest_support import SALT, drop, make_settings, one, query
+from ingest_support import FIXTURES, SALT, drop, make_settings, one, query
 
 
 @pytest.fixture
@@ -113,3 +113,41 @@ def test_mapping_file_rejects_content_attributes(tmp_path, monkeypatch):
     mapping.write_text(json.dumps({"fields": {"price": ["x"]}}))
     with pytest.raises(ValueError, match="field 'price' cannot be mapped"):
         load_attribute_mapping(mapping)
+
+
+def test_unreadable_lines_are_quarantined_and_spans_keep_their_ordinals(settings):
+    """Each line is parsed once (try(json_transform)); only failing lines are validated again for the reason.
+
+    Two text files in one run are staged concurrently: each keeps its own line numbers and counts.
+    """
+    lines = (FIXTURES / "otlp_current.jsonl").read_text().splitlines()
+    target = settings.landing_dir / "collector" / "mixed.jsonl"
+    target.parent.mkdir(parents=True)
+    target.write_text("\n".join([lines[0], '{"resourceSpans": [ broken', "[1, 2]", *lines[1:]]) + "\n")
+    drop(settings, "canonical_mixed.jsonl")
+    spans_in_fixture = sum(
+        len(ss["spans"]) for line in lines for rs in json.loads(line)["resourceSpans"] for ss in rs["scopeSpans"]
+    )
+    ingest_window(settings, None, None)
+    per_file = {
+        f: (read, loaded, quarantined, dups)
+        for f, read, loaded, quarantined, dups in query(
+            settings,
+            "select source_file, sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(duplicates_skipped) "
+            "from raw.ingestion_ledger group by all",
+        )
+    }
+    assert per_file["collector/mixed.jsonl"] == (spans_in_fixture + 2, spans_in_fixture, 2, 0)
+    assert per_file["canonical_mixed.jsonl"] == (9, 3, 5, 1)
+    bad = query(
+        settings,
+        "select source_row, source_line, rule, message from raw.quarantine "
+        "where source_file = 'collector/mixed.jsonl' order by source_line",
+    )
+    assert [b[:3] for b in bad] == [(None, 2, "malformed_record"), (None, 3, "malformed_record")]
+    assert "line is not valid JSON" in bad[0][3] and "line is not a JSON object" in bad[1][3]
+    rows = query(
+        settings,
+        "select _source_row from raw.trace_spans where _source_file = 'collector/mixed.jsonl' order by _source_row",
+    )
+    assert [r[0] for r in rows] == list(range(1, spans_in_fixture + 1))
