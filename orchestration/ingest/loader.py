@@ -449,6 +449,14 @@ def ingest_window(
     A (file content, day) already loaded is skipped and recorded as
     skipped_unchanged, unless `force`, which reprocesses the window's files;
     either way the raw table ends up with one row per span_id.
+
+    Flow (docs/ingestion.md, "How a load runs"): stage the files (text files
+    copied into `batch`, Parquet files left in place as SQL sources) and
+    record one narrow key row per staged row (`batch_keys`); learn days and
+    drop the keys of pairs not due; find span_id collisions on the keys;
+    then, in one transaction, insert the passing rows from the sources
+    straight into raw, quarantine the failing ones (re-reading only files
+    that have some), and write ledger and manifest.
     """
     if start and end and start > end:
         raise ValueError(f"window start {start} is after its end {end}")
