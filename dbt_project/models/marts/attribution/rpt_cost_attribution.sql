@@ -3,9 +3,11 @@
 -- Each node's share_of_parent is its cost over its parent's cost, so the shares
 -- of the children of one parent sum to 1; share_of_total is over the root.
 {%- set separator = "' > '" %}
-with calls as (
+-- The leaves are summed from the incremental int_cost_daily (the org-mapping
+-- fallback applied on every run), not from every call of the history.
+with daily as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), ['call_date']) }}
 
 ),
 
@@ -17,10 +19,10 @@ leaves as (
         agent_id,
         provider,
         model,
-        count(*) as calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(calls) as calls,
+        sum(unpriced_calls) as unpriced_calls,
         sum(total_cost_usd) as total_cost_usd
-    from calls
+    from daily
     group by workspace_id, department, agent_id, provider, model
 
 ),

@@ -1,8 +1,10 @@
 -- Agents ranked by cost over two windows: the full data range and the last 30
 -- days ending on the as-of date (var as_of_date, default the last day with calls).
-with calls as (
+-- Summed from the incremental int_cost_daily (one row per day, workspace,
+-- department, agent, provider and model), not from every call of the history.
+with daily as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_cost_daily') }}
 
 ),
 
@@ -12,15 +14,15 @@ as_of as (
 
 ),
 
-windowed_calls as (
+windowed as (
 
-    select 'full_range' as ranking_window, calls.*
-    from calls
+    select 'full_range' as ranking_window, daily.*
+    from daily
     union all
-    select 'last_30_days' as ranking_window, calls.*
-    from calls
+    select 'last_30_days' as ranking_window, daily.*
+    from daily
     cross join as_of
-    where calls.call_date between cast({{ dbt.dateadd('day', -29, 'as_of.as_of_date') }} as date)
+    where daily.call_date between cast({{ dbt.dateadd('day', -29, 'as_of.as_of_date') }} as date)
         and as_of.as_of_date
 
 ),
@@ -30,11 +32,11 @@ by_agent as (
     select
         ranking_window,
         agent_id,
-        count(*) as calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(calls) as calls,
+        sum(unpriced_calls) as unpriced_calls,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd
-    from windowed_calls
+    from windowed
     group by ranking_window, agent_id
 
 ),
