@@ -87,12 +87,6 @@ def _present_in_schema(schema: tuple[tuple[str, str], ...], path: Path) -> dict[
     return present
 
 
-def parquet_query(con: duckdb.DuckDBPyConnection, path: Path) -> SourceQuery:
-    reader = f"read_parquet({lit(str(path))}, {_PARQUET_OPTIONS})"
-    present = _present_in_schema(parquet_schema(con, path), path)
-    return _canonical_select(present, "file_row_number + 1", "null::BIGINT", reader)
-
-
 def parquet_group_query(paths: list[Path], schema: tuple[tuple[str, str], ...]) -> SourceQuery:
     """One read of several Parquet files sharing `schema`, in a single scan.
 
@@ -173,9 +167,9 @@ OTLP_TYPES = {c: "VARCHAR" for c in TRACE_COLUMNS} | {
 
 
 def source_query(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, mapping: AttributeMapping, tag: str) -> SourceQuery:
-    """The reader for `fmt`; raises UnparseableFile (or a DuckDB error) when the file cannot be opened."""
-    if fmt == "parquet":
-        return parquet_query(con, path)
+    """The reader for a text format (Parquet files are read in groups, see
+    parquet_group_query); raises UnparseableFile (or a DuckDB error) when the
+    file cannot be opened."""
     if fmt == "csv":
         return csv_query(con, path, tag)
     if fmt == "jsonl":
