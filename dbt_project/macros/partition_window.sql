@@ -25,9 +25,17 @@
             {%- set newest = run_query('select cast(max(' ~ date_column ~ ') as varchar) from ' ~ this).columns[0].values()[0] -%}
             {%- set min_date = newest or '1970-01-01' -%}
         {%- endif -%}
-        {{ timestamp_column }} >= cast({{ add_days("cast('" ~ min_date ~ "' as date)", -(lookback + margin_days)) }} as timestamp)
-        {%- if max_date %}
-            and {{ timestamp_column }} < cast({{ add_days("cast('" ~ max_date ~ "' as date)", 1 + margin_days) }} as timestamp)
-        {%- endif -%}
+        {{ window_bounds_predicate(timestamp_column, min_date, max_date, lookback + margin_days, margin_days) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `column` from `days_before` days before min_date up to the end of max_date
+    plus `days_after` (no upper bound when max_date is none), as comparisons
+    with constants. The one definition of a window's bounds: the incremental
+    models above and the windowed data tests (test_window.sql) use it. -#}
+{% macro window_bounds_predicate(column, min_date, max_date, days_before, days_after=0) -%}
+    {{ column }} >= cast({{ add_days("cast('" ~ min_date ~ "' as date)", -days_before) }} as timestamp)
+    {%- if max_date %}
+        and {{ column }} < cast({{ add_days("cast('" ~ max_date ~ "' as date)", 1 + days_after) }} as timestamp)
     {%- endif -%}
 {%- endmacro %}

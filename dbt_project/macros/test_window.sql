@@ -22,10 +22,8 @@
     {%- set window_column = test_window_column(relation) -%}
     {%- set whole_table = (config.get('meta') or {}).get('test_window') == 'whole_table' -%}
     {%- if window_column and not whole_table and var('min_date', none) and var('max_date', none) -%}
-        {%- set lookback = var('lookback_days', 2) | int -%}
         {%- do filters.append(
-            window_column ~ ' >= cast(' ~ add_days("cast('" ~ var('min_date') ~ "' as date)", -lookback) ~ ' as timestamp) and '
-            ~ window_column ~ ' < cast(' ~ add_days("cast('" ~ var('max_date') ~ "' as date)", 1) ~ ' as timestamp)'
+            window_bounds_predicate(window_column, var('min_date'), var('max_date'), var('lookback_days', 2) | int)
         ) -%}
     {%- endif -%}
     {%- if filters -%}
