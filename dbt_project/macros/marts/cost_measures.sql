@@ -44,7 +44,7 @@
 {#- The cost aggregates of `relation` (an incremental daily aggregate keeping
     the department as recorded, trace_department) with the org-mapping
     fallback applied and re-grouped by the attributed department: the body of
-    a CTE, grouped by `time_columns` and the attribution keys. -#}
+    a CTE, grouped by `time_columns` (none: over all days) and the attribution keys. -#}
 {% macro cost_rollup_by_attributed_department(relation, time_columns) -%}
     select
         {%- for column in time_columns %}
@@ -59,7 +59,11 @@
     from {{ relation }} as costs
     left join {{ ref('org_mapping') }} as org
         on costs.agent_id = org.agent_id
-    group by {{ time_columns | join(', ') }}, costs.workspace_id,
+    group by
+        {%- for column in time_columns %}
+        {{ column }},
+        {%- endfor %}
+        costs.workspace_id,
         coalesce(costs.trace_department, org.department, {{ unassigned_label() }}),
         costs.agent_id, costs.provider, costs.model
 {%- endmacro %}

@@ -5,25 +5,9 @@
 {%- set separator = "' > '" %}
 -- The leaves are summed from the incremental int_cost_daily (the org-mapping
 -- fallback applied on every run), not from every call of the history.
-with daily as (
+with leaves as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), ['call_date']) }}
-
-),
-
-leaves as (
-
-    select
-        workspace_id,
-        department,
-        agent_id,
-        provider,
-        model,
-        sum(calls) as calls,
-        sum(unpriced_calls) as unpriced_calls,
-        sum(total_cost_usd) as total_cost_usd
-    from daily
-    group by workspace_id, department, agent_id, provider, model
+    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
 
 ),
 
