@@ -117,7 +117,7 @@ def _write_parquet(conn: duckdb.DuckDBPyConnection, tables: list[str], target: P
         )
 
 
-def _swap_directory(new_dir: Path, final_dir: Path) -> None:
+def swap_directory(new_dir: Path, final_dir: Path) -> None:
     """Replace `final_dir` by `new_dir` with two renames; a reader sees either tree whole."""
     if final_dir.exists():
         old = final_dir.with_name(f".{final_dir.name}.old-{uuid.uuid4().hex[:8]}")
@@ -202,7 +202,7 @@ def publish_marts(
 
     os.replace(tmp, final)
     if parquet:
-        _swap_directory(parquet_tmp, parquet_final)
+        swap_directory(parquet_tmp, parquet_final)
     return PublishResult(
         path=final,
         tables=tables,

@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.publish.publish import swap_directory
 from orchestration.settings import REPORTS_DIR, Settings
 
 SOURCE_NAME = "agentledger"
@@ -217,17 +218,15 @@ def stage_project(target: Path, project_dir: Path = REPORTS_DIR) -> Path:
 
 
 def _swap_in(new_dir: Path, final_dir: Path) -> None:
-    """Replace `final_dir` by `new_dir` with renames; a server sees either site whole."""
+    """Replace `final_dir` by `new_dir` with renames; a server sees either site whole.
+
+    The build may sit on another filesystem: it is first moved beside
+    `final_dir`, so that the swap itself is swap_directory's two renames.
+    """
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     staged = final_dir.with_name(f".{final_dir.name}.{uuid.uuid4().hex[:8]}.new")
     shutil.move(str(new_dir), staged)  # same filesystem in practice: a rename
-    if final_dir.exists():
-        old = final_dir.with_name(f".{final_dir.name}.{uuid.uuid4().hex[:8]}.old")
-        os.replace(final_dir, old)
-        os.replace(staged, final_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, final_dir)
+    swap_directory(staged, final_dir)
 
 
 def build_report_site(
