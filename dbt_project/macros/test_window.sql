@@ -4,8 +4,9 @@
   what the history costs.
 
   A model or source opts in with `meta: {test_window_column: <timestamp column>}`.
-  When the run has a window (vars min_date and max_date, as Dagster passes
-  them), every data test on that relation reads it through
+  When the run has a window (both min_date and max_date of run_window() in
+  partition_window.sql: the vars, or the environment variables Dagster
+  sets), every data test on that relation reads it through
   `column >= min_date - lookback_days and column < max_date + 1 day`, the same
   days the incremental models rebuilt; a run without a window (a full build,
   `make test`) tests every row. This overrides dbt's own get_where_subquery,
@@ -21,9 +22,10 @@
     {%- endif -%}
     {%- set window_column = test_window_column(relation) -%}
     {%- set whole_table = (config.get('meta') or {}).get('test_window') == 'whole_table' -%}
-    {%- if window_column and not whole_table and var('min_date', none) and var('max_date', none) -%}
+    {%- set window = run_window() -%}
+    {%- if window_column and not whole_table and window.min_date and window.max_date -%}
         {%- do filters.append(
-            window_bounds_predicate(window_column, var('min_date'), var('max_date'), var('lookback_days', 2) | int)
+            window_bounds_predicate(window_column, window.min_date, window.max_date, var('lookback_days', 2) | int)
         ) -%}
     {%- endif -%}
     {%- if filters -%}

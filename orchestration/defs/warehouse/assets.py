@@ -4,8 +4,9 @@ The project is split in three so that partitions mean something:
 - reference: the seeds (prices, budgets, org mapping) and models built from
   them alone, unpartitioned;
 - daily: the models feeding the call-level fact, partitioned by day; each run
-  passes its window to dbt as vars min_date/max_date (the incremental fact
-  re-processes `lookback_days` before min_date for late data);
+  passes its window to dbt in the environment variables of WINDOW_ENV, read
+  by the macro run_window() (the incremental fact re-processes
+  `lookback_days` before min_date for late data);
 - marts: every table derived from the fact, built after the partitions;
   the incremental ones (the trace fact) over the days of the run's
   partitions, all of them from scratch in a run that names no partitions.
@@ -16,8 +17,9 @@ Unit tests are not run here: dbt recommends them for development and CI
 
 
 import datetime as dt
-import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -38,6 +40,12 @@ MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
 # fact) run with the set that builds their last parent, not before it exists.
 CAUTIOUS_TESTS = ["--indirect-selection", "cautious"]
 PRODUCTION_BUILD = ["--exclude-resource-type", "unit_test", *CAUTIOUS_TESTS]
+
+# The run's window reaches dbt in these environment variables, not as
+# `--vars`: dbt re-parses the whole project whenever --vars differ from its
+# last parse (seconds per invocation, every day), while a variable read only
+# at execution leaves partial parsing alone (dbt_project/macros/partition_window.sql).
+WINDOW_ENV = ("AGENTLEDGER_WINDOW_MIN_DATE", "AGENTLEDGER_WINDOW_MAX_DATE")
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -72,7 +80,9 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
-    yield from dbt.cli(["build", *PRODUCTION_BUILD], context=context).stream()
+    with environment(window_env(None)):
+        invocation = dbt.cli(["build", *PRODUCTION_BUILD], context=context)
+    yield from invocation.stream()
 
 
 @dbt_assets(
@@ -89,12 +99,11 @@ def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Staging, pricing and the incremental call-level fact for the run's days."""
     window = context.partition_time_window
-    dbt_vars = {
-        "min_date": window.start.date().isoformat(),
-        # The window end is exclusive; the dbt vars are inclusive days.
-        "max_date": (window.end - dt.timedelta(days=1)).date().isoformat(),
-    }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars), *PRODUCTION_BUILD], context=context).stream()
+    # The window end is exclusive; dbt's window is inclusive days.
+    days = (window.start.date().isoformat(), (window.end - dt.timedelta(days=1)).date().isoformat())
+    with environment(window_env(days)):
+        invocation = dbt.cli(["build", *PRODUCTION_BUILD], context=context)
+    yield from invocation.stream()
 
 
 @dbt_assets(
@@ -108,11 +117,14 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
-    yield from dbt.cli(["build", *marts_window_args(context.run.tags), *PRODUCTION_BUILD], context=context).stream()
+    args, env = marts_window_args(context.run.tags)
+    with environment(env):
+        invocation = dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
+    yield from invocation.stream()
 
 
-def marts_window_args(run_tags: Mapping[str, str]) -> list[str]:
-    """dbt arguments for the marts: the window of the run's partitions, or a full refresh.
+def marts_window_args(run_tags: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """dbt arguments and window environment for the marts: the run's partitions, or a full refresh.
 
     A run that loads days (the schedule, the landing sensor, a backfill or
     `make reprice`) names its partitions, and only those days changed in the
@@ -121,8 +133,41 @@ def marts_window_args(run_tags: Mapping[str, str]) -> list[str]:
     """
     days = run_partition_days(dict(run_tags))
     if days is None:
-        return ["--full-refresh"]
-    return ["--vars", json.dumps({"min_date": days[0], "max_date": days[1]})]
+        return ["--full-refresh"], window_env(None)
+    return [], window_env(days)
+
+
+def window_env(days: tuple[str, str] | None) -> dict[str, str]:
+    """The environment variables that give dbt a window of inclusive days (first, last), or none.
+
+    Both are always set, to empty strings for no window, so that a variable
+    left in the parent's environment (a shell, an earlier step) never reaches
+    a run as its window.
+    """
+    first, last = days or ("", "")
+    return dict(zip(WINDOW_ENV, (first, last), strict=True))
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, then restore what was there.
+
+    DbtCliResource.cli() copies os.environ when it is called and starts the
+    dbt process before it returns, and takes no environment of its own; so
+    the window is set around that call only, and removed right after, so
+    that it does not outlive the step in this (long-lived) process. Steps
+    that call dbt never overlap: they share a concurrency pool of one.
+    """
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 defs = dg.Definitions(assets=[dbt_reference_seeds, dbt_daily_models, dbt_marts])
