@@ -34,15 +34,12 @@ import duckdb
 
 from benchmarks.record import record_section
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
+from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
 from orchestration.settings import DBT_PROJECT_DIR
 
 DBT = Path(sys.executable).parent / "dbt"
 START = date(2026, 7, 1)
 PRICING_SELECT = "+fct_llm_calls rpt_unpriced_models --indirect-selection cautious"
-# What the Dagster assets pass on a daily run (orchestration/defs/warehouse/assets.py).
-PRODUCTION_BUILD = ["--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
-# How those assets pass a window (WINDOW_ENV there): new --vars would force a full parse.
-WINDOW_ENV = ("AGENTLEDGER_WINDOW_MIN_DATE", "AGENTLEDGER_WINDOW_MAX_DATE")
 ANALYST_QUERIES = {
     "a month of daily cost by agent": [
         """select call_date, agent_id, sum(total_cost_usd) as cost_usd

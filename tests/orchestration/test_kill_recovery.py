@@ -41,9 +41,12 @@ def _group_has_dbt_build(pgid: int) -> bool:
             if os.getpgid(int(proc.name)) != pgid:
                 continue
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            environ = (proc / "environ").read_bytes().split(b"\0")
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
-        if b"/dbt " in cmdline and b" build" in cmdline and b"--vars" in cmdline:
+        # a build over a partition window: the window reaches dbt in its environment
+        windowed = any(entry.startswith(b"AGENTLEDGER_WINDOW_MIN_DATE=") and entry != b"AGENTLEDGER_WINDOW_MIN_DATE=" for entry in environ)
+        if b"/dbt " in cmdline and b" build" in cmdline and windowed:
             return True
     return False
 

@@ -26,8 +26,8 @@ from orchestration.settings import DBT_PROJECT_DIR
 pytestmark = pytest.mark.slow
 
 DBT = Path(sys.executable).parent / "dbt"
-# The incremental models, and the report tables built on the incremental daily
-# aggregates: after an incremental run each must equal a full rebuild.
+# The incremental models, and the dimensions and report tables built on the
+# incremental aggregates: after an incremental run each must equal a full rebuild.
 INCREMENTAL_MODELS = (
     "marts.fct_llm_calls",
     "marts.fct_traces",
@@ -42,6 +42,17 @@ INCREMENTAL_MODELS = (
     "marts.rpt_agent_daily",
     "marts.rpt_cost_daily",
     "marts.rpt_cost_hourly",
+    "intermediate.int_span_activity_daily",
+    "intermediate.int_trace_agents",
+    "marts.dim_agents",
+    "marts.dim_workspaces",
+    "marts.dim_departments",
+    "marts.rpt_agent_overview",
+    "marts.rpt_agent_efficiency",
+    "marts.rpt_agent_departments",
+    "marts.rpt_token_waterfall",
+    "marts.rpt_cost_by_model",
+    "marts.rpt_provider_model_matrix",
 )
 SELECT = [
     "--select", "+fct_llm_calls", "rpt_unpriced_models",

@@ -4,6 +4,20 @@
     'unassigned'
 {%- endmacro %}
 
+{#- The department a call's cost goes to: the trace's own, else the agent's
+    in org_mapping, else 'unassigned'; department_source names which applied. -#}
+{% macro attributed_department(trace_department, mapped_department) -%}
+    coalesce({{ trace_department }}, {{ mapped_department }}, {{ unassigned_label() }})
+{%- endmacro %}
+
+{% macro department_source(trace_department, mapped_department) -%}
+    case
+            when {{ trace_department }} is not null then 'trace'
+            when {{ mapped_department }} is not null then 'org_mapping'
+            else 'unassigned'
+        end
+{%- endmacro %}
+
 {#- The calls of the run's partition window (all of them on a full build), for
     the incremental daily aggregates in models/intermediate/daily. -#}
 {% macro attributed_llm_calls_in_window() -%}
@@ -37,13 +51,9 @@
         calls.call_date,
         calls.call_hour,
         calls.workspace_id,
-        coalesce(nullif(trim(calls.department), ''), org.department, {{ unassigned_label() }}) as department,
+        {{ attributed_department("nullif(trim(calls.department), '')", 'org.department') }} as department,
         nullif(trim(calls.department), '') as trace_department,
-        case
-            when nullif(trim(calls.department), '') is not null then 'trace'
-            when org.department is not null then 'org_mapping'
-            else 'unassigned'
-        end as department_source,
+        {{ department_source("nullif(trim(calls.department), '')", 'org.department') }} as department_source,
         org.team,
         org.cost_centre,
         coalesce(calls.agent_id, {{ unassigned_label() }}) as agent_id,

@@ -41,29 +41,40 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The cost aggregates of `relation` (an incremental daily aggregate keeping
-    the department as recorded, trace_department) with the org-mapping
-    fallback applied and re-grouped by the attributed department: the body of
-    a CTE, grouped by `time_columns` (none: over all days) and the attribution keys. -#}
+{#- The rows of `relation` (an incremental daily aggregate keeping the
+    department as recorded, trace_department, and the calls' agent_id) with the
+    org-mapping fallback applied: every column plus department and
+    department_source, as in attributed_llm_calls(). A parenthesised subquery. -#}
+{% macro with_attributed_department(relation) -%}
+(
+    select
+        costs.*,
+        {{ attributed_department('costs.trace_department', 'org.department') }} as department,
+        {{ department_source('costs.trace_department', 'org.department') }} as department_source
+    from {{ relation }} as costs
+    left join {{ ref('org_mapping') }} as org
+        on costs.agent_id = org.agent_id
+)
+{%- endmacro %}
+
+{#- The cost aggregates of `relation` (see with_attributed_department)
+    re-grouped by the attributed department: the body of a CTE, grouped by
+    `time_columns` (none: over all days) and the attribution keys. -#}
 {% macro cost_rollup_by_attributed_department(relation, time_columns) -%}
     select
         {%- for column in time_columns %}
         {{ column }},
         {%- endfor %}
-        costs.workspace_id,
-        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}) as department,
-        costs.agent_id,
-        costs.provider,
-        costs.model,
+        workspace_id,
+        department,
+        agent_id,
+        provider,
+        model,
         {{ cost_measures_rollup() }}
-    from {{ relation }} as costs
-    left join {{ ref('org_mapping') }} as org
-        on costs.agent_id = org.agent_id
+    from {{ with_attributed_department(relation) }} as costs
     group by
         {%- for column in time_columns %}
         {{ column }},
         {%- endfor %}
-        costs.workspace_id,
-        coalesce(costs.trace_department, org.department, {{ unassigned_label() }}),
-        costs.agent_id, costs.provider, costs.model
+        workspace_id, department, agent_id, provider, model
 {%- endmacro %}

@@ -16,9 +16,9 @@
         -- summed in DECIMAL: a DOUBLE sum depends on the order the rows arrive in,
         -- which would make a rebuild differ from an incremental run in the last bits
         cast(avg(cast(duration_ms as decimal(38, 6))) as {{ double_type() }}) as latency_mean_ms,
-        cast({{ percentile_cont('duration_ms', 0.5) }} as {{ double_type() }}) as latency_p50_ms,
-        cast({{ percentile_cont('duration_ms', 0.95) }} as {{ double_type() }}) as latency_p95_ms,
-        cast({{ percentile_cont('duration_ms', 0.99) }} as {{ double_type() }}) as latency_p99_ms,
+        cast({{ percentile_cont('duration_ms', 0.5, together_with=[0.95, 0.99]) }} as {{ double_type() }}) as latency_p50_ms,
+        cast({{ percentile_cont('duration_ms', 0.95, together_with=[0.5, 0.99]) }} as {{ double_type() }}) as latency_p95_ms,
+        cast({{ percentile_cont('duration_ms', 0.99, together_with=[0.5, 0.95]) }} as {{ double_type() }}) as latency_p99_ms,
         cast({{ percentile_cont('time_to_first_token_ms', 0.5) }} as {{ double_type() }}) as ttft_p50_ms
 {%- endmacro %}
 

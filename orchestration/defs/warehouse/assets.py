@@ -25,6 +25,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
 
@@ -35,17 +36,6 @@ DAILY_SELECT = "source:raw.trace_spans+,+fct_llm_calls"
 REFERENCE_SELECT = "resource_type:seed +fct_llm_calls"
 REFERENCE_EXCLUDE = "source:raw.trace_spans+"
 MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
-
-# Tests that also read models outside a set (e.g. a mart reconciling to the
-# fact) run with the set that builds their last parent, not before it exists.
-CAUTIOUS_TESTS = ["--indirect-selection", "cautious"]
-PRODUCTION_BUILD = ["--exclude-resource-type", "unit_test", *CAUTIOUS_TESTS]
-
-# The run's window reaches dbt in these environment variables, not as
-# `--vars`: dbt re-parses the whole project whenever --vars differ from its
-# last parse (seconds per invocation, every day), while a variable read only
-# at execution leaves partial parsing alone (dbt_project/macros/partition_window.sql).
-WINDOW_ENV = ("AGENTLEDGER_WINDOW_MIN_DATE", "AGENTLEDGER_WINDOW_MAX_DATE")
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 

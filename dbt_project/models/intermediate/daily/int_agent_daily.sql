@@ -14,12 +14,15 @@ select
     count(distinct trace_id) as traces,
     sum(case when is_error then 1 else 0 end) as error_calls,
     sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+    sum(case when is_priced and not is_error then 1 else 0 end) as successful_priced_calls,
     sum(input_tokens) as input_tokens,
     sum(cache_read_tokens) as cache_read_tokens,
     sum(output_tokens) as output_tokens,
     sum(total_tokens) as total_tokens,
+    sum(case when is_priced then total_tokens end) as priced_tokens,
     sum(total_cost_usd) as total_cost_usd,
-    {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
-    {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms
+    sum(case when is_error then total_cost_usd end) as error_cost_usd,
+    {{ percentile_cont('duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+    {{ percentile_cont('duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms
 from calls
 group by call_date, agent_id

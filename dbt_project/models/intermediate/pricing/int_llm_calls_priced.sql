@@ -33,7 +33,7 @@ with model_spans as (
         coalesce(reasoning_tokens, 0) as reasoning_tokens,
         reported_cost_usd
     from {{ ref('stg_raw__trace_spans') }}
-    where operation in ('chat', 'text_completion', 'generate_content', 'embeddings')
+    where {{ is_llm_call_operation('operation') }}
 
 ),
 

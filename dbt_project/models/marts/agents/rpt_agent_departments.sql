@@ -1,23 +1,19 @@
 -- One row per agent and department its calls are attributed to: shows shared
 -- agents (used by several departments) and where the department came from.
-with calls as (
-
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-by_department as (
+-- Sums of the incremental per-day cost aggregate, with the org-mapping
+-- fallback applied on every run.
+with by_department as (
 
     select
         agent_id,
         department,
-        count(*) as calls,
-        sum(case when department_source = 'trace' then 1 else 0 end) as calls_department_from_trace,
-        sum(case when department_source = 'org_mapping' then 1 else 0 end) as calls_department_from_mapping,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(calls) as calls,
+        sum(case when department_source = 'trace' then calls else 0 end) as calls_department_from_trace,
+        sum(case when department_source = 'org_mapping' then calls else 0 end) as calls_department_from_mapping,
+        sum(unpriced_calls) as unpriced_calls,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd
-    from calls
+    from {{ with_attributed_department(ref('int_cost_daily')) }} as costs
     group by agent_id, department
 
 ),

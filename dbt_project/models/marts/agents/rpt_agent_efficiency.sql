@@ -4,32 +4,47 @@
 --                                 so retries and failures raise it
 --   cost_per_trace_usd            priced cost / distinct traces the agent made calls in
 --   error_waste_usd               cost of the calls that ended in error (retry/error waste)
-with calls as (
+-- Sums of the incremental per-day aggregate; traces are counted in
+-- int_trace_agents (a trace crossing midnight counts once).
+with call_traces as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select coalesce(agent_id, {{ unassigned_label() }}) as agent_id, count(*) as traces
+    from {{ ref('int_trace_agents') }}
+    where llm_call_count > 0
+    group by coalesce(agent_id, {{ unassigned_label() }})
+
+),
+
+daily_sums as (
+
+    select
+        agent_id,
+        sum(calls) as calls,
+        sum(calls) - sum(error_calls) as successful_calls,
+        sum(error_calls) as error_calls,
+        sum(successful_priced_calls) as successful_priced_calls,
+        sum(calls) - sum(unpriced_calls) as priced_calls,
+        sum(unpriced_calls) as unpriced_calls,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(priced_tokens) as priced_tokens,
+        sum(total_cost_usd) as total_cost_usd,
+        sum(error_cost_usd) as error_waste_usd
+    from {{ ref('int_agent_daily') }}
+    group by agent_id
 
 ),
 
 by_agent as (
 
     select
-        agent_id,
-        count(*) as calls,
-        sum(case when is_error then 0 else 1 end) as successful_calls,
-        sum(case when is_error then 1 else 0 end) as error_calls,
-        sum(case when is_priced and not is_error then 1 else 0 end) as successful_priced_calls,
-        sum(case when is_priced then 1 else 0 end) as priced_calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
-        count(distinct trace_id) as traces,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens,
-        sum(case when is_priced then total_tokens end) as priced_tokens,
-        sum(total_cost_usd) as total_cost_usd,
-        sum(case when is_error then total_cost_usd end) as error_waste_usd
-    from calls
-    group by agent_id
+        daily_sums.*,
+        coalesce(call_traces.traces, 0) as traces
+    from daily_sums
+    left join call_traces
+        on daily_sums.agent_id = call_traces.agent_id
 
 ),
 

@@ -20,8 +20,8 @@ by_model as (
         sum(output_tokens) as output_tokens,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd,
-        {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms
+        {{ percentile_cont('duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+        {{ percentile_cont('duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms
     from calls
     group by agent_id, provider, model
 

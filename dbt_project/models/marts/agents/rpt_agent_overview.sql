@@ -1,5 +1,8 @@
 -- One row per agent of dim_agents (every agent, even one without LLM calls):
 -- who owns it, how much it is used, what it costs, how it behaves.
+-- The additive measures come from the incremental per-day aggregate and the
+-- trace counts from int_trace_agents; only the latency percentiles, which do
+-- not add up across days, read the calls.
 with calls as (
 
     select * from {{ attributed_llm_calls() }} as calls
@@ -12,28 +15,60 @@ as_of as (
 
 ),
 
+daily_activity as (
+
+    select
+        daily.agent_id,
+        count(*) as active_days,
+        sum(daily.calls) as calls,
+        sum(daily.error_calls) as error_calls,
+        sum(daily.unpriced_calls) as unpriced_calls,
+        sum(daily.input_tokens) as input_tokens,
+        sum(daily.output_tokens) as output_tokens,
+        sum(daily.total_tokens) as total_tokens,
+        sum(daily.total_cost_usd) as total_cost_usd,
+        sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
+            and daily.call_date <= as_of.as_of_date then daily.calls else 0 end) as calls_last_30_days,
+        sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
+            and daily.call_date <= as_of.as_of_date then daily.total_cost_usd end) as cost_last_30_days_usd
+    from {{ ref('int_agent_daily') }} as daily
+    cross join as_of
+    group by daily.agent_id
+
+),
+
+call_traces as (
+
+    select coalesce(agent_id, {{ unassigned_label() }}) as agent_id, count(*) as traces
+    from {{ ref('int_trace_agents') }}
+    where llm_call_count > 0
+    group by coalesce(agent_id, {{ unassigned_label() }})
+
+),
+
+latency as (
+
+    select
+        agent_id,
+        {{ percentile_cont('duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+        {{ percentile_cont('duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms
+    from calls
+    group by agent_id
+
+),
+
 call_activity as (
 
     select
-        calls.agent_id,
-        count(distinct calls.call_date) as active_days,
-        count(*) as calls,
-        count(distinct calls.trace_id) as traces,
-        sum(case when calls.is_error then 1 else 0 end) as error_calls,
-        sum(case when calls.is_priced then 0 else 1 end) as unpriced_calls,
-        sum(calls.input_tokens) as input_tokens,
-        sum(calls.output_tokens) as output_tokens,
-        sum(calls.total_tokens) as total_tokens,
-        sum(calls.total_cost_usd) as total_cost_usd,
-        sum(case when calls.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
-            and calls.call_date <= as_of.as_of_date then 1 else 0 end) as calls_last_30_days,
-        sum(case when calls.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
-            and calls.call_date <= as_of.as_of_date then calls.total_cost_usd end) as cost_last_30_days_usd,
-        {{ percentile_cont('calls.duration_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('calls.duration_ms', 0.95) }} as latency_p95_ms
-    from calls
-    cross join as_of
-    group by calls.agent_id
+        daily_activity.*,
+        coalesce(call_traces.traces, 0) as traces,
+        latency.latency_p50_ms,
+        latency.latency_p95_ms
+    from daily_activity
+    left join call_traces
+        on daily_activity.agent_id = call_traces.agent_id
+    left join latency
+        on daily_activity.agent_id = latency.agent_id
 
 ),
 

@@ -1,20 +1,17 @@
 -- One row per agent seen in any span or LLM call, with its owner and habits.
-with spans as (
+-- Built from the incremental aggregates (span activity per day, agents per
+-- trace, cost per day), not from every span of the history.
+with span_days as (
 
-    select
-        agent_id,
-        agent_name,
-        workspace_id,
-        started_at,
-        trace_id
-    from {{ ref('stg_raw__trace_spans') }}
-    where agent_id is not null
+    select * from {{ ref('int_span_activity_daily') }}
 
 ),
 
-calls as (
+-- Calls per workspace, attributed department, agent, provider and model over
+-- all days (org-mapping fallback applied).
+call_rollup as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
 
 ),
 
@@ -22,11 +19,33 @@ span_activity as (
 
     select
         agent_id,
-        min(started_at) as first_seen_at,
-        max(started_at) as last_seen_at,
-        count(distinct trace_id) as trace_count
-    from spans
+        min(first_started_at) as first_seen_at,
+        max(last_started_at) as last_seen_at
+    from span_days
+    where agent_id is not null
     group by agent_id
+
+),
+
+trace_activity as (
+
+    select agent_id, count(*) as trace_count
+    from {{ ref('int_trace_agents') }}
+    where agent_id is not null
+    group by agent_id
+
+),
+
+-- First and last call under the calls' agent id ('unassigned' when none).
+call_times as (
+
+    select
+        coalesce(agent_id, {{ unassigned_label() }}) as agent_id,
+        min(first_call_at) as first_call_at,
+        max(last_call_at) as last_call_at
+    from span_days
+    where first_call_at is not null
+    group by coalesce(agent_id, {{ unassigned_label() }})
 
 ),
 
@@ -34,11 +53,9 @@ call_activity as (
 
     select
         agent_id,
-        min(started_at) as first_call_at,
-        max(started_at) as last_call_at,
-        count(*) as call_count,
+        sum(calls) as call_count,
         count(distinct {{ dbt.concat(['provider', "'/'", 'model']) }}) as model_count
-    from calls
+    from call_rollup
     group by agent_id
 
 ),
@@ -51,13 +68,12 @@ agent_universe as (
 
 ),
 
--- Latest non-null display name (ties: alphabetical). Ranked over one row per
--- (agent, name) rather than over every span, which would sort the history.
+-- Latest non-null display name (ties: alphabetical).
 name_last_used as (
 
-    select agent_id, agent_name, max(started_at) as last_used_at
-    from spans
-    where agent_name is not null
+    select agent_id, agent_name, max(last_started_at) as last_used_at
+    from span_days
+    where agent_id is not null and agent_name is not null
     group by agent_id, agent_name
 
 ),
@@ -75,8 +91,9 @@ names_ranked as (
 -- Workspace with the most spans (ties: alphabetical).
 workspace_counts as (
 
-    select agent_id, workspace_id, count(*) as span_count
-    from spans
+    select agent_id, workspace_id, sum(span_count) as span_count
+    from span_days
+    where agent_id is not null
     group by agent_id, workspace_id
 
 ),
@@ -94,8 +111,8 @@ workspaces_ranked as (
 -- Department (already resolved with the org-mapping fallback) with the most calls.
 department_counts as (
 
-    select agent_id, department, count(*) as call_count
-    from calls
+    select agent_id, department, sum(calls) as call_count
+    from call_rollup
     group by agent_id, department
 
 ),
@@ -112,8 +129,8 @@ departments_ranked as (
 
 model_counts as (
 
-    select agent_id, provider, model, count(*) as call_count
-    from calls
+    select agent_id, provider, model, sum(calls) as call_count
+    from call_rollup
     group by agent_id, provider, model
 
 ),
@@ -134,8 +151,8 @@ call_workspaces_ranked as (
     select
         agent_id,
         workspace_id,
-        row_number() over (partition by agent_id order by count(*) desc, workspace_id) as workspace_rank
-    from calls
+        row_number() over (partition by agent_id order by sum(calls) desc, workspace_id) as workspace_rank
+    from call_rollup
     group by agent_id, workspace_id
 
 ),
@@ -150,16 +167,20 @@ final as (
         org.team,
         org.cost_centre,
         org.agent_id is not null as is_in_org_mapping,
-        coalesce(span_activity.first_seen_at, call_activity.first_call_at) as first_seen_at,
-        coalesce(span_activity.last_seen_at, call_activity.last_call_at) as last_seen_at,
+        coalesce(span_activity.first_seen_at, call_times.first_call_at) as first_seen_at,
+        coalesce(span_activity.last_seen_at, call_times.last_call_at) as last_seen_at,
         models_ranked.provider as primary_provider,
         models_ranked.model as primary_model,
         coalesce(call_activity.model_count, 0) as model_count,
         coalesce(call_activity.call_count, 0) as call_count,
-        coalesce(span_activity.trace_count, 0) as trace_count
+        coalesce(trace_activity.trace_count, 0) as trace_count
     from agent_universe
     left join span_activity
         on agent_universe.agent_id = span_activity.agent_id
+    left join trace_activity
+        on agent_universe.agent_id = trace_activity.agent_id
+    left join call_times
+        on agent_universe.agent_id = call_times.agent_id
     left join call_activity
         on agent_universe.agent_id = call_activity.agent_id
     left join names_ranked

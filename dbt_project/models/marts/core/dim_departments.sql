@@ -1,21 +1,17 @@
 -- One row per department: those calls or traces are attributed to (after the
 -- org-mapping fallback, 'unassigned' included) and those listed in org_mapping.
-with calls as (
-
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-call_activity as (
+-- Built from the incremental per-day cost aggregate (org-mapping fallback
+-- applied on every run) and the trace fact, not from every call.
+with call_activity as (
 
     select
         department,
-        min(started_at) as first_seen_at,
-        max(started_at) as last_seen_at,
+        min(first_call_at) as first_seen_at,
+        max(last_call_at) as last_seen_at,
         count(distinct workspace_id) as workspace_count,
         count(distinct agent_id) as agent_count,
-        count(*) as call_count
-    from calls
+        sum(calls) as call_count
+    from {{ with_attributed_department(ref('int_cost_daily')) }} as costs
     group by department
 
 ),

@@ -1,27 +1,29 @@
--- One row per workspace (tenant) seen in any span.
-with spans as (
-
-    select workspace_id, agent_id, started_at, trace_id
-    from {{ ref('stg_raw__trace_spans') }}
-
-),
-
-calls as (
-
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-span_activity as (
+-- One row per workspace (tenant) seen in any span. Built from the incremental
+-- aggregates (span activity per day, cost per day) and the trace fact, not
+-- from every span of the history.
+with span_activity as (
 
     select
         workspace_id,
-        min(started_at) as first_seen_at,
-        max(started_at) as last_seen_at,
-        count(distinct agent_id) as agent_count,
-        count(distinct trace_id) as trace_count
-    from spans
+        min(first_started_at) as first_seen_at,
+        max(last_started_at) as last_seen_at,
+        count(distinct agent_id) as agent_count
+    from {{ ref('int_span_activity_daily') }}
     group by workspace_id
+
+),
+
+trace_activity as (
+
+    select workspace_id, count(*) as trace_count
+    from {{ ref('fct_traces') }}
+    group by workspace_id
+
+),
+
+call_rollup as (
+
+    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
 
 ),
 
@@ -30,8 +32,8 @@ call_activity as (
     select
         workspace_id,
         count(distinct department) as department_count,
-        count(*) as call_count
-    from calls
+        sum(calls) as call_count
+    from call_rollup
     group by workspace_id
 
 ),
@@ -44,9 +46,11 @@ final as (
         span_activity.last_seen_at,
         span_activity.agent_count,
         coalesce(call_activity.department_count, 0) as department_count,
-        span_activity.trace_count,
+        coalesce(trace_activity.trace_count, 0) as trace_count,
         coalesce(call_activity.call_count, 0) as call_count
     from span_activity
+    left join trace_activity
+        on span_activity.workspace_id = trace_activity.workspace_id
     left join call_activity
         on span_activity.workspace_id = call_activity.workspace_id
 

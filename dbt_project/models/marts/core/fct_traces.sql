@@ -63,7 +63,7 @@ span_stats as (
         max(cast({{ epoch_milliseconds('started_at') }} as decimal(38, 9)) + cast(duration_ms as decimal(38, 9)))
             - min({{ epoch_milliseconds('started_at') }}) as duration_ms,
         count(*) as span_count,
-        sum(case when operation in ('chat', 'text_completion', 'generate_content', 'embeddings') then 1 else 0 end) as llm_call_count,
+        sum(case when {{ is_llm_call_operation('operation') }} then 1 else 0 end) as llm_call_count,
         sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,
         sum(case when status = 'error' then 1 else 0 end) as error_count,
         min(workspace_id) as any_workspace_id,

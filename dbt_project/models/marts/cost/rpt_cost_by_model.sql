@@ -1,11 +1,6 @@
 -- Cost per provider and model over the whole data range.
-with calls as (
-
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
-by_model as (
+-- Sums of the incremental per-day cost aggregate.
+with by_model as (
 
     select
         provider,
@@ -13,9 +8,9 @@ by_model as (
         min(call_date) as first_call_date,
         max(call_date) as last_call_date,
         cast(count(distinct agent_id) as bigint) as agent_count,
-        cast(sum(case when is_priced then total_tokens end) as bigint) as priced_tokens,
-        {{ cost_measures() }}
-    from calls
+        cast(sum(priced_tokens) as bigint) as priced_tokens,
+        {{ cost_measures_rollup() }}
+    from {{ ref('int_cost_daily') }}
     group by provider, model
 
 ),

@@ -12,7 +12,6 @@ by_model as (
         model,
         count(*) as calls,
         sum(case when is_priced then 0 else 1 end) as unpriced_calls,
-        count(distinct agent_id) as agent_count,
         sum(input_tokens) as input_tokens,
         sum(output_tokens) as output_tokens,
         sum(total_tokens) as total_tokens,
@@ -24,10 +23,19 @@ by_model as (
         sum(uncached_input_cost_usd) + sum(cache_read_cost_usd) + sum(cache_write_cost_usd) as input_cost_usd,
         sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd,
         cast(sum(case when is_error then 1 else 0 end) as {{ double_type() }}) / count(*) as error_rate,
-        {{ percentile_cont('duration_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('duration_ms', 0.95) }} as latency_p95_ms,
+        {{ percentile_cont('duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+        {{ percentile_cont('duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms,
         {{ percentile_cont('time_to_first_token_ms', 0.5) }} as ttft_p50_ms
     from calls
+    group by provider, model
+
+),
+
+-- Distinct agents from the per-day cost aggregate (a few thousand rows) rather than the calls.
+agents_per_model as (
+
+    select provider, model, count(distinct agent_id) as agent_count
+    from {{ ref('int_cost_daily') }}
     group by provider, model
 
 ),
@@ -35,12 +43,12 @@ by_model as (
 final as (
 
     select
-        provider,
-        model,
+        by_model.provider,
+        by_model.model,
         calls,
         cast(calls as {{ double_type() }}) / sum(calls) over () as share_of_calls,
         unpriced_calls,
-        agent_count,
+        coalesce(agents_per_model.agent_count, 0) as agent_count,
         input_tokens,
         output_tokens,
         total_tokens,
@@ -54,6 +62,9 @@ final as (
         ttft_p50_ms,
         error_rate
     from by_model
+    left join agents_per_model
+        on by_model.provider = agents_per_model.provider
+        and by_model.model = agents_per_model.model
 
 )
 

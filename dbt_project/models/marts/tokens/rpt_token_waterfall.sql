@@ -3,22 +3,17 @@
 --   input_total -> cache_read -> cache_write -> uncached_input (the remainder)
 --   output_total -> reasoning -> visible_output (the remainder)
 -- The parts of each cascade add up to its total, tokens and cost alike.
-with calls as (
-
-    select * from {{ attributed_llm_calls() }} as calls
-
-),
-
--- Additive sums at the finest grain needed, rolled up below.
-daily_agent as (
+-- Additive sums at the finest grain needed (from the incremental per-day cost
+-- aggregate), rolled up below.
+with daily_agent as (
 
     select
         call_date,
         cast({{ dbt.date_trunc('month', 'call_date') }} as date) as call_month,
         workspace_id,
         agent_id,
-        count(*) as calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(calls) as calls,
+        sum(unpriced_calls) as unpriced_calls,
         sum(input_tokens) as input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
@@ -31,7 +26,7 @@ daily_agent as (
         sum(uncached_input_cost_usd) as uncached_input_cost_usd,
         sum(reasoning_cost_usd) as reasoning_cost_usd,
         sum(output_cost_usd) as visible_output_cost_usd
-    from calls
+    from {{ ref('int_cost_daily') }}
     group by call_date, workspace_id, agent_id
 
 ),

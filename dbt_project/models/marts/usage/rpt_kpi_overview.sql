@@ -75,8 +75,8 @@ window_measures as (
         coalesce(sum(calls.input_tokens), 0) as input_tokens,
         coalesce(sum(calls.output_tokens), 0) as output_tokens,
         coalesce(sum(calls.cache_read_tokens), 0) as cache_read_tokens,
-        {{ percentile_cont('calls.duration_ms', 0.5) }} as latency_p50_ms,
-        {{ percentile_cont('calls.duration_ms', 0.95) }} as latency_p95_ms,
+        {{ percentile_cont('calls.duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+        {{ percentile_cont('calls.duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms,
         cast(sum(case when calls.is_error then 1 else 0 end) as {{ double_type() }})
             / nullif(count(calls.span_id), 0) as error_rate
     from windows
