@@ -53,6 +53,7 @@ INCREMENTAL_MODELS = (
     "marts.rpt_token_waterfall",
     "marts.rpt_cost_by_model",
     "marts.rpt_provider_model_matrix",
+    "marts.rpt_kpi_overview",
 )
 SELECT = [
     "--select", "+fct_llm_calls", "rpt_unpriced_models",

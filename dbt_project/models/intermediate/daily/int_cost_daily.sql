@@ -21,6 +21,8 @@ select
     -- the waterfall, the tokens of priced calls and the first and last call,
     -- for the whole-range marts and dimensions built from this table
     cast(sum(case when is_priced then total_tokens end) as bigint) as priced_tokens,
+    cast(sum(case when is_priced then input_tokens end) as bigint) as priced_input_tokens,
+    cast(sum(case when is_priced then output_tokens end) as bigint) as priced_output_tokens,
     cast(sum(cache_read_tokens) as bigint) as cache_read_tokens,
     cast(sum(cache_write_tokens) as bigint) as cache_write_tokens,
     cast(sum(uncached_input_tokens) as bigint) as uncached_input_tokens,

@@ -1,28 +1,48 @@
 -- Provider x model comparison over the whole data range: price, speed, reliability, volume.
+-- Volume, tokens and cost are sums of the incremental per-day aggregates;
+-- only the latency percentiles, which do not add up across days, read the calls.
 with calls as (
 
     select * from {{ attributed_llm_calls() }} as calls
 
 ),
 
-by_model as (
+costs as (
 
     select
         provider,
         model,
-        count(*) as calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        sum(calls) as calls,
+        sum(unpriced_calls) as unpriced_calls,
+        count(distinct agent_id) as agent_count,
         sum(input_tokens) as input_tokens,
         sum(output_tokens) as output_tokens,
         sum(total_tokens) as total_tokens,
-        sum(case when is_priced then total_tokens end) as priced_tokens,
-        sum(case when is_priced then input_tokens end) as priced_input_tokens,
-        sum(case when is_priced then output_tokens end) as priced_output_tokens,
-        sum(case when is_priced then 1 else 0 end) as priced_calls,
+        sum(priced_tokens) as priced_tokens,
+        sum(priced_input_tokens) as priced_input_tokens,
+        sum(priced_output_tokens) as priced_output_tokens,
+        sum(priced_calls) as priced_calls,
         sum(total_cost_usd) as total_cost_usd,
         sum(uncached_input_cost_usd) + sum(cache_read_cost_usd) + sum(cache_write_cost_usd) as input_cost_usd,
-        sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd,
-        cast(sum(case when is_error then 1 else 0 end) as {{ double_type() }}) / count(*) as error_rate,
+        sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd
+    from {{ ref('int_cost_daily') }}
+    group by provider, model
+
+),
+
+errors as (
+
+    select provider, model, sum(error_calls) as error_calls
+    from {{ ref('int_usage_daily') }}
+    group by provider, model
+
+),
+
+latency as (
+
+    select
+        provider,
+        model,
         {{ percentile_cont('duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
         {{ percentile_cont('duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms,
         {{ percentile_cont('time_to_first_token_ms', 0.5) }} as ttft_p50_ms
@@ -31,24 +51,33 @@ by_model as (
 
 ),
 
--- Distinct agents from the per-day cost aggregate (a few thousand rows) rather than the calls.
-agents_per_model as (
+by_model as (
 
-    select provider, model, count(distinct agent_id) as agent_count
-    from {{ ref('int_cost_daily') }}
-    group by provider, model
+    select
+        costs.*,
+        cast(errors.error_calls as {{ double_type() }}) / costs.calls as error_rate,
+        latency.latency_p50_ms,
+        latency.latency_p95_ms,
+        latency.ttft_p50_ms
+    from costs
+    left join errors
+        on costs.provider = errors.provider
+        and costs.model = errors.model
+    left join latency
+        on costs.provider = latency.provider
+        and costs.model = latency.model
 
 ),
 
 final as (
 
     select
-        by_model.provider,
-        by_model.model,
+        provider,
+        model,
         calls,
         cast(calls as {{ double_type() }}) / sum(calls) over () as share_of_calls,
         unpriced_calls,
-        coalesce(agents_per_model.agent_count, 0) as agent_count,
+        agent_count,
         input_tokens,
         output_tokens,
         total_tokens,
@@ -62,9 +91,6 @@ final as (
         ttft_p50_ms,
         error_rate
     from by_model
-    left join agents_per_model
-        on by_model.provider = agents_per_model.provider
-        and by_model.model = agents_per_model.model
 
 )
 

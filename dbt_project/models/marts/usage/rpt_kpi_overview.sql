@@ -62,27 +62,73 @@ windows as (
 
 ),
 
-window_measures as (
+-- Volume, errors, tokens and cost: sums of the incremental per-agent daily
+-- aggregate (one row per agent and day with calls, so its distinct agents are
+-- the active agents). The latency percentiles, which do not add up across
+-- days, read the calls of the windows' days only.
+window_sums as (
 
     select
         windows.period,
         windows.window_kind,
-        count(calls.span_id) as calls,
-        sum(case when calls.is_error then 1 else 0 end) as error_calls,
-        sum(case when calls.span_id is not null and not calls.is_priced then 1 else 0 end) as unpriced_calls,
-        count(distinct calls.agent_id) as active_agents,
-        sum(calls.total_cost_usd) as total_cost_usd,
-        coalesce(sum(calls.input_tokens), 0) as input_tokens,
-        coalesce(sum(calls.output_tokens), 0) as output_tokens,
-        coalesce(sum(calls.cache_read_tokens), 0) as cache_read_tokens,
-        {{ percentile_cont('calls.duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
-        {{ percentile_cont('calls.duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms,
-        cast(sum(case when calls.is_error then 1 else 0 end) as {{ double_type() }})
-            / nullif(count(calls.span_id), 0) as error_rate
+        coalesce(sum(daily.calls), 0) as calls,
+        coalesce(sum(daily.error_calls), 0) as error_calls,
+        coalesce(sum(daily.unpriced_calls), 0) as unpriced_calls,
+        count(distinct daily.agent_id) as active_agents,
+        sum(daily.total_cost_usd) as total_cost_usd,
+        coalesce(sum(daily.input_tokens), 0) as input_tokens,
+        coalesce(sum(daily.output_tokens), 0) as output_tokens,
+        coalesce(sum(daily.cache_read_tokens), 0) as cache_read_tokens
     from windows
-    left join calls
-        on calls.call_date between windows.start_date and windows.end_date
+    left join {{ ref('int_agent_daily') }} as daily
+        on daily.call_date between windows.start_date and windows.end_date
     group by windows.period, windows.window_kind
+
+),
+
+window_calls as (
+
+    select call_date, duration_ms
+    from calls
+    where call_date >= (select min(start_date) from windows)
+        and call_date <= (select max(end_date) from windows)
+
+),
+
+window_latency as (
+
+    select
+        windows.period,
+        windows.window_kind,
+        {{ percentile_cont('window_calls.duration_ms', 0.5, together_with=[0.95]) }} as latency_p50_ms,
+        {{ percentile_cont('window_calls.duration_ms', 0.95, together_with=[0.5]) }} as latency_p95_ms
+    from windows
+    left join window_calls
+        on window_calls.call_date between windows.start_date and windows.end_date
+    group by windows.period, windows.window_kind
+
+),
+
+window_measures as (
+
+    select
+        window_sums.period,
+        window_sums.window_kind,
+        window_sums.calls,
+        window_sums.error_calls,
+        window_sums.unpriced_calls,
+        window_sums.active_agents,
+        window_sums.total_cost_usd,
+        window_sums.input_tokens,
+        window_sums.output_tokens,
+        window_sums.cache_read_tokens,
+        window_latency.latency_p50_ms,
+        window_latency.latency_p95_ms,
+        cast(window_sums.error_calls as {{ double_type() }}) / nullif(window_sums.calls, 0) as error_rate
+    from window_sums
+    inner join window_latency
+        on window_sums.period = window_latency.period
+        and window_sums.window_kind = window_latency.window_kind
 
 ),
 
