@@ -8,7 +8,7 @@
 }}
 
 -- one row per model-operation span, priced; incremental by day over the
--- partition window (vars min_date/max_date, lookback_days re-processed)
+-- partition window (min_date/max_date, see macros/partition_window.sql; lookback_days re-processed)
 with priced_calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}

@@ -10,7 +10,7 @@
 -- One row per trace (one agent invocation and all its child spans).
 --
 -- Incremental like the call-level fact: a run recomputes every trace with a
--- span in the partition window (vars min_date/max_date, lookback_days), from
+-- span in the partition window (min_date/max_date, lookback_days), from
 -- all of its spans. A trace's spans are looked for up to `trace_span_days`
 -- (default 1) beyond the window on either side, so a trace may cross
 -- midnight; a full refresh gives the same rows.
