@@ -1,15 +1,17 @@
-"""dbt build figures: full build on 1M and 10M calls, a one-day incremental run on top of 10M, analyst queries.
+"""dbt build figures: full build on 1M and 10M calls, one-day incremental runs on top of each, analyst queries.
 
 Usage: python -m benchmarks.bench_dbt [--work DIR] [--calls 10100000] [--days 101] [--select SELECTOR]
 
 Generates traces with the synthetic generator (deterministic seed), inserts
 them into raw.trace_spans with DuckDB (the loader's own cost is measured by
 the ingestion benchmark, not here), then times dbt in a child process and
-reads that child's peak RSS from wait4(). The one-day incremental run adds
-the last generated day (~1% of the calls) and passes it as the partition
+reads that child's peak RSS from wait4(). Each one-day incremental run adds
+the next generated day (~1% of the 10M calls) and passes it as the partition
 window, as the daily pipeline does: in the environment variables
 AGENTLEDGER_WINDOW_MIN_DATE/MAX_DATE, not `--vars`, so that dbt parses the
-project partially, and without unit tests, which Dagster leaves to CI. Then
+project partially, and without unit tests, which Dagster leaves to CI; the
+same day's work on 1M and on 10M of history shows whether the daily run grows
+with the history. Then
 times the analyst queries of the issue on the 10M warehouse, read-only: a
 month of daily cost by agent, and one agent's detail page (overview, daily
 trend, model mix, peer rank). Writes the "dbt" section of docs/benchmarks.md.
@@ -225,6 +227,15 @@ def main(argv: list[str] | None = None) -> int:
         small_calls = load_raw(small, glob, START, START + timedelta(days=small_days - 1))
         run_dbt(["seed"], small, work, "seed_small")
         figures.append(("full build", small_calls, run_dbt(["build", *select], small, work, "build_small")))
+        # the same one-day run as on 10M below, on a tenth of the history: the
+        # daily run's cost should follow the day's volume, not the history's
+        next_day = START + timedelta(days=small_days)
+        small_day_calls = load_raw(small, glob, next_day, next_day)
+        small_window = dict(zip(WINDOW_ENV, (str(next_day), str(next_day)), strict=True))
+        figures.append((
+            "incremental, one day, whole build as the daily run does it, on top of the 1M build", small_day_calls,
+            run_dbt(["build", *select, *PRODUCTION_BUILD], small, work, "incremental_build_small", env=small_window),
+        ))
         small.unlink()
 
         # 10M: everything but the last day, then the last day incrementally
@@ -240,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             run_dbt(["run", "--select", *PRICING_SELECT.split()], big, work, "incremental_pricing", env=window),
         ))
         figures.append((
-            "incremental, one day, whole build as the daily run does it (models and data tests)", day_calls,
+            "incremental, one day, whole build as the daily run does it (models and data tests), on top of 10M", day_calls,
             run_dbt(["build", *select, *PRODUCTION_BUILD], big, work, "incremental_build", env=window),
         ))
         daily_models_s, daily_tests_s, daily_slowest = slowest_nodes(work)

@@ -131,9 +131,8 @@ def resolve_all(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    spans = dbt.ref("stg_raw__trace_spans")
     combinations = (
-        spans.filter("operation in ('chat', 'text_completion', 'generate_content', 'embeddings')")
+        dbt.ref("int_model_names_daily")
         .aggregate("provider, request_model, response_model", "provider, request_model, response_model")
         .fetchall()
     )

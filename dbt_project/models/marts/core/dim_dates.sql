@@ -1,10 +1,11 @@
--- Calendar over the data range: every day from the first to the last span.
+-- Calendar over the data range: every day from the first to the last span
+-- (the days of the incremental span activity aggregate).
 with span_bounds as (
 
     select
-        cast(min(started_at) as date) as first_date,
-        cast(max(started_at) as date) as last_date
-    from {{ ref('stg_raw__trace_spans') }}
+        min(span_date) as first_date,
+        max(span_date) as last_date
+    from {{ ref('int_span_activity_daily') }}
 
 ),
 

@@ -1,7 +1,8 @@
 -- One row per (provider, requested model) seen in LLM calls, with its catalog match.
-with calls as (
+-- Built from the incremental per-day aggregate int_model_daily, not from every call.
+with model_days as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_model_daily') }}
 
 ),
 
@@ -10,13 +11,13 @@ activity as (
     select
         provider,
         model,
-        min(started_at) as first_seen_at,
-        max(started_at) as last_seen_at,
-        count(*) as call_count,
-        sum(case when is_priced then 1 else 0 end) as priced_calls,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls,
+        min(first_call_at) as first_seen_at,
+        max(last_call_at) as last_seen_at,
+        sum(calls) as call_count,
+        sum(priced_calls) as priced_calls,
+        sum(calls) - sum(priced_calls) as unpriced_calls,
         count(distinct response_model) as response_model_count
-    from calls
+    from model_days
     group by provider, model
 
 ),
@@ -24,8 +25,8 @@ activity as (
 -- The catalog ids matched most often (a model can match several snapshots).
 catalog_counts as (
 
-    select provider, model, catalog_provider_id, catalog_model_id, count(*) as call_count
-    from calls
+    select provider, model, catalog_provider_id, catalog_model_id, sum(calls) as call_count
+    from model_days
     where catalog_model_id is not null
     group by provider, model, catalog_provider_id, catalog_model_id
 

@@ -1,7 +1,8 @@
 -- One row per model provider seen in LLM calls.
-with calls as (
+-- Built from the incremental per-day aggregate int_model_daily, not from every call.
+with model_days as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_model_daily') }}
 
 ),
 
@@ -9,21 +10,21 @@ activity as (
 
     select
         provider,
-        min(started_at) as first_seen_at,
-        max(started_at) as last_seen_at,
+        min(first_call_at) as first_seen_at,
+        max(last_call_at) as last_seen_at,
         count(distinct model) as model_count,
         count(distinct agent_id) as agent_count,
-        count(*) as call_count,
-        sum(case when is_priced then 0 else 1 end) as unpriced_calls
-    from calls
+        sum(calls) as call_count,
+        sum(calls) - sum(priced_calls) as unpriced_calls
+    from model_days
     group by provider
 
 ),
 
 catalog_counts as (
 
-    select provider, catalog_provider_id, count(*) as call_count
-    from calls
+    select provider, catalog_provider_id, sum(calls) as call_count
+    from model_days
     where catalog_provider_id is not null
     group by provider, catalog_provider_id
 

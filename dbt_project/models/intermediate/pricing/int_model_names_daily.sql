@@ -1,0 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='call_date',
+        on_schema_change='fail'
+    )
+}}
+
+-- The (provider, request_model, response_model) combinations seen on LLM-call
+-- spans per day, incremental by day: a run replaces the days of its
+-- partition window. int_model_catalog_matches resolves the distinct
+-- combinations of this table (a few hundred) instead of grouping every span
+-- of the history on each run.
+select
+    {{ day_of('started_at') }} as call_date,
+    provider,
+    request_model,
+    response_model,
+    count(*) as calls
+from {{ ref('stg_raw__trace_spans') }}
+where {{ is_llm_call_operation('operation') }}
+    and {{ partition_window_predicate('started_at') }}
+group by {{ day_of('started_at') }}, provider, request_model, response_model
