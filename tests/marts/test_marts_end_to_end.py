@@ -319,3 +319,24 @@ def test_kpi_overview_last_30_days_matches_the_fact(warehouse: BuiltWarehouse) -
         [period_start, period_end],
     )
     assert (calls, cost) == (fact_calls, fact_cost)
+
+
+@pytest.mark.parametrize(
+    ("table", "bad_value"),
+    [
+        ("marts.rpt_cost_daily", "null as agent_id"),  # not null
+        ("marts.rpt_cost_daily", "-1 as calls"),  # non-negative
+        ("marts.fct_llm_calls", "'pending' as status"),  # accepted values
+        ("marts.rpt_cost_attribution", "2.0 as share_of_parent"),  # row invariant
+    ],
+)
+def test_contract_constraints_reject_bad_rows(warehouse: BuiltWarehouse, table: str, bad_value: str) -> None:
+    """The marts' row-level rules are enforced by the engine where the row is written, not tested after."""
+    con = duckdb.connect(str(warehouse.path))
+    try:
+        con.execute("begin")
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute(f"insert into {table} select * replace ({bad_value}) from {table} limit 1")
+        con.execute("rollback")
+    finally:
+        con.close()
