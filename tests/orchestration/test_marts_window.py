@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.automation.definitions import range_tags
 from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
+from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.warehouse.assets import environment, marts_window_args, window_env
 from orchestration.partitions import PARTITION_TAG, run_partition_days
 from orchestration.settings import DBT_PROJECT_DIR
