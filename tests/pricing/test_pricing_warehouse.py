@@ -45,6 +45,8 @@ INCREMENTAL_MODELS = (
     "intermediate.int_span_activity_daily",
     "intermediate.int_trace_agents",
     "intermediate.int_model_daily",
+    "intermediate.int_caching_daily",
+    "marts.rpt_caching_roi",
     "intermediate.int_model_names_daily",
     "intermediate.int_model_catalog_matches",
     "marts.dim_models",

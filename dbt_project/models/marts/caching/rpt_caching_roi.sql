@@ -23,12 +23,13 @@
 --                                 x (1 - var assumed_cache_read_price_ratio, 0.5).
 --   potential        = candidate uncached input tokens x cacheable share x discount.
 -- It is gross of the write premium needed to fill the cache, so an upper bound.
-{%- set min_cacheable = var('min_cacheable_input_tokens', 1024) %}
 {%- set assumed_share = var('assumed_cacheable_prefix_share', 0.5) %}
 {%- set assumed_ratio = var('assumed_cache_read_price_ratio', 0.5) %}
-with calls as (
+-- Sums of the incremental per-day aggregate int_caching_daily, which applies
+-- the per-call conditions above (cache hit, candidate call) call by call.
+with caching_days as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('int_caching_daily') }}
 
 ),
 
@@ -62,9 +63,9 @@ catalog_matches_ranked as (
         catalog_model_id,
         row_number() over (
             partition by provider, model
-            order by count(*) desc, catalog_provider_id, catalog_model_id
+            order by sum(calls) desc, catalog_provider_id, catalog_model_id
         ) as match_rank
-    from calls
+    from {{ ref('int_model_daily') }}
     where catalog_model_id is not null
     group by provider, model, catalog_provider_id, catalog_model_id
 
@@ -76,10 +77,10 @@ model_rates as (
         provider,
         model,
         cast(sum(uncached_input_cost_usd) as {{ double_type() }})
-            / nullif(sum(case when is_priced then uncached_input_tokens end), 0) as uncached_input_rate_usd,
+            / nullif(sum(priced_uncached_input_tokens), 0) as uncached_input_rate_usd,
         cast(sum(cache_savings_usd) as {{ double_type() }})
-            / nullif(sum(case when is_priced then cache_read_tokens end), 0) as observed_read_discount_usd
-    from calls
+            / nullif(sum(priced_cache_read_tokens), 0) as observed_read_discount_usd
+    from caching_days
     group by provider, model
 
 ),
@@ -121,8 +122,8 @@ agent_models as (
         agent_id,
         provider,
         model,
-        count(*) as calls,
-        sum(case when cache_read_tokens > 0 then 1 else 0 end) as cache_hit_calls,
+        sum(calls) as calls,
+        sum(cache_hit_calls) as cache_hit_calls,
         sum(input_tokens) as input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
@@ -132,19 +133,10 @@ agent_models as (
         sum(cache_write_cost_usd) as cache_write_cost_usd,
         sum(cache_savings_usd) as cache_savings_usd,
         sum(cache_write_premium_usd) as cache_write_premium_usd,
-        cast(sum(case when cache_read_tokens > 0 then cache_read_tokens end) as {{ double_type() }})
-            / nullif(sum(case when cache_read_tokens > 0 then input_tokens end), 0) as observed_prefix_share,
-        sum(
-            case
-                when is_priced
-                    and cache_read_tokens = 0
-                    and cache_write_tokens = 0
-                    and input_tokens >= {{ min_cacheable }}
-                then uncached_input_tokens
-                else 0
-            end
-        ) as candidate_uncached_tokens
-    from calls
+        cast(sum(cache_hit_read_tokens) as {{ double_type() }})
+            / nullif(sum(cache_hit_input_tokens), 0) as observed_prefix_share,
+        sum(candidate_uncached_tokens) as candidate_uncached_tokens
+    from caching_days
     group by agent_id, provider, model
 
 ),
