@@ -20,12 +20,13 @@ import datetime as dt
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
+from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV, prune_invocation_targets
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
 
@@ -36,6 +37,9 @@ DAILY_SELECT = "source:raw.trace_spans+,+fct_llm_calls"
 REFERENCE_SELECT = "resource_type:seed +fct_llm_calls"
 REFERENCE_EXCLUDE = "source:raw.trace_spans+"
 MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
+
+# The asset ops that call dbt; dagster-dbt names each call's artifact folder after its op.
+DBT_ASSET_OPS = ("dbt_reference_seeds", "dbt_daily_models", "dbt_marts")
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
@@ -70,9 +74,7 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
-    with environment(window_env(None)):
-        invocation = dbt.cli(["build", *PRODUCTION_BUILD], context=context)
-    yield from invocation.stream()
+    yield from dbt_build(context, dbt, [], window_env(None)).stream()
 
 
 @dbt_assets(
@@ -91,9 +93,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     window = context.partition_time_window
     # The window end is exclusive; dbt's window is inclusive days.
     days = (window.start.date().isoformat(), (window.end - dt.timedelta(days=1)).date().isoformat())
-    with environment(window_env(days)):
-        invocation = dbt.cli(["build", *PRODUCTION_BUILD], context=context)
-    yield from invocation.stream()
+    yield from dbt_build(context, dbt, [], window_env(days)).stream()
 
 
 @dbt_assets(
@@ -108,9 +108,24 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
     args, env = marts_window_args(context.run.tags)
-    with environment(env):
-        invocation = dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
-    yield from invocation.stream()
+    yield from dbt_build(context, dbt, args, env).stream()
+
+
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], window: dict[str, str]):
+    """Start `dbt build` as production runs it, with the window in its environment.
+
+    First removes the week-old artifact folders of earlier invocations
+    (dagster-dbt writes one per dbt call and keeps them all).
+    """
+    prune_invocation_targets(dbt_target_root(), DBT_ASSET_OPS)
+    with environment(window):
+        return dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
+
+
+def dbt_target_root() -> Path:
+    """Where dagster-dbt puts each invocation's folder: DBT_TARGET_PATH, else target/, in the project."""
+    root = Path(os.getenv("DBT_TARGET_PATH", "target"))
+    return root if root.is_absolute() else Path(agentledger_dbt_project.project_dir) / root
 
 
 def marts_window_args(run_tags: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
