@@ -93,3 +93,26 @@
         and {{ column }} < cast({{ add_days("cast('" ~ max_date ~ "' as date)", 1 + days_after) }} as timestamp)
     {%- endif -%}
 {%- endmacro %}
+
+{#- The trace-keyed incremental models (fct_traces, int_trace_agents) recompute
+    every trace with a span in the window, from all of its spans. A trace's
+    spans are looked for up to var `trace_span_days` (default 1) beyond the
+    window on either side, so a trace may cross midnight.
+
+    touched_traces(): the body of a CTE listing the traces with a span in the
+    window. touched_trace_rows_predicate(): the rows (spans, or calls) of those
+    traces, for a relation with started_at and trace_id; `touched_relation`
+    names the CTE above. `date_column` is the model's own day column, for
+    partition_window_predicate. -#}
+{% macro touched_traces(date_column) -%}
+    select distinct trace_id
+    from {{ ref('stg_raw__trace_spans') }}
+    where {{ partition_window_predicate('started_at', date_column) }}
+{%- endmacro %}
+
+{% macro touched_trace_rows_predicate(date_column, touched_relation='touched_traces') -%}
+    {{ partition_window_predicate('started_at', date_column, margin_days=var('trace_span_days', 1) | int) }}
+    {%- if is_incremental() %}
+        and trace_id in (select trace_id from {{ touched_relation }})
+    {%- endif %}
+{%- endmacro %}

@@ -106,3 +106,14 @@
         (select max(call_date) from {{ calls_relation }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- Traces each agent made LLM calls in, under the calls' agent id
+    ('unassigned' when none): the body of a CTE with agent_id, traces. Counted
+    from int_trace_agents (one row per trace and agent), so a trace crossing
+    midnight counts once. -#}
+{% macro traces_with_calls_per_agent() -%}
+    select coalesce(agent_id, {{ unassigned_label() }}) as agent_id, count(*) as traces
+    from {{ ref('int_trace_agents') }}
+    where llm_call_count > 0
+    group by coalesce(agent_id, {{ unassigned_label() }})
+{%- endmacro %}

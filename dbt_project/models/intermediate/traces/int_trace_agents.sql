@@ -14,15 +14,11 @@
 -- the history.
 --
 -- Incremental by trace, like fct_traces: a run recomputes every trace with a
--- span in the partition window, from all of its spans, looked for up to
--- `trace_span_days` beyond the window.
-{%- set trace_span_days = var('trace_span_days', 1) | int %}
-
+-- span in the partition window, from all of its spans (touched_traces() and
+-- touched_trace_rows_predicate() in macros/partition_window.sql).
 with touched_traces as (
 
-    select distinct trace_id
-    from {{ ref('stg_raw__trace_spans') }}
-    where {{ partition_window_predicate('started_at', 'first_span_date') }}
+    {{ touched_traces('first_span_date') }}
 
 ),
 
@@ -30,10 +26,7 @@ spans as (
 
     select trace_id, agent_id, started_at, operation
     from {{ ref('stg_raw__trace_spans') }}
-    where {{ partition_window_predicate('started_at', 'first_span_date', margin_days=trace_span_days) }}
-        {%- if is_incremental() %}
-        and trace_id in (select trace_id from touched_traces)
-        {%- endif %}
+    where {{ touched_trace_rows_predicate('first_span_date') }}
 
 )
 

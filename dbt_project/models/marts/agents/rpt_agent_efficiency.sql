@@ -8,10 +8,7 @@
 -- int_trace_agents (a trace crossing midnight counts once).
 with call_traces as (
 
-    select coalesce(agent_id, {{ unassigned_label() }}) as agent_id, count(*) as traces
-    from {{ ref('int_trace_agents') }}
-    where llm_call_count > 0
-    group by coalesce(agent_id, {{ unassigned_label() }})
+    {{ traces_with_calls_per_agent() }}
 
 ),
 

@@ -39,10 +39,7 @@ daily_activity as (
 
 call_traces as (
 
-    select coalesce(agent_id, {{ unassigned_label() }}) as agent_id, count(*) as traces
-    from {{ ref('int_trace_agents') }}
-    where llm_call_count > 0
-    group by coalesce(agent_id, {{ unassigned_label() }})
+    {{ traces_with_calls_per_agent() }}
 
 ),
 

@@ -19,13 +19,9 @@
 -- an agent and the first carrying a department are picked with
 -- value_at_min over (started_at, span_id) instead of ranking windows, which
 -- would sort every span of the history by trace.
-{%- set trace_span_days = var('trace_span_days', 1) | int %}
-
 with touched_traces as (
 
-    select distinct trace_id
-    from {{ ref('stg_raw__trace_spans') }}
-    where {{ partition_window_predicate('started_at', 'trace_date') }}
+    {{ touched_traces('trace_date') }}
 
 ),
 
@@ -46,10 +42,7 @@ spans as (
         status,
         {{ ordering_key(['started_at', 'span_id']) }} as span_order
     from {{ ref('stg_raw__trace_spans') }}
-    where {{ partition_window_predicate('started_at', 'trace_date', margin_days=trace_span_days) }}
-        {%- if is_incremental() %}
-        and trace_id in (select trace_id from touched_traces)
-        {%- endif %}
+    where {{ touched_trace_rows_predicate('trace_date') }}
 
 ),
 
@@ -97,10 +90,7 @@ call_stats as (
         sum(case when is_priced then 0 else 1 end) as unpriced_calls,
         sum(case when is_error then total_cost_usd end) as errored_call_cost_usd
     from {{ ref('fct_llm_calls') }}
-    where {{ partition_window_predicate('started_at', 'trace_date', margin_days=trace_span_days) }}
-        {%- if is_incremental() %}
-        and trace_id in (select trace_id from touched_traces)
-        {%- endif %}
+    where {{ touched_trace_rows_predicate('trace_date') }}
     group by trace_id
 
 ),
