@@ -38,12 +38,12 @@ import duckdb
 
 from benchmarks.record import record_section
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
-from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
+from orchestration.dbt_cli import CAUTIOUS_TESTS, PRODUCTION_BUILD, WINDOW_ENV
 from orchestration.settings import DBT_PROJECT_DIR
 
 DBT = Path(sys.executable).parent / "dbt"
 START = date(2026, 7, 1)
-PRICING_SELECT = "+fct_llm_calls rpt_unpriced_models --indirect-selection cautious"
+PRICING_SELECT = ["+fct_llm_calls", "rpt_unpriced_models"]
 ANALYST_QUERIES = {
     "a month of daily cost by agent": [
         """select call_date, agent_id, sum(total_cost_usd) as cost_usd
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         window = dict(zip(WINDOW_ENV, (str(last_day), str(last_day)), strict=True))
         figures.append((
             "incremental, one day, pricing models (+fct_llm_calls)", day_calls,
-            run_dbt(["run", "--select", *PRICING_SELECT.split()], big, work, "incremental_pricing", env=window),
+            run_dbt(["run", "--select", *PRICING_SELECT, *CAUTIOUS_TESTS], big, work, "incremental_pricing", env=window),
         ))
         figures.append((
             "incremental, one day, whole build as the daily run does it (models and data tests), on top of the larger build", day_calls,
