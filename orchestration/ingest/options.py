@@ -36,9 +36,9 @@ DEFAULT_FIELD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "environment": ("deployment.environment.name", "deployment.environment"),
     "user_id": ("user.id", "enduser.id"),
     "agent_id": ("gen_ai.agent.id",),
-    "agent_name": ("gen_ai.agent.name",),
+    "agent_name": ("gen_ai.agent.name", "agent.name"),
     "conversation_id": ("gen_ai.conversation.id", "session.id"),
-    "reported_cost_usd": ("agentledger.reported_cost_usd", "gen_ai.usage.cost"),
+    "reported_cost_usd": ("agentledger.reported_cost_usd", "gen_ai.usage.cost", "operation.cost", "llm.cost.total"),
 }
 
 

@@ -162,8 +162,11 @@ normalised as (
         case when _input_excludes_cache
              then input_tokens + coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)
              else input_tokens end as input_tokens,
+        -- An embeddings call has input tokens only: a missing output count
+        -- of a call that reported usage is 0 (contract.GENERATING_OPERATIONS).
         case when _output_excludes_reasoning
              then output_tokens + coalesce(reasoning_tokens, 0)
+             when output_tokens is null and operation = 'embeddings' and input_tokens is not null then 0
              else output_tokens end as output_tokens
     )
     from typed
