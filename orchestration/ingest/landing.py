@@ -111,10 +111,11 @@ def detect_format(path: Path) -> str:
                 # document (OTLP if it mentions resourceSpans near the top).
                 fh.seek(0)
                 top = fh.read(256 * 1024)
-                if b'"resourceSpans"' in top:
+                if b'"resourceSpans"' in top or b'"resource_spans"' in top:
                     return "otlp_json"
                 return "jsonl"
-            if isinstance(doc, dict) and "resourceSpans" in doc:
+            # resource_spans: the proto field name, as protobuf-JSON converters write it.
+            if isinstance(doc, dict) and ("resourceSpans" in doc or "resource_spans" in doc):
                 return "otlp_jsonl"
             return "jsonl"
     raise UnrecognisedFormat(

@@ -293,8 +293,9 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     )
     invocation_model = f"try(json_extract_string({s_alias[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
     request_model = f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)})"
-    start_ns = "try_cast(trim(sp.startTimeUnixNano) as UBIGINT)"
-    end_ns = "try_cast(trim(sp.endTimeUnixNano) as UBIGINT)"
+    # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
+    start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
+    end_ns = "case when regexp_full_match(trim(sp.endTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.endTimeUnixNano) as UBIGINT) end"
     # Later than year 9999 is no time at all (and make_timestamp would fail the file).
     max_ns = 253402300799 * 10**9
 
