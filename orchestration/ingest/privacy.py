@@ -15,20 +15,50 @@ import hashlib
 
 from orchestration.ingest.sql_text import in_list, lit
 
-# Attribute keys holding prompts, completions, instructions or tool payloads
-# (OpenTelemetry GenAI conventions, current and deprecated, plus the two
-# other common instrumentation families).
+# The one content deny-list: attribute keys (exact, or by prefix) holding
+# prompts, completions, instructions, tool payloads, documents or embeddings,
+# as the OpenTelemetry GenAI conventions (current and deprecated) and the
+# instrumentation libraries name them. docs/ingestion.md renders it.
 CONTENT_KEYS = (
+    # OpenTelemetry GenAI conventions
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
     "gen_ai.tool.call.arguments",
     "gen_ai.tool.call.result",
     "gen_ai.tool.definitions",
+    # OpenInference
     "input.value",
     "output.value",
+    # Pydantic Logfire
+    "request_data",
+    "response_data",
+    "events",
+    # OpenLLMetry decorators
+    "traceloop.entity.input",
+    "traceloop.entity.output",
 )
-CONTENT_PREFIXES = ("gen_ai.prompt", "gen_ai.completion", "llm.prompts", "llm.completions", "llm.input_messages", "llm.output_messages")
+CONTENT_PREFIXES = (
+    # OpenTelemetry GenAI, deprecated indexed attributes and event-style keys
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "gen_ai.content.",
+    # OpenLLMetry
+    "llm.prompts",
+    "llm.completions",
+    "llm.request.functions",
+    # OpenInference
+    "llm.input_messages",
+    "llm.output_messages",
+    "llm.prompt_template",
+    "llm.tools",
+    "message.",
+    "tool_call.",
+    "embedding.embeddings",
+    "retrieval.documents",
+    "reranker.",
+    "document.",
+)
 
 
 def is_content_key(key: str) -> bool:
