@@ -19,11 +19,15 @@
 {%- endmacro %}
 
 {#- The calls of the run's partition window (all of them on a full build), for
-    the incremental daily aggregates in models/intermediate/daily. -#}
+    the incremental daily aggregates in models/intermediate/daily. The window
+    reaches trace_span_days beyond the partition window on both sides: that is
+    where fct_llm_calls may have re-attributed calls to an agent whose span
+    arrived in this run (int_span_attribution), and those days are
+    re-aggregated whole. -#}
 {% macro attributed_llm_calls_in_window() -%}
 (
     select * from {{ attributed_llm_calls() }} as calls_in_window
-    where {{ partition_window_predicate('started_at', 'call_date') }}
+    where {{ partition_window_predicate('started_at', 'call_date', margin_days=var('trace_span_days', 1) | int) }}
 )
 {%- endmacro %}
 
