@@ -22,18 +22,18 @@ OPERATIONS = MODEL_OPERATIONS + AGENT_OPERATIONS
 # only, and a missing output count means 0 for it.
 GENERATING_OPERATIONS = ("chat", "text_completion", "generate_content")
 
-# Which fields each model operation requires, following the semantic
-# conventions: the model and its provider always (a call is priced by them);
-# usage only when the call succeeded, since a failed call (HTTP 4xx/5xx,
-# error.type set) usually reports none and is still a call, counted in every
-# error rate. A span without an operation is an application span (an HTTP
-# handler, a step of a framework): kept for the trace tree and its
-# attribution, never a call.
+# Which fields each model operation requires of a successful call, following
+# the semantic conventions: the model and its provider (a call is priced by
+# them) and its usage; an embeddings call has no output. A failed call (HTTP
+# 4xx/5xx, error.type set) usually reports no usage, sometimes not even its
+# model, and is still a call, counted in every error rate: it requires
+# nothing beyond the base fields. A span without an operation is an
+# application span (an HTTP handler, a step of a framework): kept for the
+# trace tree and its attribution, never a call.
 OPERATION_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     op: ("provider", "request_model", "input_tokens") + (("output_tokens",) if op in GENERATING_OPERATIONS else ())
     for op in MODEL_OPERATIONS
 }
-USAGE_FIELDS = ("input_tokens", "output_tokens")
 
 # gen_ai.provider.name well-known values. Other providers are accepted (the
 # set is open in the conventions); these are the ones the pricing knows how

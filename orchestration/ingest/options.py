@@ -57,11 +57,20 @@ class SourceProfile:
     model_like: str | None = None
 
 
+# Instrumentations known to report input tokens WITHOUT cache reads and
+# writes, always applied (a mapping file adds its own). OpenLIT passes
+# Anthropic's input_tokens through, and on a streamed call reports the cache
+# counts as 0, so the inequality rule (docs/ingestion.md) cannot see it.
+BUILT_IN_INPUT_EXCLUDES_CACHE: tuple[SourceProfile, ...] = (
+    SourceProfile("openlit-anthropic", scope_name="openlit.instrumentation.anthropic"),
+)
+
+
 @dataclass(frozen=True)
 class AttributeMapping:
     fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELD_ATTRIBUTES))
     # Sources whose gen_ai.usage.input_tokens EXCLUDES cache reads and writes.
-    input_excludes_cache: tuple[SourceProfile, ...] = ()
+    input_excludes_cache: tuple[SourceProfile, ...] = BUILT_IN_INPUT_EXCLUDES_CACHE
     # Sources whose gen_ai.usage.output_tokens EXCLUDES reasoning tokens.
     output_excludes_reasoning: tuple[SourceProfile, ...] = ()
     source: str = "built-in defaults"
@@ -140,7 +149,8 @@ def load_attribute_mapping(path: Path | None) -> AttributeMapping:
         fields[name] = tuple(keys)
     return AttributeMapping(
         fields=fields,
-        input_excludes_cache=_profiles(path, "input_excludes_cache", doc.get("input_excludes_cache")),
+        input_excludes_cache=BUILT_IN_INPUT_EXCLUDES_CACHE
+        + _profiles(path, "input_excludes_cache", doc.get("input_excludes_cache")),
         output_excludes_reasoning=_profiles(path, "output_excludes_reasoning", doc.get("output_excludes_reasoning")),
         source=str(path),
     )

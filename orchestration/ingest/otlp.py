@@ -83,10 +83,24 @@ REQUEST_MODEL_KEYS = ("gen_ai.request.model", "llm.request.model")
 # JSON text whose `model` member is the requested model.
 RESPONSE_MODEL_KEYS = ("gen_ai.response.model", "llm.response.model", "llm.model_name", "embedding.model_name")
 INVOCATION_PARAMETERS_KEY = "llm.invocation_parameters"
+# Pydantic Logfire keeps the provider's own usage object as JSON text; the
+# counts it does not copy to gen_ai.usage.* (reasoning, OpenAI's cached
+# tokens) are read from it.
+RAW_USAGE_KEY = "gen_ai.usage.raw"
+RAW_USAGE_PATHS = {
+    "cache_read_tokens": ("$.prompt_tokens_details.cached_tokens", "$.input_tokens_details.cached_tokens", "$.cache_read_input_tokens"),
+    "cache_write_tokens": ("$.cache_creation_input_tokens",),
+    "reasoning_tokens": ("$.completion_tokens_details.reasoning_tokens", "$.output_tokens_details.reasoning_tokens"),
+}
+# Logfire records a streamed call twice: the request as a span (type `span`)
+# without usage, and the response as a zero-length log (type `log`) with the
+# usage. The request half is kept as an application span, so the call is
+# counted once.
+LOGFIRE_SPAN_TYPE_KEY = "logfire.span_type"
 FIXED_KEYS = {
     "tool_name": ("gen_ai.tool.name", "tool.name"),
-    "error_type": ("error.type",),
 }
+ERROR_TYPE_KEYS = ("error.type",)
 # Explicit markers a source (or a Collector transform) can set to state the
 # meaning of its counts; they override every inference below.
 INPUT_INCLUDES_CACHE_MARKER = "agentledger.usage.input_tokens_include_cache"
@@ -130,6 +144,7 @@ _ANY_VALUE = {k: ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KI
 _KEY_VALUES = [{"key": "VARCHAR", "value": _ANY_VALUE}]
 _SPAN_FIELDS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano")
 _SPAN = {k: "VARCHAR" for k in _SPAN_FIELDS} | {_snake(k): "VARCHAR" for k in _SPAN_FIELDS} | {
+    "name": "VARCHAR",
     "attributes": _KEY_VALUES,
     "status": {"code": "VARCHAR", "message": "VARCHAR"},
 }
@@ -250,8 +265,9 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
         set(INPUT_TOKENS_KEYS + OUTPUT_TOKENS_KEYS + CACHE_READ_KEYS + CACHE_WRITE_KEYS + REASONING_KEYS)
         | set(PROVIDER_KEYS + DEPRECATED_PROVIDER_KEYS + SERVICE_TIER_KEYS + TTFT_SECONDS_KEYS)
         | set(OPERATION_KEYS + REQUEST_MODEL_KEYS + RESPONSE_MODEL_KEYS)
-        | {LLM_REQUEST_TYPE_KEY, OPENINFERENCE_KIND_KEY, INVOCATION_PARAMETERS_KEY}
+        | {LLM_REQUEST_TYPE_KEY, OPENINFERENCE_KIND_KEY, INVOCATION_PARAMETERS_KEY, RAW_USAGE_KEY, LOGFIRE_SPAN_TYPE_KEY}
         | {k for keys in FIXED_KEYS.values() for k in keys}
+        | set(ERROR_TYPE_KEYS)
         | {INPUT_INCLUDES_CACHE_MARKER, OUTPUT_INCLUDES_REASONING_MARKER}
         | mapped_keys
     )
@@ -284,15 +300,40 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     mapped = ",\n        ".join(f"{span_or_resource(keys)} as {col}" for col, keys in mapping.fields.items())
     fixed = ",\n        ".join(f"{span_first(keys)} as {col}" for col, keys in FIXED_KEYS.items())
     known_operations = {op: op for op in OPERATIONS}
+    failed = f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {span_first(ERROR_TYPE_KEYS)} is not null)"
     # gen_ai.operation.name when the contract knows it (an unknown name is an
-    # application span), else the library's own operation naming.
+    # application span), else the library's own operation naming; for a failed
+    # span that lost its attributes (OpenLIT's failed Anthropic calls), the
+    # span name as the conventions form it, "{operation} {model}".
+    named = "regexp_extract(sp.name, '^(chat|text_completion|generate_content|embeddings) (\\S+)$', ['operation', 'model'])"
     operation = (
         f"coalesce({renamed(span_first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
         f"{renamed(s_alias[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
-        f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)})"
+        f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
+        f"case when {failed} then nullif({named}.operation, '') end)"
+    )
+    raw_usage = {
+        col: "coalesce(" + ", ".join(f"try(json_extract_string({s_alias[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
+        for col, paths in RAW_USAGE_PATHS.items()
+    }
+    logfire_request_half = (
+        f"(starts_with(scope_name, 'logfire') and {s_alias[LOGFIRE_SPAN_TYPE_KEY]} = 'span' "
+        f"and {span_first(INPUT_TOKENS_KEYS)} is null and not ({failed}))"
+    )
+    # error.type as written; OpenInference and Logfire write none, and their
+    # status message starts with the exception's class: only that identifier
+    # is kept (the rest is the provider's message, which may quote content).
+    # openai-v2 writes the class as Python prints it, <class 'x.Error'>.
+    error_type = (
+        f"coalesce(regexp_replace(trim({span_first(ERROR_TYPE_KEYS)}), '^<class ''([^'']+)''>$', '\\1'), "
+        "case when sp.status.code in ('2', 'STATUS_CODE_ERROR') "
+        "then nullif(regexp_extract(sp.status.message, '^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception))(:|$)', 1), '') end)"
     )
     invocation_model = f"try(json_extract_string({s_alias[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
-    request_model = f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)})"
+    request_model = (
+        f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)}, "
+        f"case when {failed} then nullif({named}.model, '') end)"
+    )
     # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
     start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
     end_ns = "case when regexp_full_match(trim(sp.endTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.endTimeUnixNano) as UBIGINT) end"
@@ -361,7 +402,7 @@ line_spans as (
                         'parentSpanId': {_span_field('parentSpanId')},
                         'startTimeUnixNano': {_span_field('startTimeUnixNano')},
                         'endTimeUnixNano': {_span_field('endTimeUnixNano')},
-                        'status': sp.status}},
+                        'name': sp.name, 'status': sp.status}},
                 'entries': {span_entries},
                 'scope_name': ss.name, 'rs_i': rs_i}}))))) as spans
     from requests p join line_offsets o on o._line = p._line
@@ -395,22 +436,22 @@ mapped as (
         case when {start_ns} <= {max_ns} and {end_ns} <= {max_ns}
              then ((({end_ns})::HUGEINT - ({start_ns})::HUGEINT) / 1e6)::DOUBLE end as duration_ms,
         try_cast({span_first(TTFT_SECONDS_KEYS)} as DOUBLE) * 1000 as time_to_first_token_ms,
-        {operation} as operation,
+        case when {logfire_request_half} then null else {operation} end as operation,
         coalesce(lower(trim({span_first(PROVIDER_KEYS)})), {deprecated}) as provider,
         {request_model} as request_model,
         {span_first(RESPONSE_MODEL_KEYS)} as response_model,
         case when lower({span_first(SERVICE_TIER_KEYS)}) = 'auto' then null
              else lower({span_first(SERVICE_TIER_KEYS)}) end as service_tier,
         {fixed},
+        {error_type} as error_type,
         {mapped},
         null::VARCHAR as tags,
-        case when sp.status.code in ('2', 'STATUS_CODE_ERROR') or {span_first(FIXED_KEYS['error_type'])} is not null
-             then 'error' else 'ok' end as status,
+        case when {failed} then 'error' else 'ok' end as status,
         {span_first(INPUT_TOKENS_KEYS)} as input_tokens,
         {span_first(OUTPUT_TOKENS_KEYS)} as output_tokens,
-        {span_first(CACHE_READ_KEYS)} as cache_read_tokens,
-        {span_first(CACHE_WRITE_KEYS)} as cache_write_tokens,
-        {span_first(REASONING_KEYS)} as reasoning_tokens,
+        coalesce({span_first(CACHE_READ_KEYS)}, {raw_usage['cache_read_tokens']}) as cache_read_tokens,
+        coalesce({span_first(CACHE_WRITE_KEYS)}, {raw_usage['cache_write_tokens']}) as cache_write_tokens,
+        coalesce({span_first(REASONING_KEYS)}, {raw_usage['reasoning_tokens']}) as reasoning_tokens,
         scope_name as instrumentation_scope,
         scope_name as _scope_name,
         {in_marker} as _in_marker,

@@ -24,7 +24,6 @@ from orchestration.contract import (
     SERVICE_TIERS,
     STATUSES,
     TOKEN_COLUMNS,
-    USAGE_FIELDS,
 )
 from orchestration.ingest.options import IngestOptions
 from orchestration.ingest.sql_text import in_list
@@ -231,11 +230,11 @@ def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
 def _required_for_operations(field: str) -> Required:
     """required_for_model_operation_<field>: from the contract's per-operation requirements.
 
-    Usage is required of successful calls only: a failed call that reported no
-    usage is loaded as an error call (tokens null, cost 0), not quarantined.
+    Required of successful calls only: a failed call that reported no usage
+    is loaded as an error call (tokens null, cost 0), not quarantined.
     """
     operations = tuple(op for op, fields in OPERATION_REQUIRED_FIELDS.items() if field in fields)
-    ok_only = field in USAGE_FIELDS
+    ok_only = True
     return Required(
         f"required_for_model_operation_{field}",
         field,

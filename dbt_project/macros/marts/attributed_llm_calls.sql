@@ -62,6 +62,7 @@
         org.cost_centre,
         coalesce(calls.agent_id, {{ unassigned_label() }}) as agent_id,
         calls.agent_name,
+        calls.agent_attribution,
         calls.environment,
         calls.operation,
         coalesce(calls.provider, {{ unassigned_label() }}) as provider,
@@ -93,7 +94,11 @@
         calls.reasoning_cost_usd,
         calls.total_cost_usd,
         calls.cache_savings_usd,
-        calls.cache_write_premium_usd
+        calls.cache_write_premium_usd,
+        calls.instrumentation_scope,
+        calls.usage_reported,
+        calls.cache_tokens_reported,
+        calls.reasoning_tokens_reported
     from {{ ref('fct_llm_calls') }} as calls
     left join {{ ref('org_mapping') }} as org
         on calls.agent_id = org.agent_id
