@@ -299,22 +299,32 @@ class TextScan:
         return (not self.valid_utf8) or self.long_line or (self.bom and fmt == "otlp_json")
 
 
-def scan_text(path: Path, fmt: str, limits: InputLimits) -> TextScan:
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def scan_text(path: Path, fmt: str, limits: InputLimits, copy_to: Path | None = None) -> TextScan:
     """One streamed pass over a text file (decompressed), at C speed.
 
     Checks the gzip stream, the decompressed size, UTF-8 validity and line
     lengths without splitting lines in Python (only runs of bytes without a
     newline that span chunks are measured). Raises FileRejected for a
-    condition that rejects the whole file.
+    condition that rejects the whole file. With `copy_to`, the decompressed
+    bytes are written there as they are checked (gzip files are read by
+    DuckDB from that copy: its line reader, sized for lines of up to 2 GB,
+    cannot read gzip at all).
     """
     scan = TextScan()
     line_limit = limits.max_line_bytes if fmt != "otlp_json" else None
     decoder = codecs.getincrementaldecoder("utf-8")()
     run = 0  # bytes since the last newline
+    out = copy_to.open("wb") if copy_to is not None else None
     try:
         with _open(path) as fh:
             first = True
             while block := fh.read(_SCAN_CHUNK):
+                if out is not None:
+                    out.write(block)
                 scan.decompressed_bytes += len(block)
                 if scan.decompressed_bytes > limits.max_decompressed_bytes:
                     raise FileRejected(
@@ -350,6 +360,9 @@ def scan_text(path: Path, fmt: str, limits: InputLimits) -> TextScan:
         raise FileRejected("unparseable_file", "corrupt or truncated gzip stream") from exc
     except OSError as exc:
         raise FileRejected("unparseable_file", f"the file cannot be read ({type(exc).__name__})") from exc
+    finally:
+        if out is not None:
+            out.close()
     if fmt == "otlp_json" and not scan.valid_utf8:
         raise FileRejected("invalid_utf8", "the document is not valid UTF-8")
     return scan

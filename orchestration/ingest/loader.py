@@ -40,6 +40,7 @@ from orchestration.ingest.landing import (
     UnrecognisedFormat,
     detect_format,
     discover,
+    is_gzip,
     path_day_hint,
     scan_text,
     sha256_file,
@@ -49,6 +50,7 @@ from orchestration.ingest.options import IngestOptions, load_ingest_options
 from orchestration.ingest.privacy import quotable_value_sql
 from orchestration.ingest.readers import (
     STAGE_FILES_TABLE,
+    check_csv_header,
     parquet_group_query,
     parquet_needs_single_read,
     parquet_schema,
@@ -269,11 +271,18 @@ def _read_path(plan: _Plan, options: IngestOptions, workdir: Path) -> Path:
     (decompressed, BOM dropped, unreadable lines replaced) in the run's
     private folder when the pre-pass found lines that must be quarantined
     one by one. Raises FileRejected for a whole-file limit."""
-    scan = scan_text(plan.file.path, plan.fmt, options.limits)
+    ext = "csv" if plan.fmt == "csv" else "jsonl"
+    if plan.fmt == "csv":
+        check_csv_header(plan.file.path, options.limits)  # before any line is rewritten
+    unpacked = workdir / f"f{plan.file_id}.unpacked.{ext}" if is_gzip(plan.file.path) else None
+    scan = scan_text(plan.file.path, plan.fmt, options.limits, copy_to=unpacked)
+    source = unpacked or plan.file.path
     if not scan.needs_copy(plan.fmt):
-        return plan.file.path
-    copy = workdir / f"f{plan.file_id}.{'csv' if plan.fmt == 'csv' else 'jsonl'}"
-    plan.line_issues = write_clean_copy(plan.file.path, copy, plan.fmt, options.limits)
+        return source
+    copy = workdir / f"f{plan.file_id}.{ext}"
+    plan.line_issues = write_clean_copy(source, copy, plan.fmt, options.limits)
+    if unpacked is not None:
+        unpacked.unlink()
     return copy
 
 

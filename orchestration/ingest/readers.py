@@ -163,6 +163,11 @@ def _csv_header(path: Path, limits: InputLimits) -> list[str]:
     return names
 
 
+def check_csv_header(path: Path, limits: InputLimits) -> None:
+    """Raise FileRejected when the CSV's header line is over the header limit (or missing)."""
+    _csv_header(path, limits)
+
+
 def csv_query(con: duckdb.DuckDBPyConnection, path: Path, tag: str, limits: InputLimits) -> SourceQuery:
     header = _csv_header(path, limits)
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in header) + "}"
