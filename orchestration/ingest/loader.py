@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS
+from orchestration.contract import OPERATIONS, RAW_SPANS_TABLE, SERVICE_TIERS, STATUSES, TRACE_COLUMNS
 from orchestration.ingest.landing import (
     FileRejected,
     LandingFile,
@@ -57,7 +57,7 @@ from orchestration.ingest.readers import (
     source_query,
 )
 from orchestration.ingest.rules import Rule, build_rules, failures_sql
-from orchestration.ingest.sql_text import lit
+from orchestration.ingest.sql_text import in_list, lit
 from orchestration.ingest.staging import BATCH_TABLE, KEYS_TABLE, STAGE_DATABASE, batch_ddl, keys_ddl, keys_insert_sql, stage_sql
 from orchestration.ingest.tables import (
     LEDGER_TABLE,
@@ -870,6 +870,18 @@ def _compute_outcomes(con, rows_sql: str, due: str) -> bool:
     return True
 
 
+# Enumerated fields: a value outside the enumeration could be any text, so
+# raw_record shows it only when it is one of the known values.
+_ENUMERATIONS = {"operation": OPERATIONS, "status": STATUSES, "service_tier": SERVICE_TIERS}
+
+
+def _recorded(column: str) -> str:
+    """The value raw_record keeps of a column of a failing row."""
+    if column in _ENUMERATIONS:
+        return f"case when {column} is null or {column} in {in_list(_ENUMERATIONS[column])} then {column} else '(value not shown)' end"
+    return column
+
+
 def _insert_quarantine(
     con, rules: list[Rule], ts: str, rows_sql: str, only_due: bool, file_ids: list[int], options_line_limit: int
 ) -> None:
@@ -878,7 +890,7 @@ def _insert_quarantine(
     Messages quote values only where `quotable_value_sql` allows (numbers,
     times, ids); lines that could not be read are quarantined without text.
     """
-    record = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in TRACE_COLUMNS) + "))"
+    record = "to_json(struct_pack(" + ", ".join(f"{c} := {_recorded(c)}" for c in TRACE_COLUMNS) + "))"
     con.execute(
         f"""insert into {QUARANTINE_TABLE}
         with bad as (
