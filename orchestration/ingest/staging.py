@@ -120,8 +120,9 @@ def _typed(name: str, target: str, source: str) -> tuple[str, str | None]:
         # try_cast('1.5' as BIGINT) rounds, and '0x10' is 16 to DuckDB: a count is decimal digits.
         expr = f"try_cast({text} as BIGINT)"
         return expr, (
-            f"({text} is not null and ({expr} is null or not regexp_full_match({text}, {lit(_COUNT_TEXT)}) "
-            f"or try_cast({text} as DOUBLE) <> {expr}))"
+            # The common case (plain digits) is settled by the round trip, without the regex.
+            f"({text} is not null and ({expr} is null or ({expr}::VARCHAR <> {text} and "
+            f"(not regexp_full_match({text}, {lit(_COUNT_TEXT)}) or try_cast({text} as DOUBLE) <> {expr}))))"
         )
     expr = f"try_cast({text} as {target})"
     return expr, f"({text} is not null and {expr} is null)"
@@ -185,7 +186,11 @@ def stage_sql(
             failure(fail, f"castable_{f.name}", f.name, expected, got)
         if f.duckdb_type == "TIMESTAMP" and source.types[f.name] == "VARCHAR":
             # Out of range, the offset would shift the day: the start counts as missing.
-            bad_offset = f"coalesce(regexp_matches({f.name}, {lit(_OFFSET_OUT_OF_RANGE)}), false)"
+            # Only a text ending in a digit can end in an offset (`Z` and naive times skip the regex).
+            bad_offset = (
+                f"coalesce(not ends_with({f.name}, 'Z') and (contains({f.name}, '+') or strlen({f.name}) > 19) "
+                f"and regexp_matches({f.name}, {lit(_OFFSET_OUT_OF_RANGE)}), false)"
+            )
             typed_cols[-1] = f"case when not {bad_offset} then {expr} end as {f.name}"
             failure(
                 bad_offset,
