@@ -177,6 +177,40 @@ class SumNotAbove(Rule):
         )
 
 
+@dataclass(frozen=True)
+class Finite(Rule):
+    """Not NaN and not infinite (DuckDB orders NaN above every number, so a
+    lower bound alone lets it through)."""
+
+    def passes_sql(self) -> str:
+        return f"({self.field} is null or isfinite({self.field}))"
+
+    def expectation(self):
+        from great_expectations import expectations as gxe
+
+        # pandas reads NaN as missing; infinities fall outside the double range.
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=self.field, min_value=-1.7976931348623157e308, max_value=1.7976931348623157e308, meta=self._meta()
+        )
+
+
+def _numeric_rules() -> list[Rule]:
+    """Every DOUBLE field finite and in range (counts are checked as whole decimal numbers when typed)."""
+    return [
+        Finite("finite_duration_ms", "duration_ms", "a finite number"),
+        Finite("finite_time_to_first_token_ms", "time_to_first_token_ms", "a finite number"),
+        Finite("finite_reported_cost_usd", "reported_cost_usd", "a finite number"),
+        Between(
+            "time_to_first_token_sane",
+            "time_to_first_token_ms",
+            "0 <= time_to_first_token_ms <= 86400000 (24 h)",
+            low=0,
+            high=MAX_DURATION_MS,
+        ),
+        Between("non_negative_reported_cost_usd", "reported_cost_usd", "a cost >= 0", low=0),
+    ]
+
+
 def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
     """All row rules, in the order their failures are reported."""
     rules: list[Rule] = [Required(f"required_{c}", c, "a value (the field is required)") for c in REQUIRED_COLUMNS]
@@ -224,6 +258,7 @@ def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
         ),
         Between("duration_sane", "duration_ms", "0 <= duration_ms <= 86400000 (24 h)", low=0, high=MAX_DURATION_MS),
     ]
+    rules += _numeric_rules()
     return rules
 
 
