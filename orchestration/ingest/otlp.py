@@ -305,12 +305,14 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     # application span), else the library's own operation naming; for a failed
     # span that lost its attributes (OpenLIT's failed Anthropic calls), the
     # span name as the conventions form it, "{operation} {model}".
-    named = "regexp_extract(sp.name, '^(chat|text_completion|generate_content|embeddings) (\\S+)$', ['operation', 'model'])"
+    # (Two separate extractions inside the CASE: a shared struct would be
+    # computed for every span, the failed ones are few.)
+    name_pattern = "'^(chat|text_completion|generate_content|embeddings) (\\S+)$'"
     operation = (
         f"coalesce({renamed(span_first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
         f"{renamed(s_alias[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
         f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
-        f"case when {failed} then nullif({named}.operation, '') end)"
+        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 1), '') end)"
     )
     raw_usage = {
         col: "coalesce(" + ", ".join(f"try(json_extract_string({s_alias[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
@@ -332,7 +334,7 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     invocation_model = f"try(json_extract_string({s_alias[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
     request_model = (
         f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)}, "
-        f"case when {failed} then nullif({named}.model, '') end)"
+        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 2), '') end)"
     )
     # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
     start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
@@ -358,7 +360,7 @@ parsed as materialized (
         from lines
     )
 ),
-requests as (
+requests as materialized (
     -- The spans of each readable line, every spelling folded into one shape.
     select _line,
         list_transform({_RESOURCE_SPANS}, lambda rs: {{
