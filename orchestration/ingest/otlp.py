@@ -62,7 +62,7 @@ REASONING_KEYS = (
     "llm.token_count.completion_details.reasoning",
 )
 PROVIDER_KEYS = ("gen_ai.provider.name",)
-DEPRECATED_PROVIDER_KEYS = ("gen_ai.system", "llm.provider", "llm.system")
+DEPRECATED_PROVIDER_KEYS = ("gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 SERVICE_TIER_KEYS = (
     "openai.response.service_tier",
     "gen_ai.openai.response.service_tier",
@@ -77,7 +77,29 @@ LLM_REQUEST_TYPE_KEY = "llm.request.type"
 LLM_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings", "embeddings": "embeddings"}
 OPENINFERENCE_KIND_KEY = "openinference.span.kind"
 OPENINFERENCE_KINDS = {"llm": "chat", "embedding": "embeddings", "tool": "execute_tool", "agent": "invoke_agent"}
-REQUEST_MODEL_KEYS = ("gen_ai.request.model", "llm.request.model")
+# The Vercel AI SDK names the provider call by ai.operationId: the inner
+# doGenerate / doStream / doEmbed spans are the calls (they carry the
+# gen_ai.* usage); the outer ai.generateText etc. only sum them up and stay
+# application spans. OpenLLMetry's framework instrumentations mark agents and
+# tools with traceloop.span.kind and name them in traceloop.entity.name.
+AI_SDK_OPERATION_KEY = "ai.operationId"
+AI_SDK_OPERATIONS = {
+    "ai.generatetext.dogenerate": "chat",
+    "ai.streamtext.dostream": "chat",
+    "ai.generateobject.dogenerate": "chat",
+    "ai.streamobject.dostream": "chat",
+    "ai.embed.doembed": "embeddings",
+    "ai.embedmany.doembed": "embeddings",
+    "ai.toolcall": "execute_tool",
+}
+AI_SDK_EMBEDDING_TOKENS_KEY = "ai.usage.tokens"
+TRACELOOP_KIND_KEY = "traceloop.span.kind"
+TRACELOOP_KINDS = {"agent": "invoke_agent", "tool": "execute_tool"}
+TRACELOOP_ENTITY_NAME_KEY = "traceloop.entity.name"
+# Provider values written as "<provider>.<api>" (the AI SDK's "openai.chat",
+# "anthropic.messages"): the API suffix is dropped.
+PROVIDER_API_SUFFIX = r"\.(chat|messages|responses|completion|completions|embedding|embeddings)$"
+REQUEST_MODEL_KEYS = ("gen_ai.request.model", "llm.request.model", "ai.model.id")
 # OpenInference records the model the provider answered with (llm.model_name)
 # and, on embedding spans, embedding.model_name; its request parameters are a
 # JSON text whose `model` member is the requested model.
@@ -98,7 +120,7 @@ RAW_USAGE_PATHS = {
 # counted once.
 LOGFIRE_SPAN_TYPE_KEY = "logfire.span_type"
 FIXED_KEYS = {
-    "tool_name": ("gen_ai.tool.name", "tool.name"),
+    "tool_name": ("gen_ai.tool.name", "tool.name", "ai.toolCall.name"),
 }
 ERROR_TYPE_KEYS = ("error.type",)
 # Explicit markers a source (or a Collector transform) can set to state the
@@ -119,6 +141,11 @@ DEPRECATED_PROVIDER_NAMES = {
     "watsonx": "ibm.watsonx.ai",
     "bedrock": "aws.bedrock",
     "aws": "aws.bedrock",
+    "amazon-bedrock": "aws.bedrock",
+    "google.generative-ai": "gcp.gemini",
+    "google.vertex": "gcp.vertex_ai",
+    "azure-openai": "azure.ai.openai",
+    "mistral": "mistral_ai",
 }
 # Providers whose native usage counts input WITHOUT cache reads and writes
 # (Anthropic's Messages API; Claude on Bedrock Converse reports the same way).
@@ -266,6 +293,7 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
         | set(PROVIDER_KEYS + DEPRECATED_PROVIDER_KEYS + SERVICE_TIER_KEYS + TTFT_SECONDS_KEYS)
         | set(OPERATION_KEYS + REQUEST_MODEL_KEYS + RESPONSE_MODEL_KEYS)
         | {LLM_REQUEST_TYPE_KEY, OPENINFERENCE_KIND_KEY, INVOCATION_PARAMETERS_KEY, RAW_USAGE_KEY, LOGFIRE_SPAN_TYPE_KEY}
+        | {AI_SDK_OPERATION_KEY, AI_SDK_EMBEDDING_TOKENS_KEY, TRACELOOP_KIND_KEY, TRACELOOP_ENTITY_NAME_KEY}
         | {k for keys in FIXED_KEYS.values() for k in keys}
         | set(ERROR_TYPE_KEYS)
         | {INPUT_INCLUDES_CACHE_MARKER, OUTPUT_INCLUDES_REASONING_MARKER}
@@ -294,11 +322,25 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     res_entries = _entries_sql("rs.resource.attributes", resource_keys)
     span_pivot = ",\n        ".join(f"{_lookup('sa', 'sa_keys', k)} as {a}" for k, a in s_alias.items())
     res_pivot = ",\n        ".join(f"{_lookup('ra', 'ra_keys', k)} as {a}" for k, a in r_alias.items())
-    deprecated = renamed(span_first(DEPRECATED_PROVIDER_KEYS), DEPRECATED_PROVIDER_NAMES, keep_unknown=True)
+    deprecated = renamed(
+        f"regexp_replace(lower(trim({span_first(DEPRECATED_PROVIDER_KEYS)})), {lit(PROVIDER_API_SUFFIX)}, '')",
+        DEPRECATED_PROVIDER_NAMES,
+        keep_unknown=True,
+    )
     in_marker = f"lower({span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))})"
     out_marker = f"lower({span_or_resource((OUTPUT_INCLUDES_REASONING_MARKER,))})"
-    mapped = ",\n        ".join(f"{span_or_resource(keys)} as {col}" for col, keys in mapping.fields.items())
-    fixed = ",\n        ".join(f"{span_first(keys)} as {col}" for col, keys in FIXED_KEYS.items())
+    fallbacks = {
+        "agent_name": f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'agent' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end",
+    }
+    mapped = ",\n        ".join(
+        f"coalesce({span_or_resource(keys)}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{span_or_resource(keys)} as {col}"
+        for col, keys in mapping.fields.items()
+    )
+    tool_fallback = f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'tool' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end"
+    fixed = ",\n        ".join(
+        (f"coalesce({span_first(keys)}, {tool_fallback}) as {col}" if col == "tool_name" else f"{span_first(keys)} as {col}")
+        for col, keys in FIXED_KEYS.items()
+    )
     known_operations = {op: op for op in OPERATIONS}
     failed = f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {span_first(ERROR_TYPE_KEYS)} is not null)"
     # gen_ai.operation.name when the contract knows it (an unknown name is an
@@ -312,6 +354,8 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
         f"coalesce({renamed(span_first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
         f"{renamed(s_alias[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
         f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
+        f"{renamed(s_alias[AI_SDK_OPERATION_KEY], AI_SDK_OPERATIONS, keep_unknown=False)}, "
+        f"{renamed(s_alias[TRACELOOP_KIND_KEY], TRACELOOP_KINDS, keep_unknown=False)}, "
         f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 1), '') end)"
     )
     raw_usage = {
@@ -449,7 +493,8 @@ mapped as (
         {mapped},
         null::VARCHAR as tags,
         case when {failed} then 'error' else 'ok' end as status,
-        {span_first(INPUT_TOKENS_KEYS)} as input_tokens,
+        coalesce({span_first(INPUT_TOKENS_KEYS)},
+            case when lower({s_alias[AI_SDK_OPERATION_KEY]}) like 'ai.embed%.doembed' then {s_alias[AI_SDK_EMBEDDING_TOKENS_KEY]} end) as input_tokens,
         {span_first(OUTPUT_TOKENS_KEYS)} as output_tokens,
         coalesce({span_first(CACHE_READ_KEYS)}, {raw_usage['cache_read_tokens']}) as cache_read_tokens,
         coalesce({span_first(CACHE_WRITE_KEYS)}, {raw_usage['cache_write_tokens']}) as cache_write_tokens,

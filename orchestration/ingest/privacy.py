@@ -62,6 +62,16 @@ CONTENT_PREFIXES = (
     "retrieval.documents",
     "reranker.",
     "document.",
+    # Vercel AI SDK
+    "ai.prompt",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.toolCalls",
+    "ai.response.reasoning",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "ai.value",
+    "ai.embedding",
 )
 
 

@@ -230,3 +230,48 @@ def test_levels_that_are_not_arrays_are_quarantined_with_a_reason(settings):
         (4, "malformed_record", "a scopeSpans entry holds no spans array; expected one readable record per line"),
         (5, "malformed_record", "line holds no resourceSpans array; expected one readable record per line"),
     ]
+
+
+def test_vercel_ai_sdk_and_openllmetry_framework_spans(settings):
+    land(settings, "frameworks.json", [
+        request([
+            # the AI SDK: the outer span sums usage in ai.usage.*, the inner doGenerate is the call
+            span("7000000000000001", {"ai.operationId": "ai.generateText", "ai.model.id": "gpt-4o-mini",
+                                      "ai.model.provider": "openai.chat", "ai.usage.promptTokens": 40,
+                                      "ai.usage.completionTokens": 9}),
+            span("7000000000000002", {"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "gpt-4o-mini",
+                                      "ai.model.provider": "openai.chat", "gen_ai.system": "openai.chat",
+                                      "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 40,
+                                      "gen_ai.usage.output_tokens": 9, "ai.prompt.messages": "PLANTED-CONTENT-6"},
+                 parent="7000000000000001"),
+            span("7000000000000003", {"ai.operationId": "ai.embedMany.doEmbed", "ai.model.id": "text-embedding-3-small",
+                                      "ai.model.provider": "openai.embedding", "ai.usage.tokens": 21},
+                 parent="7000000000000001"),
+            span("7000000000000004", {"ai.operationId": "ai.toolCall", "ai.toolCall.name": "weather"},
+                 parent="7000000000000001"),
+        ], scope="ai"),
+        request([
+            span("7000000000000005", {"traceloop.span.kind": "agent", "traceloop.entity.name": "researcher"}),
+            span("7000000000000006", {"traceloop.span.kind": "tool", "traceloop.entity.name": "search"},
+                 parent="7000000000000005"),
+            span("7000000000000007", {"traceloop.span.kind": "task", "traceloop.entity.name": "summarise"},
+                 parent="7000000000000005"),
+        ], scope="opentelemetry.instrumentation.langchain"),
+    ])
+    summary = ingest_window(settings, None, None)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (7, 0)
+    s = loaded(settings)
+    assert s["7000000000000001"]["operation"] is None
+    call = s["7000000000000002"]
+    assert (call["operation"], call["provider"], call["request_model"], call["input_tokens"], call["output_tokens"]) == (
+        "chat", "openai", "gpt-4o-mini", 40, 9,
+    )
+    embed = s["7000000000000003"]
+    assert (embed["operation"], embed["provider"], embed["request_model"], embed["input_tokens"], embed["output_tokens"]) == (
+        "embeddings", "openai", "text-embedding-3-small", 21, 0,
+    )
+    assert (s["7000000000000004"]["operation"], s["7000000000000004"]["tool_name"]) == ("execute_tool", "weather")
+    agent = s["7000000000000005"]
+    assert (agent["operation"], agent["agent_name"]) == ("invoke_agent", "researcher")
+    assert (s["7000000000000006"]["operation"], s["7000000000000006"]["tool_name"]) == ("execute_tool", "search")
+    assert s["7000000000000007"]["operation"] is None and s["7000000000000007"]["agent_name"] is None
