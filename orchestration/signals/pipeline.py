@@ -17,7 +17,7 @@ import pandas as pd
 from orchestration.signals.alerts import DeliveryPolicy, anomaly_alerts, budget_alerts, deliver_pending, record_alerts
 from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_anomalies, scope_day_panel
 from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
-from orchestration.signals.budgets import SEED_PATH, budget_status, known_scopes_from, load_budgets
+from orchestration.signals.budgets import NO_TRAFFIC, budget_status, read_budgets
 from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
 from orchestration.signals.io import FCT_TABLE, read_agent_day_models, read_agent_days, read_table, replace_table
 from orchestration.signals.quality import empty_quality_frame, read_labels, score_detection
@@ -86,16 +86,28 @@ def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path)
             "precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])}
 
 
-def refresh_budget_status(con: duckdb.DuckDBPyConnection, override_path: Path | None = None,
-                          seed_path: Path = SEED_PATH) -> dict:
-    """Validate budgets against the warehouse's scopes and compute their status."""
+def refresh_budget_status(con: duckdb.DuckDBPyConnection, budgets_file: Path | None = None,
+                          override_path: Path | None = None) -> dict:
+    """Compute every valid budget's status; write the rejected rows to signals.budget_errors.
+
+    `budgets_file` is the user's `<data dir>/reference/budgets.csv` (None or
+    missing: no budgets). Invalid rows never fail the run: they are left out,
+    written with their file, line, field and reason, and listed in the
+    returned figures (`errors`), which the asset logs as warnings.
+    """
     agent_days = read_agent_days(con)
-    budgets = load_budgets(seed_path, override_path, known_scopes_from(agent_days))
-    status = budget_status(budgets, agent_days, read_table(con, "cost_forecast"))
+    loaded = read_budgets(budgets_file, override_path)
+    status = budget_status(loaded.budgets, agent_days, read_table(con, "cost_forecast"))
+    errors = loaded.errors_frame().assign(checked_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
     replace_table(con, "budget_status", status)
+    replace_table(con, "budget_errors", errors)
     current = status[status["month"] == status["month"].max()] if len(status) else status
-    return {"budgets": len(budgets), "rows": len(status),
-            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()}}
+    no_traffic = sorted(set(status.loc[status["status"] == NO_TRAFFIC, "budget_id"])) if len(status) else []
+    return {"budgets": len(loaded.budgets), "rows": len(status), "invalid_rows": len(loaded.errors),
+            "budgets_file": str(budgets_file) if budgets_file else "none",
+            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()},
+            **({"no_traffic_budgets": ", ".join(no_traffic)} if no_traffic else {}),
+            **({"errors": [e.message for e in loaded.errors]} if loaded.errors else {})}
 
 
 def refresh_alerts(con: duckdb.DuckDBPyConnection, webhook_url: str | None,
