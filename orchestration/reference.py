@@ -98,10 +98,11 @@ def read_org_mapping(path: Path) -> OrgMappingLoad:
             ))
             return result
         seen: dict[str, int] = {}
-        for line, raw in enumerate(reader, start=2):
+        for raw in reader:
+            line = reader.line_num  # the physical line (blank lines are skipped by the reader)
             row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
             if not any(row.values()):
-                continue  # blank line
+                continue  # a line of empty cells
             agent_id, department = row.get("agent_id", ""), row.get("department", "")
             if not agent_id:
                 result.errors.append(ReferenceRowError(str(path), line, "agent_id", "", "empty; expected the agent id traces carry"))

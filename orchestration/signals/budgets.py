@@ -39,6 +39,7 @@ STATUS_COLUMNS = [
 ]
 ERROR_COLUMNS = ["source_file", "line", "budget_id", "field", "value", "message"]
 NO_TRAFFIC = "no_traffic"
+LINE_KEY = "__line__"
 
 
 class BudgetValidationError(ValueError):
@@ -159,7 +160,10 @@ def read_csv_rows(path: Path, required: list[str]) -> list[dict]:
             raise BudgetValidationError(
                 f"{path} line 1: missing column(s) {missing}; expected header {','.join(required)}",
                 ",".join(missing), ",".join(reader.fieldnames or []))
-        return list(reader)
+        rows = []
+        for row in reader:
+            rows.append({**row, LINE_KEY: reader.line_num})  # the physical line, for error messages
+        return rows
 
 
 def _is_true(value: object) -> bool:
@@ -184,6 +188,7 @@ def _merge(seed_rows, override_rows, seed_name, override_name):
     merged: dict[str, tuple[str, tuple[str, int], dict]] = {}
     errors: list[BudgetError] = []
     for i, row in enumerate(seed_rows, start=2):  # line 1 is the header
+        i = row.get(LINE_KEY, i)
         key = str(row.get("budget_id") or "").strip()
         where = f"{seed_name} line {i}"
         if key and key in merged:
@@ -193,6 +198,7 @@ def _merge(seed_rows, override_rows, seed_name, override_name):
             continue
         merged[key or f"<line {i}>"] = (where, (seed_name, i), row)
     for i, row in enumerate(override_rows, start=2):
+        i = row.get(LINE_KEY, i)
         key = str(row.get("budget_id") or "").strip()
         if _is_true(row.get("removed")):
             merged.pop(key, None)
