@@ -44,7 +44,7 @@ def test_bad_rows_are_reported_with_line_and_field_and_the_rest_load(settings):
     )
     con = duckdb.connect()
     loaded = load_org_mapping(con, settings)
-    assert [(e.line, e.field) for e in loaded.errors] == [(3, "agent_id"), (4, "department"), (7, "agent_id")]
+    assert [(e.line, e.field) for e in loaded.errors] == [(3, "agent_id"), (4, "department"), (6, "agent_id")]
     assert "duplicate; already mapped on line 2" in loaded.errors[2].message
     assert con.execute(f"select * from {ORG_MAPPING_TABLE} order by agent_id").fetchall() == [
         ("a1", "Sales", None, "CC-1"), ("a3", "Research", "Lab", "CC-3")]
