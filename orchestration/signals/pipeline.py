@@ -42,9 +42,14 @@ def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
     fc = build_forecasts(series, cfg.forecast)
     replace_table(con, "cost_forecast", fc)
-    methods = fc.drop_duplicates(["scope_type", "scope_id"])["method"].value_counts().to_dict()
-    return {"rows": len(fc), "scopes": int(fc[["scope_type", "scope_id"]].drop_duplicates().shape[0]),
-            **{f"scopes_{m}": int(n) for m, n in methods.items()}}
+    scopes = fc.drop_duplicates(["scope_type", "scope_id"])
+    methods = scopes["method"].value_counts().to_dict()
+    meta = {"rows": len(fc), "scopes": len(scopes), **{f"scopes_{m}": int(n) for m, n in methods.items()}}
+    reasons = scopes.loc[scopes["method"] != "prophet", "fallback_reason"].dropna()
+    if len(reasons):
+        # e.g. "history of 3 day(s) is shorter than the 14 days required": said, not failed
+        meta["note"] = "; ".join(f"{n} scope(s): {r}" for r, n in reasons.value_counts().items())
+    return meta
 
 
 def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
@@ -53,7 +58,12 @@ def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | Non
     bt = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
     replace_table(con, "forecast_backtest", bt)
     med = median_mape(bt, "total")
-    return {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+    meta = {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+    if bt.empty:
+        b = cfg.backtest
+        meta["note"] = (f"history too short for a backtest: a cut-off needs {b.min_train_days} training and "
+                        f"{b.min_test_days} test days")
+    return meta
 
 
 def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
@@ -62,8 +72,13 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     agent_days = add_mix_cost(read_agent_days(con), read_agent_day_models(con))
     anomalies = detect_anomalies(scope_day_panel(agent_days), cfg.anomaly)
     replace_table(con, "cost_anomalies", anomalies)
-    return {"anomalies": len(anomalies),
+    meta = {"anomalies": len(anomalies),
             **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+    days = (agent_days["date"].max() - agent_days["date"].min()).days + 1 if len(agent_days) else 0
+    if days <= cfg.anomaly.warmup_days:
+        meta["note"] = (f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
+                        "before a day can be scored, so no day was scored yet")
+    return meta
 
 
 def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path) -> dict:
