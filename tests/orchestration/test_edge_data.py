@@ -1,5 +1,10 @@
 """The whole pipeline on tiny, awkward datasets: it never fails for the data's shape.
 
+The matrix (MATRIX below says which dataset carries which property): one
+call; one day; no errors; only errors; one agent; no agent at all; only
+unpriced models; only embeddings; a day with no traffic in the middle; less
+history than the forecaster or the anomaly baseline needs.
+
 Each dataset is a fresh data directory, as someone else's first run would be:
 trace files written here (canonical JSONL or OpenTelemetry OTLP JSON), no
 reference files unless the dataset says so. One in-process run of the real
@@ -167,15 +172,9 @@ def _one_call(data: Path) -> None:
 
 
 def _one_day(data: Path) -> None:
-    rows = [call(i, DAY, agent_id=f"agent-{'abc'[i % 3]}", workspace_id=f"ws-{i % 2}",
-                 status="error" if i % 9 == 0 else "ok", error_type="timeout" if i % 9 == 0 else None)
-            for i in range(40)]
+    # Forty calls in one day, three agents in two workspaces, not one error.
+    rows = [call(i, DAY, agent_id=f"agent-{'abc'[i % 3]}", workspace_id=f"ws-{i % 2}") for i in range(40)]
     write_jsonl(data / "landing" / "day.jsonl", rows)
-
-
-def _no_errors(data: Path) -> None:
-    rows = [call(i, d, agent_id=f"agent-{i % 2}") for d in _days(3) for i in range(12)]
-    write_jsonl(data / "landing" / "ok.jsonl", rows)
 
 
 def _error_usage() -> dict:
@@ -185,15 +184,10 @@ def _error_usage() -> dict:
 
 
 def _only_errors(data: Path) -> None:
-    rows = [call(i, d, status="error", error_type=("rate_limit", "timeout", "500")[i % 3], **_error_usage())
+    rows = [call(i, d, status="error", error_type=("rate_limit", "timeout", "500")[i % 3],
+                 agent_id=f"agent-{i % 2}", **_error_usage())
             for d in _days(2) for i in range(5)]
     write_otlp(data / "landing" / "otel" / "errors.json", rows)
-
-
-def _one_agent(data: Path) -> None:
-    rows = [call(i, d, agent_id="agent-only", status="error" if i == 3 else "ok",
-                 error_type="timeout" if i == 3 else None) for d in _days(5) for i in range(8)]
-    write_jsonl(data / "landing" / "agent.jsonl", rows)
 
 
 def _no_agent(data: Path) -> None:
@@ -214,30 +208,35 @@ def _only_embeddings(data: Path) -> None:
     write_jsonl(data / "landing" / "embeddings.jsonl", rows)
 
 
-def _gap_day(data: Path) -> None:
-    rows = [call(i, d, agent_id=f"agent-{i % 2}") for d in _days(5, skip=(2,)) for i in range(10)]
-    write_jsonl(data / "landing" / "gap.jsonl", rows)
+def _one_agent_with_a_gap(data: Path) -> None:
+    # One agent over ten days (fewer than the 14 the forecaster and the anomaly
+    # baseline need), nothing at all on the third day, a failed call now and then.
+    rows = [call(i, d, agent_id="agent-only", input_tokens=1000 + 50 * k, status="error" if i == 3 else "ok",
+                 error_type="timeout" if i == 3 else None)
+            for k, d in enumerate(_days(10)) if k != 2 for i in range(12)]
+    write_jsonl(data / "landing" / "agent.jsonl", rows)
 
 
-def _short_history(data: Path) -> None:
-    # Ten busy days: fewer than the 14 the forecaster and the anomaly baseline need.
-    rows = [call(i, d, agent_id=f"agent-{i % 3}", input_tokens=1000 + 50 * k)
-            for k, d in enumerate(_days(10)) for i in range(30)]
-    write_jsonl(data / "landing" / "short.jsonl", rows)
-
-
+# Each entry of the matrix is a property of at least one dataset; a dataset
+# holds several when they do not mask each other (a run costs a minute or more).
 DATASETS = [
+    # one call => also one day, one agent, no errors; with the user's reference files
     Dataset("one_call", DAY, DAY, _one_call, build_site=True, expect_calls=1),
+    # one day of traffic, no errors (error waste sums to 0 against no failed call)
     Dataset("one_day", DAY, DAY, _one_day, expect_calls=40),
-    Dataset("no_errors", DAY, DAY + dt.timedelta(days=2), _no_errors, expect_calls=36),
     Dataset("only_errors", DAY, DAY + dt.timedelta(days=1), _only_errors, build_site=True, expect_calls=10),
-    Dataset("one_agent", DAY, DAY + dt.timedelta(days=4), _one_agent, expect_calls=40),
     Dataset("no_agent", DAY, DAY + dt.timedelta(days=1), _no_agent, build_site=True, expect_calls=20),
     Dataset("only_unpriced", DAY, DAY + dt.timedelta(days=2), _only_unpriced, build_site=True, expect_calls=18),
     Dataset("only_embeddings", DAY, DAY + dt.timedelta(days=1), _only_embeddings, expect_calls=20),
-    Dataset("gap_day", DAY, DAY + dt.timedelta(days=4), _gap_day, expect_calls=40),
-    Dataset("short_history", DAY, DAY + dt.timedelta(days=9), _short_history, expect_calls=300),
+    # one agent, a day without traffic in the middle, less history than the signals need
+    Dataset("one_agent_gap_short", DAY, DAY + dt.timedelta(days=9), _one_agent_with_a_gap, expect_calls=108),
 ]
+MATRIX = {
+    "one call": "one_call", "one day": "one_day", "no errors": "one_day", "only errors": "only_errors",
+    "one agent": "one_agent_gap_short", "no agent at all": "no_agent", "only unpriced models": "only_unpriced",
+    "only embeddings": "only_embeddings", "a day with no traffic in the middle": "one_agent_gap_short",
+    "less history than the forecaster or anomaly baseline needs": "one_agent_gap_short",
+}
 
 
 # ---------------------------------------------------------------- running
@@ -371,7 +370,7 @@ def test_pipeline_publishes_on_edge_data(edge_runs, name):
 
 def test_signals_say_why_history_is_too_short(edge_runs):
     """Less history than the forecaster and the anomaly baseline need: said, not failed."""
-    run = edge_runs["short_history"]
+    run = edge_runs["one_agent_gap_short"]
     methods = run.query("select distinct method, fallback_reason from signals.cost_forecast")
     assert methods and all(m == "none" for m, _ in methods)
     assert all("shorter than the 14 days required" in reason for _, reason in methods)
@@ -407,3 +406,8 @@ def test_a_first_run_without_reference_files_has_no_budgets(edge_runs):
     assert run.query("select count(*) from signals.budget_status") == [(0,)]
     assert run.query("select count(*) from reference.org_mapping") == [(0,)]
     assert run.metadata["signals/budget_status"]["budgets"] == 0
+
+
+def test_matrix_is_covered():
+    names = {d.name for d in DATASETS}
+    assert set(MATRIX.values()) <= names and len(MATRIX) == 10
