@@ -171,32 +171,32 @@ def _is_true(value: object) -> bool:
 
 
 def merge_rows(
-    seed_rows: list[dict], override_rows: list[dict], seed_name: str = "budgets.csv", override_name: str = "overrides.csv"
+    file_rows: list[dict], override_rows: list[dict], file_name: str = "budgets.csv", override_name: str = "overrides.csv"
 ) -> list[tuple[str, dict]]:
     """(where, row) pairs after applying overrides by budget_id, file order first.
 
     Raises on a budget_id listed twice in the budgets file (strict callers);
     `read_budgets` reports it instead.
     """
-    pairs, errors = _merge(seed_rows, override_rows, seed_name, override_name)
+    pairs, errors = _merge(file_rows, override_rows, file_name, override_name)
     if errors:
         raise BudgetValidationError(errors[0].message, errors[0].field, errors[0].value)
     return [(where, row) for where, _, row in pairs]
 
 
-def _merge(seed_rows, override_rows, seed_name, override_name):
+def _merge(file_rows, override_rows, file_name, override_name):
     merged: dict[str, tuple[str, tuple[str, int], dict]] = {}
     errors: list[BudgetError] = []
-    for i, row in enumerate(seed_rows, start=2):  # line 1 is the header
+    for i, row in enumerate(file_rows, start=2):  # line 1 is the header
         i = row.get(LINE_KEY, i)
         key = str(row.get("budget_id") or "").strip()
-        where = f"{seed_name} line {i}"
+        where = f"{file_name} line {i}"
         if key and key in merged:
-            errors.append(BudgetError(seed_name, i, key, "budget_id", key,
+            errors.append(BudgetError(file_name, i, key, "budget_id", key,
                                       f"{where} (budget_id={key}): duplicate budget_id; each budget must be listed once "
                                       f"(the first row, {merged[key][0]}, is used)"))
             continue
-        merged[key or f"<line {i}>"] = (where, (seed_name, i), row)
+        merged[key or f"<line {i}>"] = (where, (file_name, i), row)
     for i, row in enumerate(override_rows, start=2):
         i = row.get(LINE_KEY, i)
         key = str(row.get("budget_id") or "").strip()
@@ -225,9 +225,9 @@ def read_budgets(budgets_file: Path | None, override_path: Path | None = None) -
             errors.append(BudgetError(str(path), 1, "", exc.field, exc.value, str(exc)))
             return []
 
-    seed_rows = rows_of(budgets_file, BUDGET_COLUMNS)
+    file_rows = rows_of(budgets_file, BUDGET_COLUMNS)
     override_rows = rows_of(override_path, OVERRIDE_COLUMNS)
-    pairs, merge_errors = _merge(seed_rows, override_rows, str(budgets_file), str(override_path))
+    pairs, merge_errors = _merge(file_rows, override_rows, str(budgets_file), str(override_path))
     errors.extend(merge_errors)
     budgets = []
     for where, (source, line), row in pairs:

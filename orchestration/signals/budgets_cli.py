@@ -89,18 +89,18 @@ def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int
 
     settings = load_settings()
     path = overrides_path(settings)
-    seed_path = budgets_file or budgets_path(settings)
+    budgets_csv = budgets_file or budgets_path(settings)
     try:
         overrides = read_csv_rows(path, OVERRIDE_COLUMNS) if path.exists() else []
         if args.command == "list":
-            loaded = read_budgets(seed_path, path)
+            loaded = read_budgets(budgets_csv, path)
             for b in loaded.budgets:
                 print(f"{b.budget_id}\t{b.scope_type}\t{b.scope_id}\t{b.monthly_limit_usd:.2f}\t{b.thresholds_text}\t{b.owner}")
             for error in loaded.errors:
                 print(f"error (row left out): {error.message}", file=sys.stderr)
             return 2 if loaded.errors else 0
-        seed_rows = read_csv_rows(seed_path, BUDGET_COLUMNS) if seed_path.exists() else []
-        current = {r["budget_id"]: r for r in seed_rows}
+        file_rows = read_csv_rows(budgets_csv, BUDGET_COLUMNS) if budgets_csv.exists() else []
+        current = {r["budget_id"]: r for r in file_rows}
         current.update({r["budget_id"]: r for r in overrides if r.get("budget_id")})
         others = [r for r in overrides if r.get("budget_id") != args.budget_id]
         if args.command == "set":
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int
                       "the budget shows status no_traffic until it has", file=sys.stderr)
         elif args.command == "remove":
             if args.budget_id not in current:
-                print(f"budget_id {args.budget_id!r} is neither in {seed_path} nor in {path}", file=sys.stderr)
+                print(f"budget_id {args.budget_id!r} is neither in {budgets_csv} nor in {path}", file=sys.stderr)
                 return 2
             _write_overrides(path, others + [{"budget_id": args.budget_id, "removed": "true"}])
             print(f"removed {args.budget_id} (recorded in {path})")
