@@ -41,13 +41,6 @@ pytestmark = pytest.mark.slow
 DAY = dt.date(2026, 9, 14)  # a Monday
 REPORT_SITE_KEY = ("reports", "site")
 
-# The loader on main is changing so that embeddings spans without output
-# tokens load with output 0, and failed calls without usage load with NULL
-# tokens and cost 0. Until that lands here, those datasets carry explicit
-# token counts; flip this to write them in their final form.
-LOADER_ACCEPTS_MISSING_USAGE = False
-
-
 # ---------------------------------------------------------------- span writers
 
 def _ts(day: dt.date, seconds: int) -> dt.datetime:
@@ -123,7 +116,7 @@ def write_otlp(path: Path, rows: list[dict]) -> None:
             "kind": 3,
             "startTimeUnixNano": str(start_ns),
             "endTimeUnixNano": str(start_ns + int(r["duration_ms"] * 1_000_000)),
-            "attributes": [_attr(OTLP_ATTRIBUTES[k], v) for k, v in r.items() if k in OTLP_ATTRIBUTES],
+            "attributes": [_attr(OTLP_ATTRIBUTES[k], v) for k, v in r.items() if k in OTLP_ATTRIBUTES and v is not None],
             "status": {"code": 2, "message": r.get("error_type", "")} if r["status"] == "error" else {},
         }
         by_workspace.setdefault(r["workspace_id"], []).append(span)
@@ -177,15 +170,10 @@ def _one_day(data: Path) -> None:
     write_jsonl(data / "landing" / "day.jsonl", rows)
 
 
-def _error_usage() -> dict:
-    if LOADER_ACCEPTS_MISSING_USAGE:
-        return {"input_tokens": None, "output_tokens": None}
-    return {"input_tokens": 900, "output_tokens": 0}
-
-
 def _only_errors(data: Path) -> None:
+    # failed calls report no usage: loaded as error calls, tokens unknown, cost 0
     rows = [call(i, d, status="error", error_type=("rate_limit", "timeout", "500")[i % 3],
-                 agent_id=f"agent-{i % 2}", **_error_usage())
+                 agent_id=f"agent-{i % 2}", input_tokens=None, output_tokens=None)
             for d in _days(2) for i in range(5)]
     write_otlp(data / "landing" / "otel" / "errors.json", rows)
 
@@ -202,9 +190,9 @@ def _only_unpriced(data: Path) -> None:
 
 
 def _only_embeddings(data: Path) -> None:
-    output = {"output_tokens": None} if LOADER_ACCEPTS_MISSING_USAGE else {"output_tokens": 0}
+    # embeddings report input tokens only
     rows = [call(i, d, operation="embeddings", request_model="text-embedding-3-small", response_model=None,
-                 input_tokens=300 + i, **output) for d in _days(2) for i in range(10)]
+                 input_tokens=300 + i, output_tokens=None) for d in _days(2) for i in range(10)]
     write_jsonl(data / "landing" / "embeddings.jsonl", rows)
 
 
