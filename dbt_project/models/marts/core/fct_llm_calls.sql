@@ -29,9 +29,15 @@ reattributed_traces as (
 priced_calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
-    where {{ partition_window_predicate('started_at') }}
     {%- if is_incremental() %}
-        or ({{ touched_trace_rows_predicate('call_date', 'reattributed_traces') }})
+    -- the wider range first, as its own conjunct, so that it reaches the raw scan
+    where {{ partition_window_predicate('started_at', margin_days=var('trace_span_days', 1) | int) }}
+        and (
+            {{ partition_window_predicate('started_at') }}
+            or trace_id in (select trace_id from reattributed_traces)
+        )
+    {%- else %}
+    where {{ partition_window_predicate('started_at') }}
     {%- endif %}
 
 ),
