@@ -123,6 +123,8 @@ def canonical_expressions() -> dict[str, str]:
         "cache_write_tokens": "case when kind = 1 then cache_write_tokens end",
         "reasoning_tokens": "case when kind = 1 then reasoning_tokens end",
         "reported_cost_usd": "cost",
+        # canonical files name no instrumentation; the OTLP writer's scope does
+        "instrumentation_scope": "null::VARCHAR",
     }
     for name in CATEGORICAL_FIELDS + tuple(code_maps((), ()).keys()):
         exprs[name] = name

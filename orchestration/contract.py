@@ -18,6 +18,22 @@ from dataclasses import dataclass
 MODEL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 AGENT_OPERATIONS = ("invoke_agent", "create_agent", "execute_tool")
 OPERATIONS = MODEL_OPERATIONS + AGENT_OPERATIONS
+# Model operations that generate output: an embeddings call has input tokens
+# only, and a missing output count means 0 for it.
+GENERATING_OPERATIONS = ("chat", "text_completion", "generate_content")
+
+# Which fields each model operation requires of a successful call, following
+# the semantic conventions: the model and its provider (a call is priced by
+# them) and its usage; an embeddings call has no output. A failed call (HTTP
+# 4xx/5xx, error.type set) usually reports no usage, sometimes not even its
+# model, and is still a call, counted in every error rate: it requires
+# nothing beyond the base fields. A span without an operation is an
+# application span (an HTTP handler, a step of a framework): kept for the
+# trace tree and its attribution, never a call.
+OPERATION_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    op: ("provider", "request_model", "input_tokens") + (("output_tokens",) if op in GENERATING_OPERATIONS else ())
+    for op in MODEL_OPERATIONS
+}
 
 # gen_ai.provider.name well-known values. Other providers are accepted (the
 # set is open in the conventions); these are the ones the pricing knows how
@@ -60,7 +76,7 @@ TRACE_FIELDS: tuple[Field, ...] = (
     Field("duration_ms", "DOUBLE", True, "Span duration in milliseconds (>= 0).", "endTimeUnixNano - startTimeUnixNano"),
     Field("time_to_first_token_ms", "DOUBLE", False, "Time to first streamed token, milliseconds; null when not streamed.", "gen_ai.server.time_to_first_token"),
     # what
-    Field("operation", "VARCHAR", True, "Operation kind: " + ", ".join(OPERATIONS) + ".", "gen_ai.operation.name"),
+    Field("operation", "VARCHAR", False, "Operation kind: " + ", ".join(OPERATIONS) + "; null for an application span that is no GenAI operation (kept for the trace tree).", "gen_ai.operation.name"),
     Field("provider", "VARCHAR", False, "Model provider (e.g. openai, anthropic, gcp.gemini); required for model operations.", "gen_ai.provider.name"),
     Field("request_model", "VARCHAR", False, "Model name the caller asked for; required for model operations.", "gen_ai.request.model"),
     Field("response_model", "VARCHAR", False, "Model name the provider reports having used (often a dated snapshot).", "gen_ai.response.model"),
@@ -79,12 +95,14 @@ TRACE_FIELDS: tuple[Field, ...] = (
     Field("status", "VARCHAR", True, "Outcome: ok or error.", "span status code"),
     Field("error_type", "VARCHAR", False, "Error class when status is error (e.g. rate_limit, timeout, 500).", "error.type"),
     # usage (OpenTelemetry meaning)
-    Field("input_tokens", "BIGINT", False, "Input tokens INCLUDING cache reads and cache writes; required for model operations.", "gen_ai.usage.input_tokens"),
-    Field("output_tokens", "BIGINT", False, "Output tokens INCLUDING reasoning tokens; required for model operations.", "gen_ai.usage.output_tokens"),
-    Field("cache_read_tokens", "BIGINT", False, "Input tokens served from the provider's prompt cache (subset of input_tokens).", "gen_ai.usage.cache_read.input_tokens"),
-    Field("cache_write_tokens", "BIGINT", False, "Input tokens written to the prompt cache (subset of input_tokens).", "gen_ai.usage.cache_creation.input_tokens"),
-    Field("reasoning_tokens", "BIGINT", False, "Reasoning output tokens (subset of output_tokens).", "gen_ai.usage.reasoning.output_tokens"),
+    Field("input_tokens", "BIGINT", False, "Input tokens INCLUDING cache reads and cache writes; required for successful model operations, null for a failed call that reported no usage.", "gen_ai.usage.input_tokens"),
+    Field("output_tokens", "BIGINT", False, "Output tokens INCLUDING reasoning tokens; required for successful chat, text_completion and generate_content calls; a missing count is 0 for embeddings.", "gen_ai.usage.output_tokens"),
+    Field("cache_read_tokens", "BIGINT", False, "Input tokens served from the provider's prompt cache (subset of input_tokens); null when the source does not report them (unknown, not 0).", "gen_ai.usage.cache_read.input_tokens"),
+    Field("cache_write_tokens", "BIGINT", False, "Input tokens written to the prompt cache (subset of input_tokens); null when the source does not report them.", "gen_ai.usage.cache_creation.input_tokens"),
+    Field("reasoning_tokens", "BIGINT", False, "Reasoning output tokens (subset of output_tokens); null when the source does not report them.", "gen_ai.usage.reasoning.output_tokens"),
     Field("reported_cost_usd", "DOUBLE", False, "Cost the source itself recorded, USD; kept for comparison, never used for pricing.", ""),
+    # provenance
+    Field("instrumentation_scope", "VARCHAR", False, "Instrumentation library that wrote the span (the OTLP scope name, e.g. opentelemetry.instrumentation.openai_v2); null for canonical files unless given.", "instrumentation scope name"),
 )
 
 TRACE_COLUMNS: tuple[str, ...] = tuple(f.name for f in TRACE_FIELDS)

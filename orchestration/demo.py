@@ -2,6 +2,10 @@
 
 Runs are recorded in the Dagster instance under DAGSTER_HOME (the Makefile
 points it at <data dir>/dagster_home), so `make dev` shows them afterwards.
+
+The demo's budgets and org mapping (generators/demo_reference/, written for
+the generator's workspaces, departments and agents) are installed into
+`<data dir>/reference/` first; reference files already there are kept.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import duckdb
 from generators import GeneratorConfig
 from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.generate.assets import demo_window
+from orchestration.reference import DEMO_REFERENCE_DIR, REFERENCE_FILES, install_reference_files
 from orchestration.run_range import CONSOLE_INFO, PID_TAG, announce_reclaimed_runs
 from orchestration.settings import Settings, load_settings
 
@@ -58,6 +63,12 @@ def main() -> int:
         settings,
         {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
     )
+    installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
+    kept = [name for name in REFERENCE_FILES if settings.reference_dir / name not in installed]
+    if installed:
+        print(f"Installed the demo's {', '.join(p.name for p in installed)} into {settings.reference_dir}")
+    if kept:
+        print(f"Kept the existing {', '.join(kept)} in {settings.reference_dir}")
     instance = dg.DagsterInstance.get()
     announce_reclaimed_runs(instance)
     started = time.monotonic()

@@ -65,6 +65,11 @@ class Settings:
         return self.data_dir / "ground_truth"
 
     @property
+    def reference_dir(self) -> Path:
+        """The user's reference files (budgets.csv, org_mapping.csv); see orchestration/reference.py."""
+        return self.data_dir / "reference"
+
+    @property
     def exports_dir(self) -> Path:
         return self.data_dir / "exports"
 

@@ -98,13 +98,17 @@ def run_real_pipeline(data_dir: Path, build_site: bool = True) -> PipelineData:
         env["AGENTLEDGER_PARTITIONS_START"] = PIPELINE_START.isoformat()
 
     with _environment(env):
+        from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files
+        from orchestration.settings import load_settings
+
+        # The generated data is the demo's: so are its budgets and org mapping.
+        install_reference_files(DEMO_REFERENCE_DIR, load_settings())
         generate_traces(
             GeneratorConfig(calls=PIPELINE_CALLS, days=PIPELINE_DAYS, start=PIPELINE_START, seed=PIPELINE_SEED),
             data_dir / "landing" / "synthetic",
             labels_path=data_dir / "ground_truth" / "anomalies.csv",
         )
         from orchestration.definitions import defs
-        from orchestration.settings import load_settings
 
         job = defs.resolve_job_def(PIPELINE_JOB)
         selection = None

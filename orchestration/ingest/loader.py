@@ -19,6 +19,10 @@ rows_read = rows_loaded + rows_quarantined + duplicates_skipped.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -28,12 +32,32 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS
-from orchestration.ingest.landing import LandingFile, UnrecognisedFormat, detect_format, discover, path_day_hint, sha256_file
+from orchestration.contract import OPERATIONS, RAW_SPANS_TABLE, SERVICE_TIERS, STATUSES, TRACE_COLUMNS
+from orchestration.ingest.landing import (
+    FileRejected,
+    LandingFile,
+    LineIssue,
+    UnrecognisedFormat,
+    detect_format,
+    discover,
+    is_gzip,
+    path_day_hint,
+    scan_text,
+    sha256_file,
+    write_clean_copy,
+)
 from orchestration.ingest.options import IngestOptions, load_ingest_options
-from orchestration.ingest.readers import STAGE_FILES_TABLE, UnparseableFile, parquet_group_query, parquet_schema, source_query
+from orchestration.ingest.privacy import quotable_value_sql
+from orchestration.ingest.readers import (
+    STAGE_FILES_TABLE,
+    check_csv_header,
+    parquet_group_query,
+    parquet_needs_single_read,
+    parquet_schema,
+    source_query,
+)
 from orchestration.ingest.rules import Rule, build_rules, failures_sql
-from orchestration.ingest.sql_text import lit
+from orchestration.ingest.sql_text import in_list, lit
 from orchestration.ingest.staging import BATCH_TABLE, KEYS_TABLE, STAGE_DATABASE, batch_ddl, keys_ddl, keys_insert_sql, stage_sql
 from orchestration.ingest.tables import (
     LEDGER_TABLE,
@@ -45,6 +69,8 @@ from orchestration.ingest.tables import (
 from orchestration.settings import Settings
 
 DONE_STATUSES = ("loaded", "unparseable")
+# Ledger status of a file that changed while it was read: not done, read again next run.
+CHANGED_STATUS = "changed_during_read"
 _CONTRACT = ", ".join(TRACE_COLUMNS)
 
 
@@ -101,7 +127,10 @@ class _Plan:
     days: dict[date, int] | None
     manifest_fresh: bool
     file_id: int = 0
-    error: str | None = None
+    error: str | None = None  # why the whole file is quarantined (never quotes its content)
+    error_rule: str = "unparseable_file"
+    changed: bool = False  # the file changed while it was read
+    line_issues: list[LineIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -151,11 +180,28 @@ def _read_state(con: duckdb.DuckDBPyConnection | None) -> _State:
     return _State(manifest, by_checksum, done)
 
 
+def _synthetic_checksum(f: LandingFile, what: str) -> str:
+    """A stand-in checksum for an entry whose bytes are not read (a symlink
+    leading outside, an unreadable file): changes when the entry does."""
+    return hashlib.sha256(f"{what}\0{f.rel}\0{f.size}\0{f.mtime_ns}".encode()).hexdigest()
+
+
 def _plan(f: LandingFile, state: _State) -> _Plan:
+    if f.problem:
+        rule, message = f.problem
+        plan = _Plan(f, _synthetic_checksum(f, rule), "unknown", None, manifest_fresh=False, error=message, error_rule=rule)
+        plan.days = {_fallback_day(f): 0}
+        return plan
     m = state.manifest.get(f.rel)
     if m and m.size == f.size and m.mtime_ns == f.mtime_ns:
         return _Plan(f, m.checksum, m.fmt, dict(m.days), manifest_fresh=True)
-    checksum = sha256_file(f.path)
+    try:
+        checksum = sha256_file(f.path)
+    except OSError as exc:
+        plan = _Plan(f, _synthetic_checksum(f, "unreadable"), "unknown", None, manifest_fresh=False)
+        plan.error = f"the file cannot be read ({type(exc).__name__})"
+        plan.days = {_fallback_day(f): 0}
+        return plan
     if m and m.checksum == checksum:
         return _Plan(f, checksum, m.fmt, dict(m.days), manifest_fresh=False)
     other = state.by_checksum.get(checksum)
@@ -172,11 +218,72 @@ def _day_literal(day: date | None) -> str:
     return f"DATE '{day.isoformat()}'" if day else "null::DATE"
 
 
+def _describe_failure(exc: BaseException) -> tuple[str, str]:
+    """(rule, message) for an exception raised while reading one file.
+
+    Messages come from this vocabulary only: errors of DuckDB, zlib or the csv
+    module quote lines of the file (or absolute paths) and are never copied.
+    """
+    import gzip
+    import zlib
+
+    if isinstance(exc, FileRejected):
+        return exc.rule, exc.message
+    if isinstance(exc, UnrecognisedFormat):
+        return "unparseable_file", str(exc)
+    if isinstance(exc, RecursionError):
+        return "json_too_deep", "nested too deeply to be read"
+    if isinstance(exc, (zlib.error, EOFError, gzip.BadGzipFile)):
+        return "unparseable_file", "corrupt or truncated gzip stream"
+    if isinstance(exc, (MemoryError, duckdb.OutOfMemoryException)):
+        return "unparseable_file", "reading it ran out of memory (a corrupt or oversized file)"
+    if isinstance(exc, duckdb.Error):
+        text = str(exc).lower()
+        if "gzip" in text or "zstd" in text or "decompress" in text:
+            return "unparseable_file", "corrupt or truncated compressed stream"
+        if "unicode" in text or "utf-8" in text or "utf8" in text:
+            return "invalid_utf8", "not valid UTF-8"
+        if "parquet" in text or "magic" in text or "thrift" in text:
+            return "unparseable_file", "not a readable Parquet file"
+        return "unparseable_file", f"DuckDB could not read it ({type(exc).__name__})"
+    if isinstance(exc, OSError):
+        return "unparseable_file", f"the file cannot be read ({type(exc).__name__})"
+    return "unparseable_file", f"reading it failed ({type(exc).__name__})"
+
+
 def _fail(con, plan: _Plan, exc: BaseException) -> None:
     con.execute(f"delete from {BATCH_TABLE} where _file_id = ?", [plan.file_id])
     plan.fmt = plan.fmt or "unknown"
-    plan.error = _first_line(str(exc))
+    plan.error_rule, plan.error = _describe_failure(exc)
     plan.days = {_fallback_day(plan.file): 0}
+
+
+def _changed_since_listed(f: LandingFile) -> bool:
+    try:
+        st = os.stat(f.path)
+    except OSError:
+        return True
+    return st.st_size != f.size or st.st_mtime_ns != f.mtime_ns
+
+
+def _read_path(plan: _Plan, options: IngestOptions, workdir: Path) -> Path:
+    """The path a text file's reader reads: the file itself, or a cleaned copy
+    (decompressed, BOM dropped, unreadable lines replaced) in the run's
+    private folder when the pre-pass found lines that must be quarantined
+    one by one. Raises FileRejected for a whole-file limit."""
+    ext = "csv" if plan.fmt == "csv" else "jsonl"
+    if plan.fmt == "csv":
+        check_csv_header(plan.file.path, options.limits)  # before any line is rewritten
+    unpacked = workdir / f"f{plan.file_id}.unpacked.{ext}" if is_gzip(plan.file.path) else None
+    scan = scan_text(plan.file.path, plan.fmt, options.limits, copy_to=unpacked)
+    source = unpacked or plan.file.path
+    if not scan.needs_copy(plan.fmt):
+        return source
+    copy = workdir / f"f{plan.file_id}.{ext}"
+    plan.line_issues = write_clean_copy(source, copy, plan.fmt, options.limits)
+    if unpacked is not None:
+        unpacked.unlink()
+    return copy
 
 
 @dataclass
@@ -224,34 +331,41 @@ def _create_run_tables(con) -> None:
     con.execute(keys_ddl())
     con.execute(f"create temp table {STAGE_FILES_TABLE} (_stage_path VARCHAR, _file_id INTEGER, _day_hint DATE)")
     con.execute("create temp table _day_fallbacks (_file_id INTEGER, fallback_day DATE)")
+    # Lines the pre-pass replaced (not UTF-8, too long): their quarantine rule.
+    con.execute("create temp table _line_issues (_file_id INTEGER, line BIGINT, rule VARCHAR)")
 
 
-def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str) -> bool:
-    """Append one text file's rows to the `batch` table; False (and plan.error) when it cannot be read.
+def _stage_one(con, plan: _Plan, options: IngestOptions, rules: list[Rule], salt: str, workdir: Path) -> bool:
+    """Append one file's rows to the `batch` table; False (and plan.error) when it cannot be read.
 
-    The caller turns preserve_insertion_order on: line and record numbers of
-    text formats follow scan order.
+    Any exception while reading, decompressing or staging the file
+    quarantines that file alone. The caller turns preserve_insertion_order
+    on: line and record numbers of text formats follow scan order.
     """
     f = plan.file
     try:
-        query = source_query(con, f.path, plan.fmt, options.mapping, tag=str(plan.file_id))
+        path = f.path if plan.fmt == "parquet" else _read_path(plan, options, workdir)
+        query = source_query(con, path, plan.fmt, options.mapping, tag=str(plan.file_id), limits=options.limits)
         sql = stage_sql(
             query,
             salt=salt,
             rules=rules,
             file_id_sql=f"{plan.file_id}::INTEGER",
             day_hint_sql=_day_literal(path_day_hint(f.rel)),
+            limits=options.limits,
         )
         con.execute(f"insert into {BATCH_TABLE} by name {sql}")
         if query.rejects_table:
             _stage_csv_rejects(con, plan, query.rejects_table)
-    except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
+    except Exception as exc:
         _fail(con, plan, exc)
         return False
     return True
 
 
-def _stage_text_files(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str) -> list[_Plan]:
+def _stage_text_files(
+    con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str, workdir: Path
+) -> list[_Plan]:
     """Stage text files into `batch`, several at a time; returns those that could be read.
 
     A statement reading one text file runs on one core: an OTLP file holds
@@ -266,7 +380,7 @@ def _stage_text_files(con, plans: list[_Plan], options: IngestOptions, rules: li
     try:
         workers = min(len(plans), max(1, int(options.threads)))
         if workers == 1:
-            readable = [_stage_one(con, p, options, rules, salt) for p in plans]
+            readable = [_stage_one(con, p, options, rules, salt, workdir) for p in plans]
         else:
             local = threading.local()
             cursors: list[duckdb.DuckDBPyConnection] = []
@@ -275,7 +389,7 @@ def _stage_text_files(con, plans: list[_Plan], options: IngestOptions, rules: li
                 if not hasattr(local, "cursor"):
                     local.cursor = con.cursor()
                     cursors.append(local.cursor)
-                return _stage_one(local.cursor, plan, options, rules, salt)
+                return _stage_one(local.cursor, plan, options, rules, salt, workdir)
 
             try:
                 with ThreadPoolExecutor(workers) as pool:
@@ -288,7 +402,9 @@ def _stage_text_files(con, plans: list[_Plan], options: IngestOptions, rules: li
     return [p for p, ok in zip(plans, readable) if ok]
 
 
-def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt: str, sources: _Sources) -> None:
+def _add_parquet_source(
+    con, plans: list[_Plan], schema, rules: list[Rule], salt: str, sources: _Sources, options: IngestOptions
+) -> None:
     """Register Parquet files of one schema as one source and record their keys (one scan of all of them).
 
     Raises (leaving nothing behind) when any of the files cannot be read.
@@ -296,7 +412,9 @@ def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt
     ids = ", ".join(str(p.file_id) for p in plans)
     _insert_rows(con, STAGE_FILES_TABLE, [(str(p.file.path), p.file_id, path_day_hint(p.file.rel)) for p in plans])
     try:
-        relation = stage_sql(parquet_group_query([p.file.path for p in plans], schema), salt=salt, rules=rules)
+        relation = stage_sql(
+            parquet_group_query([p.file.path for p in plans], schema), salt=salt, rules=rules, limits=options.limits
+        )
         con.execute(keys_insert_sql(relation))
     except BaseException:
         con.execute(f"delete from {STAGE_FILES_TABLE} where _file_id in ({ids})")
@@ -304,7 +422,9 @@ def _add_parquet_source(con, plans: list[_Plan], schema, rules: list[Rule], salt
     sources.parquet.append(_Source(relation, {p.file_id for p in plans}))
 
 
-def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str, sources: _Sources) -> None:
+def _stage_all(
+    con, plans: list[_Plan], options: IngestOptions, rules: list[Rule], salt: str, sources: _Sources, workdir: Path
+) -> None:
     """Make the rows of `plans` readable from `sources`, record their keys and learn each file's rows per day.
 
     Text files are staged into `batch` file by file (their line numbers come
@@ -316,16 +436,22 @@ def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule
     parquet_groups: dict[tuple, list[_Plan]] = defaultdict(list)
     text_plans: list[_Plan] = []
     for plan in plans:
+        if plan.error:
+            continue
         try:
             if not plan.fmt or plan.fmt == "unknown":
-                plan.fmt = detect_format(plan.file.path)
+                plan.fmt = detect_format(plan.file.path, options.limits)
             if plan.fmt == "parquet":
-                parquet_groups[parquet_schema(con, plan.file.path)].append(plan)
+                schema = parquet_schema(con, plan.file.path)
+                if parquet_needs_single_read(schema):
+                    text_plans.append(plan)  # read alone, in scan order, like a text file
+                else:
+                    parquet_groups[schema].append(plan)
             else:
                 text_plans.append(plan)
-        except (duckdb.Error, UnparseableFile, UnrecognisedFormat, OSError) as exc:
+        except Exception as exc:
             _fail(con, plan, exc)
-    staged = _stage_text_files(con, text_plans, options, rules, salt)
+    staged = _stage_text_files(con, text_plans, options, rules, salt, workdir)
     text_ids = [p.file_id for p in staged]
     if text_ids:
         sources.text_file_ids.update(text_ids)
@@ -333,17 +459,29 @@ def _stage_all(con, plans: list[_Plan], options: IngestOptions, rules: list[Rule
     for schema, group in parquet_groups.items():
         if len(group) > 1:
             try:
-                _add_parquet_source(con, group, schema, rules, salt, sources)
+                _add_parquet_source(con, group, schema, rules, salt, sources, options)
                 staged.extend(group)
                 continue
-            except (duckdb.Error, UnparseableFile, OSError):
+            except Exception:
                 pass
         for plan in group:
             try:
-                _add_parquet_source(con, [plan], schema, rules, salt, sources)
+                _add_parquet_source(con, [plan], schema, rules, salt, sources, options)
                 staged.append(plan)
-            except (duckdb.Error, UnparseableFile, OSError) as exc:
+            except Exception as exc:
                 _fail(con, plan, exc)
+    # A file whose size or modification time moved while it was read holds
+    # rows of neither version for sure: none are loaded, and the ledger says
+    # so (not "done": the next run reads the new version).
+    changed = [p for p in staged if _changed_since_listed(p.file)]
+    for plan in changed:
+        _fail(con, plan, FileRejected("file_changed_during_read", "the file changed while it was read; it is read again on the next run"))
+        plan.changed = True
+        con.execute(f"delete from {KEYS_TABLE} where _file_id = ?", [plan.file_id])
+    staged = [p for p in staged if not p.changed]
+    issues = [(p.file_id, i.line, i.rule) for p in staged for i in p.line_issues]
+    if issues:
+        _insert_rows(con, "_line_issues", issues)
     if staged:
         _learn_days(con, staged)
 
@@ -365,8 +503,13 @@ def _learn_days(con, staged: list[_Plan]) -> None:
         rows = per_file.get(fid, [])
         total = sum(r[1] for r in rows)
         malformed = sum(r[2] for r in rows)
-        if total and malformed == total:
+        if not total:
+            # No rows at all (an empty file, a header-only CSV): still one ledger row, on its fallback day.
+            plan.days = {_fallback_day(plan.file): 0}
+            continue
+        if malformed == total:
             # Not one record could be read: quarantine the file as a whole.
+            # (_malformed holds the loader's own reasons, never the line's text.)
             first = next(r[3] for r in rows if r[3])
             unreadable.append(fid)
             plan.error = f"no record could be read ({malformed} tried; first: {first})"
@@ -408,6 +551,17 @@ def _insert_rows(con, table: str, rows: list[tuple], chunk: int = 500) -> None:
         )
 
 
+# DuckDB's reject messages quote the line; only its error type is kept.
+_CSV_REJECT_REASON = (
+    "case error_type when 'TOO MANY COLUMNS' then 'the line has more fields than the header' "
+    "when 'MISSING COLUMNS' then 'the line has fewer fields than the header' "
+    "when 'UNQUOTED VALUE' then 'a quote is not closed properly' "
+    "when 'INVALID ENCODING' then 'the line is not valid UTF-8' "
+    "when 'LINE SIZE OVER MAXIMUM' then 'the line is too long' "
+    "else 'the line cannot be parsed as CSV (' || lower(coalesce(error_type::VARCHAR, 'unknown')) || ')' end"
+)
+
+
 def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
     """Lines DuckDB's CSV reader rejected become malformed rows of the batch."""
     try:
@@ -417,20 +571,15 @@ def _stage_csv_rejects(con, plan: _Plan, rejects: str) -> None:
             con.execute(
                 f"""insert into {BATCH_TABLE} by name
                 select {plan.file_id}::INTEGER as _file_id, null::BIGINT as _source_row, line::BIGINT as _source_line,
-                    error_message as _malformed,
+                    {_CSV_REJECT_REASON} as _malformed,
                     []::STRUCT(rule VARCHAR, field VARCHAR, expected VARCHAR, got VARCHAR)[] as _cast_failures,
                     {fallback} as _partition_day, false as _ok
-                from (select line, min_by(error_message, coalesce(column_idx, 0)) as error_message
+                from (select line, min_by(error_type, coalesce(column_idx, 0)) as error_type
                       from {rejects} group by line)"""
             )
     finally:
         con.execute(f"drop table if exists {rejects}")
         con.execute(f"drop table if exists {rejects}_scan")
-
-
-def _first_line(text: str, limit: int = 500) -> str:
-    line = " ".join(text.strip().split("\n")[:3])
-    return line[:limit]
 
 
 def _content_hash(prefix: str) -> str:
@@ -464,8 +613,9 @@ def ingest_window(
     now = _now()
     rules = build_rules(options, now)
     summary = IngestionSummary(window_start=start, window_end=end, forced=force)
-    files = discover(settings.landing_dir)
+    files = discover(settings.landing_dir, allow_symlinks=options.limits.allow_symlinks)
     con = connect_warehouse(settings, options)
+    workdir = _private_workdir(settings.data_dir)
     try:
         state = _read_state(con)
         _create_run_tables(con)
@@ -476,7 +626,7 @@ def ingest_window(
         # Files whose days are unknown are read now (that is how their days
         # are learnt); files known from the manifest only if a day is due.
         first_round = [p for p in plans if p.days is None]
-        _stage_all(con, first_round, options, rules, settings.user_id_salt, sources)
+        _stage_all(con, first_round, options, rules, settings.user_id_salt, sources, workdir)
         staged = {p.file_id for p in first_round}
         todo: dict[int, list[date]] = {}
         skipped: dict[int, list[date]] = {}
@@ -494,7 +644,7 @@ def ingest_window(
                 todo[plan.file_id] = needed
             else:
                 second_round.append(plan)
-        _stage_all(con, second_round, options, rules, settings.user_id_salt, sources)
+        _stage_all(con, second_round, options, rules, settings.user_id_salt, sources, workdir)
         for plan in second_round:
             staged.add(plan.file_id)
             needed = [
@@ -503,10 +653,23 @@ def ingest_window(
             if needed:
                 todo[plan.file_id] = needed
         only_due = _drop_keys_not_due(con, [p for p in plans if p.file_id in staged], todo)
-        _write(con, plans, todo, skipped, rules, summary, start, end, now, sources, only_due)
+        _write(con, plans, todo, skipped, rules, summary, start, end, now, sources, only_due, options.limits.max_line_bytes)
     finally:
         con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     return summary
+
+
+def _private_workdir(parent: Path | None) -> Path:
+    """A folder only this run uses (mode 0700) for cleaned copies of text files."""
+    base = None
+    if parent is not None:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            base = str(parent)
+        except OSError:
+            base = None
+    return Path(tempfile.mkdtemp(prefix=".ingest-work-", dir=base))
 
 
 def _drop_keys_not_due(con, staged: list[_Plan], todo: dict[int, list[date]]) -> bool:
@@ -537,7 +700,9 @@ def _due_sql(only_due: bool, day: str = "b._partition_day") -> str:
     return f"exists (select 1 from _due d where d._file_id = b._file_id and d.day = {day})"
 
 
-def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, sources: _Sources, only_due: bool) -> None:
+def _write(
+    con, plans, todo, skipped, rules, summary, start, end, run_ts, sources: _Sources, only_due: bool, line_limit: int
+) -> None:
     """Write raw rows, quarantine, ledger and manifest in one transaction.
 
     Rows go from the sources straight into raw.trace_spans (`_ok` rows that
@@ -551,7 +716,12 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, source
     con.execute(
         "create temp table files (_file_id INTEGER, rel VARCHAR, mtime_ns BIGINT, checksum VARCHAR, fmt VARCHAR, size BIGINT)"
     )
-    rows = [(p.file_id, p.file.rel, p.file.mtime_ns, p.checksum, p.fmt or "unknown", p.file.size) for p in plans if p.file_id in todo]
+    # Files quarantined whole have no rows to read (and a changed Parquet file must not be read again).
+    rows = [
+        (p.file_id, p.file.rel, p.file.mtime_ns, p.checksum, p.fmt or "unknown", p.file.size)
+        for p in plans
+        if p.file_id in todo and not p.error
+    ]
     _insert_rows(con, "files", rows)
     ts = f"TIMESTAMP '{run_ts.isoformat(sep=' ')}'"
     rows_sql = sources.rows_sql()
@@ -588,7 +758,7 @@ def _write(con, plans, todo, skipped, rules, summary, start, end, run_ts, source
         )
         counts = _count_outcomes(con, ts, has_outcomes)
         if failing:
-            _insert_quarantine(con, rules, ts, rows_sql, only_due, sorted(failing))
+            _insert_quarantine(con, rules, ts, rows_sql, only_due, sorted(failing), line_limit)
             for (fid, day), n in _count_quarantined(con, ts).items():
                 counts.setdefault((fid, day), [0, 0, 0, 0, 0])[3] = n
         _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, counts)
@@ -700,9 +870,27 @@ def _compute_outcomes(con, rows_sql: str, due: str) -> bool:
     return True
 
 
-def _insert_quarantine(con, rules: list[Rule], ts: str, rows_sql: str, only_due: bool, file_ids: list[int]) -> None:
-    """Quarantine the failing rows of `file_ids` (rows without a day take their file's fallback day)."""
-    record = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in TRACE_COLUMNS) + "))"
+# Enumerated fields: a value outside the enumeration could be any text, so
+# raw_record shows it only when it is one of the known values.
+_ENUMERATIONS = {"operation": OPERATIONS, "status": STATUSES, "service_tier": SERVICE_TIERS}
+
+
+def _recorded(column: str) -> str:
+    """The value raw_record keeps of a column of a failing row."""
+    if column in _ENUMERATIONS:
+        return f"case when {column} is null or {column} in {in_list(_ENUMERATIONS[column])} then {column} else '(value not shown)' end"
+    return column
+
+
+def _insert_quarantine(
+    con, rules: list[Rule], ts: str, rows_sql: str, only_due: bool, file_ids: list[int], options_line_limit: int
+) -> None:
+    """Quarantine the failing rows of `file_ids` (rows without a day take their file's fallback day).
+
+    Messages quote values only where `quotable_value_sql` allows (numbers,
+    times, ids); lines that could not be read are quarantined without text.
+    """
+    record = "to_json(struct_pack(" + ", ".join(f"{c} := {_recorded(c)}" for c in TRACE_COLUMNS) + "))"
     con.execute(
         f"""insert into {QUARANTINE_TABLE}
         with bad as (
@@ -712,22 +900,33 @@ def _insert_quarantine(con, rules: list[Rule], ts: str, rows_sql: str, only_due:
             left join _day_fallbacks fb using (_file_id)
             where not b._ok and b._file_id in ({', '.join(map(str, file_ids))})
                 and {_due_sql(only_due, 'coalesce(b._partition_day, fb.fallback_day)')}
+        ),
+        described as (
+            select bad.*, li.rule as line_rule from bad
+            left join _line_issues li on li._file_id = bad._file_id and li.line = bad._source_line
+                and bad._malformed is not null
         )
         select rel, _source_row, _source_line, fmt, checksum, _partition_day,
-            coalesce(fails[1].rule, 'malformed_record'),
+            coalesce(line_rule, fails[1].rule, 'malformed_record'),
             fails[1].field,
-            case when _malformed is not null
+            case when line_rule = 'invalid_utf8'
+                 then rel || ': line ' || _source_line::VARCHAR || ': the line is not valid UTF-8 (quarantined without its text)'
+                 when line_rule = 'line_too_long'
+                 then rel || ': line ' || _source_line::VARCHAR || ': the line is longer than {options_line_limit} bytes '
+                      || '(AGENTLEDGER_INGEST_MAX_LINE_BYTES; quarantined without its text)'
+                 when _malformed is not null
                  then rel || ': line ' || coalesce(_source_line::VARCHAR, '?') || ': ' || _malformed
                       || '; expected one readable record per line'
                  else rel || ': row ' || coalesce(_source_row::VARCHAR, '?')
                       || coalesce(' (line ' || _source_line::VARCHAR || ')', '')
                       || ', field ' || fails[1].field || ': expected ' || fails[1].expected
-                      || ', got ' || coalesce(fails[1].got, 'null') end,
-            case when _malformed is not null then ['malformed_record']
+                      || ', got ' || {quotable_value_sql('fails[1].field', 'fails[1].got')} end,
+            case when line_rule is not null then [line_rule]
+                 when _malformed is not null then ['malformed_record']
                  else list_transform(fails, lambda x: x.rule) end,
             case when _malformed is null then {record} end,
             {ts}
-        from bad"""
+        from described"""
     )
 
 
@@ -739,12 +938,16 @@ def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, count
         if plan.error:
             summary.files_quarantined += 1
             day = days[0]
-            message = f"{plan.file.rel}: cannot be parsed as {plan.fmt}: {plan.error}"
+            if plan.fmt and plan.fmt != "unknown":
+                message = f"{plan.file.rel}: cannot be parsed as {plan.fmt}: {plan.error}"
+            else:
+                message = f"{plan.file.rel}: not read: {plan.error}"
             con.execute(
-                f"insert into {QUARANTINE_TABLE} values (?, null, null, ?, ?, ?, 'unparseable_file', null, ?, ['unparseable_file'], null, ?)",
-                [plan.file.rel, plan.fmt, plan.checksum, day, message, run_ts],
+                f"insert into {QUARANTINE_TABLE} values (?, null, null, ?, ?, ?, ?, null, ?, [?], null, ?)",
+                [plan.file.rel, plan.fmt, plan.checksum, day, plan.error_rule, message, plan.error_rule, run_ts],
             )
-            entries.append((plan, day, 0, 0, 0, 0, 0, "unparseable", message))
+            status = CHANGED_STATUS if plan.changed else "unparseable"
+            entries.append((plan, day, 0, 0, 0, 0, 0, status, message))
             summary.per_day.setdefault(day, DayCounts()).files += 1
             continue
         summary.files_loaded += 1
@@ -755,7 +958,7 @@ def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, count
                     f"{plan.file.rel} ({day}): {read} rows read but {loaded} loaded + {quarantined} quarantined "
                     f"+ {dups} duplicates; nothing was written"
                 )
-            entries.append((plan, day, read, loaded, quarantined, dups, replaced, "loaded", None))
+            entries.append((plan, day, read, loaded, quarantined, dups, replaced, "loaded", None if read else "no rows"))
             dc = summary.per_day.setdefault(day, DayCounts())
             dc.files += 1
             dc.rows_read += read
@@ -786,7 +989,7 @@ def _insert_ledger(con, plans, todo, skipped, summary, start, end, run_ts, count
 
 
 def _insert_manifest(con, plans, run_ts) -> None:
-    stale = [p for p in plans if not p.manifest_fresh and p.days is not None]
+    stale = [p for p in plans if not p.manifest_fresh and p.days is not None and not p.changed]
     if not stale:
         return
     con.execute("create or replace temp table _rescanned (source_file VARCHAR)")
@@ -820,19 +1023,21 @@ def pending_days(settings: Settings) -> dict[date, list[str]]:
             con.close()
     pending: dict[date, list[str]] = defaultdict(list)
     plans = []
-    for i, f in enumerate(discover(settings.landing_dir), start=1):
+    for i, f in enumerate(discover(settings.landing_dir, allow_symlinks=options.limits.allow_symlinks), start=1):
         plan = _plan(f, state)
         plan.file_id = i
         plans.append(plan)
     unknown = [p for p in plans if p.days is None]
     if unknown:
         scratch = duckdb.connect()
+        workdir = _private_workdir(None)
         try:
             configure(scratch, options)
             _create_run_tables(scratch)
-            _stage_all(scratch, unknown, options, rules, settings.user_id_salt, _Sources())
+            _stage_all(scratch, unknown, options, rules, settings.user_id_salt, _Sources(), workdir)
         finally:
             scratch.close()
+            shutil.rmtree(workdir, ignore_errors=True)
     for plan in plans:
         for day in plan.days or {}:
             if (plan.checksum, day) not in state.done:

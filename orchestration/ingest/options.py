@@ -11,6 +11,16 @@ variables (the project-wide ones stay in `orchestration.settings`):
 | AGENTLEDGER_INGEST_MEMORY_LIMIT | `3GB` | DuckDB memory limit for a load; larger batches spill to disk |
 | AGENTLEDGER_VALIDATION_SAMPLE_ROWS | `200000` | loaded batches larger than this are validated on a reproducible sample |
 | AGENTLEDGER_INGEST_THREADS | `2` | DuckDB threads of a load (the machine it was sized for has two cores) |
+
+Limits on hostile input (each breach has its own rule name, see docs/ingestion.md):
+
+| variable | default | rule |
+| --- | --- | --- |
+| AGENTLEDGER_INGEST_MAX_LINE_BYTES | `134217728` (128 MiB) | `line_too_long`: the line is quarantined, the rest of the file loads |
+| AGENTLEDGER_INGEST_MAX_HEADER_BYTES | `131072` (128 KiB) | `header_too_long`: a CSV whose header line is longer is quarantined whole |
+| AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES | `17179869184` (16 GiB) | `decompressed_too_large`: a file (after gunzip) larger than this is quarantined whole |
+| AGENTLEDGER_INGEST_MAX_JSON_DEPTH | `64` | `json_too_deep`: a `tags` value nested deeper; Python never parses file JSON deeper than this |
+| AGENTLEDGER_INGEST_ALLOW_SYMLINKS | `false` | `symlink_outside_landing`: a symlink leading outside the landing folder is quarantined unless `true` |
 """
 
 from __future__ import annotations
@@ -26,6 +36,11 @@ ENV_FUTURE_TOLERANCE_SECONDS = "AGENTLEDGER_FUTURE_TOLERANCE_SECONDS"
 ENV_INGEST_MEMORY_LIMIT = "AGENTLEDGER_INGEST_MEMORY_LIMIT"
 ENV_VALIDATION_SAMPLE_ROWS = "AGENTLEDGER_VALIDATION_SAMPLE_ROWS"
 ENV_INGEST_THREADS = "AGENTLEDGER_INGEST_THREADS"
+ENV_MAX_LINE_BYTES = "AGENTLEDGER_INGEST_MAX_LINE_BYTES"
+ENV_MAX_HEADER_BYTES = "AGENTLEDGER_INGEST_MAX_HEADER_BYTES"
+ENV_MAX_DECOMPRESSED_BYTES = "AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES"
+ENV_MAX_JSON_DEPTH = "AGENTLEDGER_INGEST_MAX_JSON_DEPTH"
+ENV_ALLOW_SYMLINKS = "AGENTLEDGER_INGEST_ALLOW_SYMLINKS"
 
 # Contract columns whose OTLP source attribute is configurable, with the
 # default attribute keys in priority order. For each key the span's own
@@ -36,9 +51,9 @@ DEFAULT_FIELD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "environment": ("deployment.environment.name", "deployment.environment"),
     "user_id": ("user.id", "enduser.id"),
     "agent_id": ("gen_ai.agent.id",),
-    "agent_name": ("gen_ai.agent.name",),
+    "agent_name": ("gen_ai.agent.name", "agent.name"),
     "conversation_id": ("gen_ai.conversation.id", "session.id"),
-    "reported_cost_usd": ("agentledger.reported_cost_usd", "gen_ai.usage.cost"),
+    "reported_cost_usd": ("agentledger.reported_cost_usd", "gen_ai.usage.cost", "operation.cost", "llm.cost.total"),
 }
 
 
@@ -57,11 +72,20 @@ class SourceProfile:
     model_like: str | None = None
 
 
+# Instrumentations known to report input tokens WITHOUT cache reads and
+# writes, always applied (a mapping file adds its own). OpenLIT passes
+# Anthropic's input_tokens through, and on a streamed call reports the cache
+# counts as 0, so the inequality rule (docs/ingestion.md) cannot see it.
+BUILT_IN_INPUT_EXCLUDES_CACHE: tuple[SourceProfile, ...] = (
+    SourceProfile("openlit-anthropic", scope_name="openlit.instrumentation.anthropic"),
+)
+
+
 @dataclass(frozen=True)
 class AttributeMapping:
     fields: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_FIELD_ATTRIBUTES))
     # Sources whose gen_ai.usage.input_tokens EXCLUDES cache reads and writes.
-    input_excludes_cache: tuple[SourceProfile, ...] = ()
+    input_excludes_cache: tuple[SourceProfile, ...] = BUILT_IN_INPUT_EXCLUDES_CACHE
     # Sources whose gen_ai.usage.output_tokens EXCLUDES reasoning tokens.
     output_excludes_reasoning: tuple[SourceProfile, ...] = ()
     source: str = "built-in defaults"
@@ -75,6 +99,31 @@ class IngestOptions:
     memory_limit: str
     validation_sample_rows: int
     threads: int = 2
+    limits: "InputLimits" = field(default_factory=lambda: InputLimits())
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """Bounds on what one landing file may hold (hostile input cannot exhaust the loader)."""
+
+    max_line_bytes: int = 128 * 1024 * 1024
+    max_header_bytes: int = 128 * 1024
+    max_decompressed_bytes: int = 16 * 1024**3
+    max_json_depth: int = 64
+    allow_symlinks: bool = False
+
+
+def load_input_limits() -> InputLimits:
+    allow = (os.environ.get(ENV_ALLOW_SYMLINKS) or "").strip().lower()
+    if allow not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{ENV_ALLOW_SYMLINKS}={allow!r}; expected true or false")
+    return InputLimits(
+        max_line_bytes=max(1024, _int_env(ENV_MAX_LINE_BYTES, InputLimits.max_line_bytes)),
+        max_header_bytes=max(64, _int_env(ENV_MAX_HEADER_BYTES, InputLimits.max_header_bytes)),
+        max_decompressed_bytes=max(1, _int_env(ENV_MAX_DECOMPRESSED_BYTES, InputLimits.max_decompressed_bytes)),
+        max_json_depth=max(2, _int_env(ENV_MAX_JSON_DEPTH, InputLimits.max_json_depth)),
+        allow_symlinks=allow in ("1", "true", "yes"),
+    )
 
 
 def _int_env(name: str, default: int) -> int:
@@ -140,7 +189,8 @@ def load_attribute_mapping(path: Path | None) -> AttributeMapping:
         fields[name] = tuple(keys)
     return AttributeMapping(
         fields=fields,
-        input_excludes_cache=_profiles(path, "input_excludes_cache", doc.get("input_excludes_cache")),
+        input_excludes_cache=BUILT_IN_INPUT_EXCLUDES_CACHE
+        + _profiles(path, "input_excludes_cache", doc.get("input_excludes_cache")),
         output_excludes_reasoning=_profiles(path, "output_excludes_reasoning", doc.get("output_excludes_reasoning")),
         source=str(path),
     )
@@ -156,4 +206,5 @@ def load_ingest_options() -> IngestOptions:
         memory_limit=os.environ.get(ENV_INGEST_MEMORY_LIMIT) or "3GB",
         validation_sample_rows=_int_env(ENV_VALIDATION_SAMPLE_ROWS, 200_000),
         threads=max(1, _int_env(ENV_INGEST_THREADS, 2)),
+        limits=load_input_limits(),
     )

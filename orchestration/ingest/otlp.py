@@ -18,21 +18,51 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from orchestration.contract import OPERATIONS
 from orchestration.ingest.options import AttributeMapping, SourceProfile
 from orchestration.ingest.sql_text import in_list, lit
 
-# Current and deprecated GenAI semantic-convention names, first match wins.
-INPUT_TOKENS_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
-OUTPUT_TOKENS_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+# Attribute keys per column, first match wins: the current GenAI semantic
+# conventions, their deprecated names, then the other conventions real
+# instrumentation libraries write (docs/ingestion.md lists which library
+# writes which):
+# - OpenLLMetry (Traceloop): llm.request.type, llm.usage.*, gen_ai.usage.*_tokens;
+# - OpenInference (Arize): llm.model_name, llm.provider / llm.system,
+#   llm.token_count.*, embedding.model_name, openinference.span.kind;
+# - OpenLIT: gen_ai.usage.cost; Pydantic Logfire: operation.cost.
+INPUT_TOKENS_KEYS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.usage.prompt_tokens",
+    "llm.token_count.prompt",
+)
+OUTPUT_TOKENS_KEYS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.usage.completion_tokens",
+    "llm.token_count.completion",
+)
+CACHE_READ_KEYS = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "llm.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+)
 CACHE_WRITE_KEYS = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_write.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
+    "llm.usage.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
 )
-REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens",)
+REASONING_KEYS = (
+    "gen_ai.usage.reasoning.output_tokens",
+    "gen_ai.usage.reasoning_tokens",
+    "llm.usage.reasoning_tokens",
+    "llm.token_count.completion_details.reasoning",
+)
 PROVIDER_KEYS = ("gen_ai.provider.name",)
-DEPRECATED_PROVIDER_KEYS = ("gen_ai.system",)
+DEPRECATED_PROVIDER_KEYS = ("gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
 SERVICE_TIER_KEYS = (
     "openai.response.service_tier",
     "gen_ai.openai.response.service_tier",
@@ -40,13 +70,59 @@ SERVICE_TIER_KEYS = (
     "gen_ai.openai.request.service_tier",
 )
 TTFT_SECONDS_KEYS = ("gen_ai.server.time_to_first_token",)
-FIXED_KEYS = {
-    "operation": ("gen_ai.operation.name",),
-    "request_model": ("gen_ai.request.model",),
-    "response_model": ("gen_ai.response.model",),
-    "tool_name": ("gen_ai.tool.name",),
-    "error_type": ("error.type",),
+OPERATION_KEYS = ("gen_ai.operation.name",)
+# Libraries that name the operation their own way: OpenLLMetry's request
+# type and OpenInference's span kind, mapped to gen_ai.operation.name values.
+LLM_REQUEST_TYPE_KEY = "llm.request.type"
+LLM_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings", "embeddings": "embeddings"}
+OPENINFERENCE_KIND_KEY = "openinference.span.kind"
+OPENINFERENCE_KINDS = {"llm": "chat", "embedding": "embeddings", "tool": "execute_tool", "agent": "invoke_agent"}
+# The Vercel AI SDK names the provider call by ai.operationId: the inner
+# doGenerate / doStream / doEmbed spans are the calls (they carry the
+# gen_ai.* usage); the outer ai.generateText etc. only sum them up and stay
+# application spans. OpenLLMetry's framework instrumentations mark agents and
+# tools with traceloop.span.kind and name them in traceloop.entity.name.
+AI_SDK_OPERATION_KEY = "ai.operationId"
+AI_SDK_OPERATIONS = {
+    "ai.generatetext.dogenerate": "chat",
+    "ai.streamtext.dostream": "chat",
+    "ai.generateobject.dogenerate": "chat",
+    "ai.streamobject.dostream": "chat",
+    "ai.embed.doembed": "embeddings",
+    "ai.embedmany.doembed": "embeddings",
+    "ai.toolcall": "execute_tool",
 }
+AI_SDK_EMBEDDING_TOKENS_KEY = "ai.usage.tokens"
+TRACELOOP_KIND_KEY = "traceloop.span.kind"
+TRACELOOP_KINDS = {"agent": "invoke_agent", "tool": "execute_tool"}
+TRACELOOP_ENTITY_NAME_KEY = "traceloop.entity.name"
+# Provider values written as "<provider>.<api>" (the AI SDK's "openai.chat",
+# "anthropic.messages"): the API suffix is dropped.
+PROVIDER_API_SUFFIX = r"\.(chat|messages|responses|completion|completions|embedding|embeddings)$"
+REQUEST_MODEL_KEYS = ("gen_ai.request.model", "llm.request.model", "ai.model.id")
+# OpenInference records the model the provider answered with (llm.model_name)
+# and, on embedding spans, embedding.model_name; its request parameters are a
+# JSON text whose `model` member is the requested model.
+RESPONSE_MODEL_KEYS = ("gen_ai.response.model", "llm.response.model", "llm.model_name", "embedding.model_name")
+INVOCATION_PARAMETERS_KEY = "llm.invocation_parameters"
+# Pydantic Logfire keeps the provider's own usage object as JSON text; the
+# counts it does not copy to gen_ai.usage.* (reasoning, OpenAI's cached
+# tokens) are read from it.
+RAW_USAGE_KEY = "gen_ai.usage.raw"
+RAW_USAGE_PATHS = {
+    "cache_read_tokens": ("$.prompt_tokens_details.cached_tokens", "$.input_tokens_details.cached_tokens", "$.cache_read_input_tokens"),
+    "cache_write_tokens": ("$.cache_creation_input_tokens",),
+    "reasoning_tokens": ("$.completion_tokens_details.reasoning_tokens", "$.output_tokens_details.reasoning_tokens"),
+}
+# Logfire records a streamed call twice: the request as a span (type `span`)
+# without usage, and the response as a zero-length log (type `log`) with the
+# usage. The request half is kept as an application span, so the call is
+# counted once.
+LOGFIRE_SPAN_TYPE_KEY = "logfire.span_type"
+FIXED_KEYS = {
+    "tool_name": ("gen_ai.tool.name", "tool.name", "ai.toolCall.name"),
+}
+ERROR_TYPE_KEYS = ("error.type",)
 # Explicit markers a source (or a Collector transform) can set to state the
 # meaning of its counts; they override every inference below.
 INPUT_INCLUDES_CACHE_MARKER = "agentledger.usage.input_tokens_include_cache"
@@ -55,12 +131,21 @@ OUTPUT_INCLUDES_REASONING_MARKER = "agentledger.usage.output_tokens_include_reas
 # Deprecated gen_ai.system values whose gen_ai.provider.name differs.
 DEPRECATED_PROVIDER_NAMES = {
     "vertex_ai": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
     "gemini": "gcp.gemini",
+    "google": "gcp.gemini",
     "az.ai.openai": "azure.ai.openai",
+    "azure": "azure.ai.openai",
     "xai": "x_ai",
     "mistralai": "mistral_ai",
     "watsonx": "ibm.watsonx.ai",
     "bedrock": "aws.bedrock",
+    "aws": "aws.bedrock",
+    "amazon-bedrock": "aws.bedrock",
+    "google.generative-ai": "gcp.gemini",
+    "google.vertex": "gcp.vertex_ai",
+    "azure-openai": "azure.ai.openai",
+    "mistral": "mistral_ai",
 }
 # Providers whose native usage counts input WITHOUT cache reads and writes
 # (Anthropic's Messages API; Claude on Bedrock Converse reports the same way).
@@ -69,36 +154,61 @@ ANTHROPIC_FAMILY_SQL = "(provider = 'anthropic' or request_model ilike '%claude%
 # tokens (Gemini's candidatesTokenCount).
 GEMINI_FAMILY = ("gcp.gemini", "gcp.vertex_ai", "gcp.gen_ai")
 
-_ANY_VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR", "arrayValue": "JSON"}
+# OTLP/JSON as the Collector writes it uses lowerCamelCase keys; protobuf-to-JSON
+# converters and some exporters write the proto field names (snake_case), and
+# exporters before OTLP 0.9 wrote instrumentationLibrarySpans. The structure
+# names every spelling; each level is read as the first spelling present.
+_VALUE_KINDS = ("stringValue", "intValue", "doubleValue", "boolValue", "arrayValue")
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+_ANY_VALUE = {k: ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KINDS} | {
+    _snake(k): ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KINDS
+}
 _KEY_VALUES = [{"key": "VARCHAR", "value": _ANY_VALUE}]
+_SPAN_FIELDS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano")
+_SPAN = {k: "VARCHAR" for k in _SPAN_FIELDS} | {_snake(k): "VARCHAR" for k in _SPAN_FIELDS} | {
+    "name": "VARCHAR",
+    "attributes": _KEY_VALUES,
+    "status": {"code": "VARCHAR", "message": "VARCHAR"},
+}
+_SCOPE = {"name": "VARCHAR", "version": "VARCHAR"}
+_SCOPE_SPANS = {"scope": _SCOPE, "instrumentationLibrary": _SCOPE, "instrumentation_library": _SCOPE, "spans": [_SPAN]}
+_SCOPE_LISTS = ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans")
 REQUEST_STRUCTURE = json.dumps(
     {
-        "resourceSpans": [
-            {
-                "resource": {"attributes": _KEY_VALUES},
-                "scopeSpans": [
-                    {
-                        "scope": {"name": "VARCHAR", "version": "VARCHAR"},
-                        "spans": [
-                            {
-                                "traceId": "VARCHAR",
-                                "spanId": "VARCHAR",
-                                "parentSpanId": "VARCHAR",
-                                "startTimeUnixNano": "VARCHAR",
-                                "endTimeUnixNano": "VARCHAR",
-                                "attributes": _KEY_VALUES,
-                                "status": {"code": "VARCHAR", "message": "VARCHAR"},
-                            }
-                        ],
-                    }
-                ],
-            }
-        ]
+        "resourceSpans": [{"resource": {"attributes": _KEY_VALUES}} | {k: [_SCOPE_SPANS] for k in _SCOPE_LISTS}],
+        "resource_spans": [{"resource": {"attributes": _KEY_VALUES}} | {k: [_SCOPE_SPANS] for k in _SCOPE_LISTS}],
     }
 )
-_VALUE_TEXT = (
-    "coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue, a.value.arrayValue::VARCHAR)"
-)
+_VALUE_TEXT = "coalesce(" + ", ".join(
+    f"a.value.{k}" + ("::VARCHAR" if k == "arrayValue" else "") + f", a.value.{_snake(k)}" + ("::VARCHAR" if k == "arrayValue" else "")
+    for k in _VALUE_KINDS
+) + ")"
+_RESOURCE_SPANS = "coalesce(req.resourceSpans, req.resource_spans)"
+_SCOPE_SPANS_OF = "coalesce(" + ", ".join(f"rs.{k}" for k in _SCOPE_LISTS) + ")"
+_SCOPE_NAME = "coalesce(ss.scope.name, ss.instrumentationLibrary.name, ss.instrumentation_library.name)"
+
+
+def _span_field(name: str) -> str:
+    return f"coalesce(sp.{name}, sp.{_snake(name)})"
+
+
+def _otlp_id(expr: str, hex_chars: int) -> str:
+    """An OTLP id as lower-case hex: the JSON encoding is hex, protobuf-JSON
+    converters write the same bytes in base64 (decoded here, so two distinct
+    ids can never merge by case), anything else is kept as given, trimmed;
+    empty or all zeros (an invalid id in OTLP) is null."""
+    text = f"nullif(trim({expr}), '')"
+    as_hex = (
+        f"case when regexp_full_match({text}, '[0-9a-fA-F]{{{hex_chars}}}') then lower({text}) "
+        f"when length({text}) = {((hex_chars // 2 + 2) // 3) * 4} and try(octet_length(from_base64({text}))) = {hex_chars // 2} "
+        f"then lower(hex(from_base64({text}))) else {text} end"
+    )
+    return f"nullif({as_hex}, {lit('0' * hex_chars)})"
 
 
 # The line holds a JSON object (it is valid JSON and its first non-blank
@@ -170,12 +280,22 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     Output columns: _source_row, _source_line, _malformed, the contract
     columns (tokens and reported cost as text, typed later with the other
     formats), _scope_name, _input_excludes_cache, _output_excludes_reasoning.
+
+    A line that is not an OTLP request, or whose request holds a level that is
+    not an array (resourceSpans, scopeSpans or spans given as an object), adds
+    one malformed record with the reason, beside the spans it did hold: a
+    structure that cannot be understood is never skipped silently. A span
+    with a bad timestamp or id is a row like any other, and fails its rule.
     """
     mapped_keys = {k for keys in mapping.fields.values() for k in keys}
     span_keys = sorted(
         set(INPUT_TOKENS_KEYS + OUTPUT_TOKENS_KEYS + CACHE_READ_KEYS + CACHE_WRITE_KEYS + REASONING_KEYS)
         | set(PROVIDER_KEYS + DEPRECATED_PROVIDER_KEYS + SERVICE_TIER_KEYS + TTFT_SECONDS_KEYS)
+        | set(OPERATION_KEYS + REQUEST_MODEL_KEYS + RESPONSE_MODEL_KEYS)
+        | {LLM_REQUEST_TYPE_KEY, OPENINFERENCE_KIND_KEY, INVOCATION_PARAMETERS_KEY, RAW_USAGE_KEY, LOGFIRE_SPAN_TYPE_KEY}
+        | {AI_SDK_OPERATION_KEY, AI_SDK_EMBEDDING_TOKENS_KEY, TRACELOOP_KIND_KEY, TRACELOOP_ENTITY_NAME_KEY}
         | {k for keys in FIXED_KEYS.values() for k in keys}
+        | set(ERROR_TYPE_KEYS)
         | {INPUT_INCLUDES_CACHE_MARKER, OUTPUT_INCLUDES_REASONING_MARKER}
         | mapped_keys
     )
@@ -194,17 +314,77 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
                 terms.append(r_alias[k])
         return "coalesce(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]
 
+    def renamed(expr: str, names: dict[str, str], keep_unknown: bool) -> str:
+        cases = "".join(f" when {lit(old)} then {lit(new)}" for old, new in names.items())
+        return f"case lower(trim({expr})){cases} else {'lower(trim(' + expr + '))' if keep_unknown else 'null'} end"
+
     span_entries = _entries_sql("sp.attributes", span_keys)
     res_entries = _entries_sql("rs.resource.attributes", resource_keys)
     span_pivot = ",\n        ".join(f"{_lookup('sa', 'sa_keys', k)} as {a}" for k, a in s_alias.items())
     res_pivot = ",\n        ".join(f"{_lookup('ra', 'ra_keys', k)} as {a}" for k, a in r_alias.items())
-    deprecated = "case lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ")" + "".join(
-        f" when {lit(old)} then {lit(new)}" for old, new in DEPRECATED_PROVIDER_NAMES.items()
-    ) + " else lower(" + span_first(DEPRECATED_PROVIDER_KEYS) + ") end"
+    deprecated = renamed(
+        f"regexp_replace(lower(trim({span_first(DEPRECATED_PROVIDER_KEYS)})), {lit(PROVIDER_API_SUFFIX)}, '')",
+        DEPRECATED_PROVIDER_NAMES,
+        keep_unknown=True,
+    )
     in_marker = f"lower({span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))})"
     out_marker = f"lower({span_or_resource((OUTPUT_INCLUDES_REASONING_MARKER,))})"
-    mapped = ",\n        ".join(f"{span_or_resource(keys)} as {col}" for col, keys in mapping.fields.items())
-    fixed = ",\n        ".join(f"{span_first(keys)} as {col}" for col, keys in FIXED_KEYS.items())
+    fallbacks = {
+        "agent_name": f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'agent' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end",
+    }
+    mapped = ",\n        ".join(
+        f"coalesce({span_or_resource(keys)}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{span_or_resource(keys)} as {col}"
+        for col, keys in mapping.fields.items()
+    )
+    tool_fallback = f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'tool' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end"
+    fixed = ",\n        ".join(
+        (f"coalesce({span_first(keys)}, {tool_fallback}) as {col}" if col == "tool_name" else f"{span_first(keys)} as {col}")
+        for col, keys in FIXED_KEYS.items()
+    )
+    known_operations = {op: op for op in OPERATIONS}
+    failed = f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {span_first(ERROR_TYPE_KEYS)} is not null)"
+    # gen_ai.operation.name when the contract knows it (an unknown name is an
+    # application span), else the library's own operation naming; for a failed
+    # span that lost its attributes (OpenLIT's failed Anthropic calls), the
+    # span name as the conventions form it, "{operation} {model}".
+    # (Two separate extractions inside the CASE: a shared struct would be
+    # computed for every span, the failed ones are few.)
+    name_pattern = "'^(chat|text_completion|generate_content|embeddings) (\\S+)$'"
+    operation = (
+        f"coalesce({renamed(span_first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
+        f"{renamed(s_alias[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
+        f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
+        f"{renamed(s_alias[AI_SDK_OPERATION_KEY], AI_SDK_OPERATIONS, keep_unknown=False)}, "
+        f"{renamed(s_alias[TRACELOOP_KIND_KEY], TRACELOOP_KINDS, keep_unknown=False)}, "
+        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 1), '') end)"
+    )
+    raw_usage = {
+        col: "coalesce(" + ", ".join(f"try(json_extract_string({s_alias[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
+        for col, paths in RAW_USAGE_PATHS.items()
+    }
+    logfire_request_half = (
+        f"(starts_with(scope_name, 'logfire') and {s_alias[LOGFIRE_SPAN_TYPE_KEY]} = 'span' "
+        f"and {span_first(INPUT_TOKENS_KEYS)} is null and not ({failed}))"
+    )
+    # error.type as written; OpenInference and Logfire write none, and their
+    # status message starts with the exception's class: only that identifier
+    # is kept (the rest is the provider's message, which may quote content).
+    # openai-v2 writes the class as Python prints it, <class 'x.Error'>.
+    error_type = (
+        f"coalesce(regexp_replace(trim({span_first(ERROR_TYPE_KEYS)}), '^<class ''([^'']+)''>$', '\\1'), "
+        "case when sp.status.code in ('2', 'STATUS_CODE_ERROR') "
+        "then nullif(regexp_extract(sp.status.message, '^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception))(:|$)', 1), '') end)"
+    )
+    invocation_model = f"try(json_extract_string({s_alias[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
+    request_model = (
+        f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)}, "
+        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 2), '') end)"
+    )
+    # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
+    start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
+    end_ns = "case when regexp_full_match(trim(sp.endTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.endTimeUnixNano) as UBIGINT) end"
+    # Later than year 9999 is no time at all (and make_timestamp would fail the file).
+    max_ns = 253402300799 * 10**9
 
     return f"""
 with lines as ({lines_sql(path, whole_file)}),
@@ -224,33 +404,54 @@ parsed as materialized (
         from lines
     )
 ),
+requests as materialized (
+    -- The spans of each readable line, every spelling folded into one shape.
+    select _line,
+        list_transform({_RESOURCE_SPANS}, lambda rs: {{
+            'resource': rs.resource,
+            'scopes': list_transform({_SCOPE_SPANS_OF}, lambda ss: {{'name': {_SCOPE_NAME}, 'spans': ss.spans}}),
+            'has_scopes': {_SCOPE_SPANS_OF} is not null}}) as resources
+    from parsed where _malformed is null
+),
+structure as (
+    -- Why a readable line's request could not be understood in full, if it could not.
+    select _line,
+        case when resources is null then 'line holds no resourceSpans array'
+             when list_bool_or(list_transform(resources, lambda r: not r.has_scopes))
+                 then 'a resourceSpans entry holds no scopeSpans array'
+             when list_bool_or(flatten(list_transform(resources, lambda r: list_transform(r.scopes, lambda sc: sc.spans is null))))
+                 then 'a scopeSpans entry holds no spans array'
+        end as _structure_problem
+    from requests
+),
 line_offsets as (
     -- Span ordinals run through the file: a line's first span follows the
     -- spans of every earlier line (counted without touching the attributes).
     select _line, coalesce(sum(n) over (order by _line rows between unbounded preceding and 1 preceding), 0) as _line_offset
     from (
-        select _line, list_sum(list_transform(req.resourceSpans,
-            lambda rs: list_sum(list_transform(rs.scopeSpans, lambda ss: len(ss.spans))))) as n
-        from parsed where _malformed is null
+        select _line, coalesce(list_sum(list_transform(resources,
+            lambda r: list_sum(list_transform(r.scopes, lambda sc: coalesce(len(sc.spans), 0))))), 0) as n
+        from requests
     )
 ),
 line_spans as (
     -- Per line: the resource attributes the mapping needs (one sorted list per
     -- resource) and every span in document order with its scope and resource.
     select p._line, o._line_offset,
-        list_transform(req.resourceSpans, lambda rs: {_sorted_entries(res_entries)}) as ras,
+        list_transform(p.resources, lambda rs: {_sorted_entries(res_entries)}) as ras,
         -- Each span keeps only the fields read below and the attributes whose
         -- key is wanted: filtering inside the nested lists, before the
         -- unnest, avoids copying every attribute of every span twice.
-        flatten(list_transform(req.resourceSpans, lambda rs, rs_i: flatten(list_transform(rs.scopeSpans,
+        flatten(list_transform(p.resources, lambda rs, rs_i: flatten(list_transform(rs.scopes,
             lambda ss: list_transform(ss.spans, lambda sp: {{
-                'sp': {{'traceId': sp.traceId, 'spanId': sp.spanId, 'parentSpanId': sp.parentSpanId,
-                        'startTimeUnixNano': sp.startTimeUnixNano, 'endTimeUnixNano': sp.endTimeUnixNano,
-                        'status': sp.status}},
+                'sp': {{'traceId': {_span_field('traceId')}, 'spanId': {_span_field('spanId')},
+                        'parentSpanId': {_span_field('parentSpanId')},
+                        'startTimeUnixNano': {_span_field('startTimeUnixNano')},
+                        'endTimeUnixNano': {_span_field('endTimeUnixNano')},
+                        'name': sp.name, 'status': sp.status}},
                 'entries': {span_entries},
-                'scope_name': ss.scope.name, 'rs_i': rs_i}}))))) as spans
-    from parsed p join line_offsets o on o._line = p._line
-    where p._malformed is null
+                'scope_name': ss.name, 'rs_i': rs_i}}))))) as spans
+    from requests p join line_offsets o on o._line = p._line
 ),
 flat as (
     select _line, ras, _line_offset + generate_subscripts(spans, 1) as _ord, unnest(spans) as s
@@ -274,26 +475,31 @@ mapped as (
         _ord as _source_row,
         _line as _source_line,
         null::VARCHAR as _malformed,
-        lower(sp.spanId) as span_id,
-        lower(sp.traceId) as trace_id,
-        lower(sp.parentSpanId) as parent_span_id,
-        case when try_cast(sp.startTimeUnixNano as UBIGINT) is not null
-             then make_timestamp((sp.startTimeUnixNano::UBIGINT // 1000)::BIGINT) end as started_at,
-        ((try_cast(sp.endTimeUnixNano as HUGEINT) - try_cast(sp.startTimeUnixNano as HUGEINT)) / 1e6)::DOUBLE as duration_ms,
+        {_otlp_id('sp.spanId', 16)} as span_id,
+        {_otlp_id('sp.traceId', 32)} as trace_id,
+        {_otlp_id('sp.parentSpanId', 16)} as parent_span_id,
+        case when {start_ns} <= {max_ns} then make_timestamp(({start_ns} // 1000)::BIGINT) end as started_at,
+        case when {start_ns} <= {max_ns} and {end_ns} <= {max_ns}
+             then ((({end_ns})::HUGEINT - ({start_ns})::HUGEINT) / 1e6)::DOUBLE end as duration_ms,
         try_cast({span_first(TTFT_SECONDS_KEYS)} as DOUBLE) * 1000 as time_to_first_token_ms,
-        coalesce(lower({span_first(PROVIDER_KEYS)}), {deprecated}) as provider,
+        case when {logfire_request_half} then null else {operation} end as operation,
+        coalesce(lower(trim({span_first(PROVIDER_KEYS)})), {deprecated}) as provider,
+        {request_model} as request_model,
+        {span_first(RESPONSE_MODEL_KEYS)} as response_model,
         case when lower({span_first(SERVICE_TIER_KEYS)}) = 'auto' then null
              else lower({span_first(SERVICE_TIER_KEYS)}) end as service_tier,
         {fixed},
+        {error_type} as error_type,
         {mapped},
         null::VARCHAR as tags,
-        case when sp.status.code in ('2', 'STATUS_CODE_ERROR') or {span_first(FIXED_KEYS['error_type'])} is not null
-             then 'error' else 'ok' end as status,
-        {span_first(INPUT_TOKENS_KEYS)} as input_tokens,
+        case when {failed} then 'error' else 'ok' end as status,
+        coalesce({span_first(INPUT_TOKENS_KEYS)},
+            case when lower({s_alias[AI_SDK_OPERATION_KEY]}) like 'ai.embed%.doembed' then {s_alias[AI_SDK_EMBEDDING_TOKENS_KEY]} end) as input_tokens,
         {span_first(OUTPUT_TOKENS_KEYS)} as output_tokens,
-        {span_first(CACHE_READ_KEYS)} as cache_read_tokens,
-        {span_first(CACHE_WRITE_KEYS)} as cache_write_tokens,
-        {span_first(REASONING_KEYS)} as reasoning_tokens,
+        coalesce({span_first(CACHE_READ_KEYS)}, {raw_usage['cache_read_tokens']}) as cache_read_tokens,
+        coalesce({span_first(CACHE_WRITE_KEYS)}, {raw_usage['cache_write_tokens']}) as cache_write_tokens,
+        coalesce({span_first(REASONING_KEYS)}, {raw_usage['reasoning_tokens']}) as reasoning_tokens,
+        scope_name as instrumentation_scope,
         scope_name as _scope_name,
         {in_marker} as _in_marker,
         {out_marker} as _out_marker
@@ -316,4 +522,7 @@ select * exclude (_in_marker, _out_marker),
 from mapped
 union all by name
 select null::BIGINT as _source_row, _line as _source_line, _malformed from parsed where _malformed is not null
+union all by name
+select null::BIGINT as _source_row, _line as _source_line, _structure_problem as _malformed
+from structure where _structure_problem is not null
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orchestration.contract import (
-    MODEL_OPERATIONS,
+    OPERATION_REQUIRED_FIELDS,
     OPERATIONS,
     REQUIRED_COLUMNS,
     SERVICE_TIERS,
@@ -56,22 +56,50 @@ class Rule:
 
 @dataclass(frozen=True)
 class Required(Rule):
-    model_operations_only: bool = False
+    """Not null; with `operations`, only on rows of those operations (and, with `ok_only`, only when status is ok)."""
+
+    operations: tuple[str, ...] = ()
+    ok_only: bool = False
+
+    def _applies_sql(self) -> str:
+        terms = [f"operation in {in_list(self.operations)}"]
+        if self.ok_only:
+            terms.append("status = 'ok'")
+        return " and ".join(terms)
 
     def passes_sql(self) -> str:
-        if self.model_operations_only:
-            return f"(operation is null or operation not in {in_list(MODEL_OPERATIONS)} or {self.field} is not null)"
+        if self.operations:
+            return f"(not coalesce({self._applies_sql()}, false) or {self.field} is not null)"
         return f"({self.field} is not null)"
 
     def expectation(self):
         from great_expectations import expectations as gxe
 
-        if self.model_operations_only:
-            ops = ", ".join(f'"{o}"' for o in MODEL_OPERATIONS)
+        if self.operations:
+            ops = ", ".join(f'"{o}"' for o in self.operations)
+            condition = f"operation in [{ops}]" + (' and status == "ok"' if self.ok_only else "")
             return gxe.ExpectColumnValuesToNotBeNull(
-                column=self.field, row_condition=f"operation in [{ops}]", condition_parser="pandas", meta=self._meta()
+                column=self.field, row_condition=condition, condition_parser="pandas", meta=self._meta()
             )
         return gxe.ExpectColumnValuesToNotBeNull(column=self.field, meta=self._meta())
+
+
+@dataclass(frozen=True)
+class RequiredWithUsage(Rule):
+    """Not null on rows that carry token usage: usage without an operation cannot be told a call or not."""
+
+    def passes_sql(self) -> str:
+        return f"({self.field} is not null or (input_tokens is null and output_tokens is null))"
+
+    def expectation(self):
+        from great_expectations import expectations as gxe
+
+        return gxe.ExpectColumnValuesToNotBeNull(
+            column=self.field,
+            row_condition="input_tokens.notnull() or output_tokens.notnull()",
+            condition_parser="pandas",
+            meta=self._meta(),
+        )
 
 
 @dataclass(frozen=True)
@@ -149,23 +177,56 @@ class SumNotAbove(Rule):
         )
 
 
+@dataclass(frozen=True)
+class Finite(Rule):
+    """Not NaN and not infinite (DuckDB orders NaN above every number, so a
+    lower bound alone lets it through)."""
+
+    def passes_sql(self) -> str:
+        return f"({self.field} is null or isfinite({self.field}))"
+
+    def expectation(self):
+        from great_expectations import expectations as gxe
+
+        # pandas reads NaN as missing; infinities fall outside the double range.
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=self.field, min_value=-1.7976931348623157e308, max_value=1.7976931348623157e308, meta=self._meta()
+        )
+
+
+def _numeric_rules() -> list[Rule]:
+    """Every DOUBLE field finite and in range (counts are checked as whole decimal numbers when typed)."""
+    return [
+        Finite("finite_duration_ms", "duration_ms", "a finite number"),
+        Finite("finite_time_to_first_token_ms", "time_to_first_token_ms", "a finite number"),
+        Finite("finite_reported_cost_usd", "reported_cost_usd", "a finite number"),
+        Between(
+            "time_to_first_token_sane",
+            "time_to_first_token_ms",
+            "0 <= time_to_first_token_ms <= 86400000 (24 h)",
+            low=0,
+            high=MAX_DURATION_MS,
+        ),
+        Between("non_negative_reported_cost_usd", "reported_cost_usd", "a cost >= 0", low=0),
+    ]
+
+
 def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
     """All row rules, in the order their failures are reported."""
     rules: list[Rule] = [Required(f"required_{c}", c, "a value (the field is required)") for c in REQUIRED_COLUMNS]
+    rules.append(
+        RequiredWithUsage(
+            "required_operation_with_usage",
+            "operation",
+            "a value when the span carries token counts (one of " + ", ".join(OPERATIONS) + ")",
+        )
+    )
     rules += [
         InSet("known_operation", "operation", "one of " + ", ".join(OPERATIONS), values=OPERATIONS),
         InSet("known_status", "status", "one of " + ", ".join(STATUSES), values=STATUSES),
         InSet("known_service_tier", "service_tier", "one of " + ", ".join(SERVICE_TIERS) + " or null", values=SERVICE_TIERS),
     ]
-    rules += [
-        Required(
-            f"required_for_model_operation_{c}",
-            c,
-            "a value (required for model operations: " + ", ".join(MODEL_OPERATIONS) + ")",
-            model_operations_only=True,
-        )
-        for c in ("provider", "request_model", "input_tokens", "output_tokens")
-    ]
+    rules += [_required_for_operations(c) for c in ("provider", "request_model", "input_tokens", "output_tokens")]
     rules += [Between(f"non_negative_{c}", c, "a count >= 0", low=0) for c in TOKEN_COLUMNS]
     rules += [
         Between("non_negative_time_to_first_token_ms", "time_to_first_token_ms", "a duration >= 0", low=0),
@@ -197,7 +258,25 @@ def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
         ),
         Between("duration_sane", "duration_ms", "0 <= duration_ms <= 86400000 (24 h)", low=0, high=MAX_DURATION_MS),
     ]
+    rules += _numeric_rules()
     return rules
+
+
+def _required_for_operations(field: str) -> Required:
+    """required_for_model_operation_<field>: from the contract's per-operation requirements.
+
+    Required of successful calls only: a failed call that reported no usage
+    is loaded as an error call (tokens null, cost 0), not quarantined.
+    """
+    operations = tuple(op for op, fields in OPERATION_REQUIRED_FIELDS.items() if field in fields)
+    ok_only = True
+    return Required(
+        f"required_for_model_operation_{field}",
+        field,
+        "a value (required for " + ("successful " if ok_only else "") + ", ".join(operations) + " calls)",
+        operations=operations,
+        ok_only=ok_only,
+    )
 
 
 def started_at_range(rules: list[Rule]) -> tuple[datetime, datetime]:

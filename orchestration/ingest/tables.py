@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.contract import RAW_SCHEMA, raw_table_ddl
+from orchestration.contract import RAW_SCHEMA, RAW_SPANS_TABLE, TRACE_FIELDS, raw_table_ddl
 from orchestration.ingest.options import IngestOptions
 from orchestration.settings import Settings
 
@@ -78,6 +78,10 @@ def connect_warehouse(settings: Settings, options: IngestOptions) -> duckdb.Duck
     configure(con, options)
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(raw_table_ddl())
+    # A warehouse written before a contract field existed gains it (null for
+    # the rows already loaded, which is what they carried).
+    for f in TRACE_FIELDS:
+        con.execute(f"alter table {RAW_SPANS_TABLE} add column if not exists {f.name} {f.duckdb_type}")
     for ddl in (QUARANTINE_DDL, LEDGER_DDL, MANIFEST_DDL):
         con.execute(ddl)
     return con

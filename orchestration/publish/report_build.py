@@ -229,6 +229,36 @@ def _swap_in(new_dir: Path, final_dir: Path) -> None:
     swap_directory(staged, final_dir)
 
 
+def _stage_and_run_sources(
+    settings: Settings, timeout_s: float, project_dir: Path, required_sources: tuple[str, ...]
+) -> tuple[Path, dict[str, str], dict[str, int]]:
+    if not settings.published_warehouse_path.exists():
+        raise ReportBuildError(
+            f"published file {settings.published_warehouse_path} does not exist; publish the marts first"
+        )
+    ensure_node_modules(project_dir, timeout_s)
+    workdir = stage_project(project_workdir(settings), project_dir)
+    env = _env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": source_filename(settings, workdir)})
+    out = _run(["npm", "run", "sources"], workdir, env, timeout_s, "npm run sources")
+    return workdir, env, check_sources_output(out, source_queries(workdir), required_sources)
+
+
+def check_report_sources(
+    settings: Settings,
+    timeout_s: float = 300,
+    project_dir: Path = REPORTS_DIR,
+    required_sources: tuple[str, ...] = REQUIRED_SOURCES,
+) -> dict[str, int]:
+    """Run every source query of the site against the published file and check it as the build does.
+
+    The first half of `build_report_site` (a few seconds instead of a build's
+    ~50 s and ~3 GB): Evidence's own DuckDB driver runs each source query, and
+    any query error, missing or empty source fails. Page queries, which run
+    on the sources' results, are only exercised by the build.
+    """
+    return _stage_and_run_sources(settings, timeout_s, project_dir, required_sources)[2]
+
+
 def build_report_site(
     settings: Settings,
     timeout_s: float = 900,
@@ -241,16 +271,7 @@ def build_report_site(
     site stays in place until a build has succeeded.
     """
     started = time.monotonic()
-    if not settings.published_warehouse_path.exists():
-        raise ReportBuildError(
-            f"published file {settings.published_warehouse_path} does not exist; publish the marts first"
-        )
-    ensure_node_modules(project_dir, timeout_s)
-    workdir = stage_project(project_workdir(settings), project_dir)
-    env = _env({f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename": source_filename(settings, workdir)})
-
-    out = _run(["npm", "run", "sources"], workdir, env, timeout_s, "npm run sources")
-    rows = check_sources_output(out, source_queries(workdir), required_sources)
+    workdir, env, rows = _stage_and_run_sources(settings, timeout_s, project_dir, required_sources)
 
     build_dir = workdir / "build"
     shutil.rmtree(build_dir, ignore_errors=True)

@@ -1,14 +1,16 @@
-"""Change budgets at runtime without editing the seed.
+"""Change budgets at runtime without editing the budgets file.
 
     python -m orchestration.signals.budgets_cli list
     python -m orchestration.signals.budgets_cli set BUDGET_ID [--scope-type T] [--scope-id ID]
         [--limit USD] [--thresholds 0.5|0.8|1.0] [--owner NAME] [--notes TEXT]
     python -m orchestration.signals.budgets_cli remove BUDGET_ID
 
-Changes go to `<data dir>/budgets/overrides.csv`, merged over seeds/budgets.csv
-by budget_id on the next signals run. A row is validated before it is written
-(same rules as the seed); when the warehouse holds marts.fct_llm_calls the
-scope must also exist there (skip with --no-scope-check).
+Changes go to `<data dir>/budgets/overrides.csv`, merged over the user's
+`<data dir>/reference/budgets.csv` (which may not exist) by budget_id on the
+next signals run. A row is validated before it is written (same rules as the
+budgets file). A scope the warehouse has no call for yet is accepted with a
+warning (the budget shows `no_traffic` until its first call); --no-scope-check
+skips that look-up.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from orchestration.settings import load_settings
 from orchestration.signals.budgets import (
     BUDGET_COLUMNS,
     OVERRIDE_COLUMNS,
-    SEED_PATH,
     BudgetValidationError,
-    load_budgets,
+    budgets_path,
+    read_budgets,
     overrides_path,
     read_csv_rows,
     validate_row,
@@ -67,10 +69,11 @@ def _write_overrides(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None, seed_path: Path = SEED_PATH) -> int:
+def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int:
+    """`budgets_file`: the budgets file (default `<data dir>/reference/budgets.csv`)."""
     parser = argparse.ArgumentParser(prog="python -m orchestration.signals.budgets_cli", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="show the effective budgets (seed + overrides)")
+    sub.add_parser("list", help="show the effective budgets (budgets file + overrides)")
     p_set = sub.add_parser("set", help="add or change a budget")
     p_set.add_argument("budget_id")
     p_set.add_argument("--scope-type")
@@ -80,18 +83,24 @@ def main(argv: list[str] | None = None, seed_path: Path = SEED_PATH) -> int:
     p_set.add_argument("--owner")
     p_set.add_argument("--notes")
     p_set.add_argument("--no-scope-check", action="store_true")
-    p_rm = sub.add_parser("remove", help="disable a budget (seed rows are masked, override rows dropped)")
+    p_rm = sub.add_parser("remove", help="disable a budget (budgets-file rows are masked, override rows dropped)")
     p_rm.add_argument("budget_id")
     args = parser.parse_args(argv)
 
-    path = overrides_path(load_settings())
-    overrides = read_csv_rows(path, OVERRIDE_COLUMNS) if path.exists() else []
+    settings = load_settings()
+    path = overrides_path(settings)
+    budgets_csv = budgets_file or budgets_path(settings)
     try:
+        overrides = read_csv_rows(path, OVERRIDE_COLUMNS) if path.exists() else []
         if args.command == "list":
-            for b in load_budgets(seed_path, path):
+            loaded = read_budgets(budgets_csv, path)
+            for b in loaded.budgets:
                 print(f"{b.budget_id}\t{b.scope_type}\t{b.scope_id}\t{b.monthly_limit_usd:.2f}\t{b.thresholds_text}\t{b.owner}")
-            return 0
-        current = {r["budget_id"]: r for r in read_csv_rows(seed_path, BUDGET_COLUMNS)}
+            for error in loaded.errors:
+                print(f"error (row left out): {error.message}", file=sys.stderr)
+            return 2 if loaded.errors else 0
+        file_rows = read_csv_rows(budgets_csv, BUDGET_COLUMNS) if budgets_csv.exists() else []
+        current = {r["budget_id"]: r for r in file_rows}
         current.update({r["budget_id"]: r for r in overrides if r.get("budget_id")})
         others = [r for r in overrides if r.get("budget_id") != args.budget_id]
         if args.command == "set":
@@ -101,12 +110,16 @@ def main(argv: list[str] | None = None, seed_path: Path = SEED_PATH) -> int:
                 value = getattr(args, col, None)
                 if value is not None:
                     row[col] = value
-            validate_row(row, f"budgets_cli set (override file {path})", _known_scopes(not args.no_scope_check))
+            budget = validate_row(row, f"budgets_cli set (override file {path})")
             _write_overrides(path, others + [{**row, "removed": "false"}])
             print(f"set {args.budget_id} in {path}")
+            scopes = _known_scopes(not args.no_scope_check)
+            if scopes is not None and budget.scope_id not in scopes[budget.scope_type]:
+                print(f"warning: the warehouse has no call for {budget.scope_type} {budget.scope_id!r} yet; "
+                      "the budget shows status no_traffic until it has", file=sys.stderr)
         elif args.command == "remove":
             if args.budget_id not in current:
-                print(f"budget_id {args.budget_id!r} is neither in {seed_path} nor in {path}", file=sys.stderr)
+                print(f"budget_id {args.budget_id!r} is neither in {budgets_csv} nor in {path}", file=sys.stderr)
                 return 2
             _write_overrides(path, others + [{"budget_id": args.budget_id, "removed": "true"}])
             print(f"removed {args.budget_id} (recorded in {path})")

@@ -87,7 +87,8 @@ def scope_series(agent_days: pd.DataFrame, top_n_agents: int = 5) -> pd.DataFram
 
     Each scope's series runs from its first day with spend to the last day of
     the data, with missing days filled with zero cost (a day without calls
-    costs nothing; leaving it out would bias the model upwards).
+    costs nothing; leaving it out would bias the model upwards). With calls
+    but no spend at all, the total's series is zeros from the first day.
     """
     if agent_days.empty:
         return pd.DataFrame(columns=SCOPE_COLUMNS + ["date", "cost"])
@@ -99,7 +100,14 @@ def scope_series(agent_days: pd.DataFrame, top_n_agents: int = 5) -> pd.DataFram
     g = agent_days[agent_days["agent_id"].isin(top)].groupby(["agent_id", "date"], as_index=False)["cost"].sum()
     frames.append(g.rename(columns={"agent_id": "scope_id"}).assign(scope_type="agent"))
     long = pd.concat(frames, ignore_index=True)[SCOPE_COLUMNS + ["date", "cost"]]
-    return fill_calendar(long)
+    out = fill_calendar(long)
+    if not (out["scope_type"] == "total").any():
+        # Calls but no spend yet (every call unpriced, failed or free): the total
+        # still has a history of zeros, so its forecast row can say why there is none.
+        days = pd.date_range(pd.to_datetime(agent_days["date"]).min(), pd.to_datetime(agent_days["date"]).max(), freq="D")
+        total = pd.DataFrame({"scope_type": "total", "scope_id": "total", "date": days, "cost": 0.0})
+        out = pd.concat([total, out], ignore_index=True)
+    return out
 
 
 def fill_calendar(long: pd.DataFrame) -> pd.DataFrame:
@@ -325,6 +333,9 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
     """
     history = history.sort_values("date")
     n_days = len(history)
+    if n_days and float(history["cost"].sum()) == 0.0:
+        reason = f"no spend in the {n_days} day(s) of data yet (every call is unpriced, failed or free)"
+        return history.iloc[0:0].assign(is_history=False), "none", reason
     if n_days < config.min_history_days:
         reason = f"history of {n_days} day(s) is shorter than the {config.min_history_days} days required"
         return history.iloc[0:0].assign(is_history=False), "none", reason

@@ -120,7 +120,10 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
         "budget_id": _V, "scope_type": _V, "scope_id": _V, "month": _D, "as_of_date": _D, "monthly_limit_usd": _F,
         "mtd_spend_usd": _F, "utilisation": _F, "projected_month_end_usd": _F, "projected_utilisation": _F,
         "projection_method": _V, "exceeded_on": _D, "projected_exceed_date": _D, "thresholds_crossed_actual": _V,
-        "thresholds_crossed_projected": _V, "status": _V, "owner": _V,
+        "thresholds_crossed_projected": _V, "status": _V, "owner": _V, "note": _V,
+    },
+    "budget_errors": {
+        "source_file": _V, "line": _I, "budget_id": _V, "field": _V, "value": _V, "message": _V, "checked_at": _T,
     },
     "recommendations": {
         "rank": _I, "recommendation_id": _V, "kind": _V, "scope": _V, "scope_type": _V, "scope_id": _V, "model": _V,

@@ -17,7 +17,7 @@ import pandas as pd
 from orchestration.signals.alerts import DeliveryPolicy, anomaly_alerts, budget_alerts, deliver_pending, record_alerts
 from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_anomalies, scope_day_panel
 from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
-from orchestration.signals.budgets import SEED_PATH, budget_status, known_scopes_from, load_budgets
+from orchestration.signals.budgets import NO_TRAFFIC, budget_status, read_budgets
 from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
 from orchestration.signals.io import FCT_TABLE, read_agent_day_models, read_agent_days, read_table, replace_table
 from orchestration.signals.quality import empty_quality_frame, read_labels, score_detection
@@ -42,9 +42,14 @@ def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
     fc = build_forecasts(series, cfg.forecast)
     replace_table(con, "cost_forecast", fc)
-    methods = fc.drop_duplicates(["scope_type", "scope_id"])["method"].value_counts().to_dict()
-    return {"rows": len(fc), "scopes": int(fc[["scope_type", "scope_id"]].drop_duplicates().shape[0]),
-            **{f"scopes_{m}": int(n) for m, n in methods.items()}}
+    scopes = fc.drop_duplicates(["scope_type", "scope_id"])
+    methods = scopes["method"].value_counts().to_dict()
+    meta = {"rows": len(fc), "scopes": len(scopes), **{f"scopes_{m}": int(n) for m, n in methods.items()}}
+    reasons = scopes.loc[scopes["method"] != "prophet", "fallback_reason"].dropna()
+    if len(reasons):
+        # e.g. "history of 3 day(s) is shorter than the 14 days required": said, not failed
+        meta["note"] = "; ".join(f"{n} scope(s): {r}" for r, n in reasons.value_counts().items())
+    return meta
 
 
 def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
@@ -53,7 +58,12 @@ def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | Non
     bt = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
     replace_table(con, "forecast_backtest", bt)
     med = median_mape(bt, "total")
-    return {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+    meta = {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+    if bt.empty:
+        b = cfg.backtest
+        meta["note"] = (f"history too short for a backtest: a cut-off needs {b.min_train_days} training and "
+                        f"{b.min_test_days} test days")
+    return meta
 
 
 def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
@@ -62,8 +72,13 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     agent_days = add_mix_cost(read_agent_days(con), read_agent_day_models(con))
     anomalies = detect_anomalies(scope_day_panel(agent_days), cfg.anomaly)
     replace_table(con, "cost_anomalies", anomalies)
-    return {"anomalies": len(anomalies),
+    meta = {"anomalies": len(anomalies),
             **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+    days = (agent_days["date"].max() - agent_days["date"].min()).days + 1 if len(agent_days) else 0
+    if days <= cfg.anomaly.warmup_days:
+        meta["note"] = (f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
+                        "before a day can be scored, so no day was scored yet")
+    return meta
 
 
 def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path) -> dict:
@@ -86,16 +101,28 @@ def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path)
             "precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])}
 
 
-def refresh_budget_status(con: duckdb.DuckDBPyConnection, override_path: Path | None = None,
-                          seed_path: Path = SEED_PATH) -> dict:
-    """Validate budgets against the warehouse's scopes and compute their status."""
+def refresh_budget_status(con: duckdb.DuckDBPyConnection, budgets_file: Path | None = None,
+                          override_path: Path | None = None) -> dict:
+    """Compute every valid budget's status; write the rejected rows to signals.budget_errors.
+
+    `budgets_file` is the user's `<data dir>/reference/budgets.csv` (None or
+    missing: no budgets). Invalid rows never fail the run: they are left out,
+    written with their file, line, field and reason, and listed in the
+    returned figures (`errors`), which the asset logs as warnings.
+    """
     agent_days = read_agent_days(con)
-    budgets = load_budgets(seed_path, override_path, known_scopes_from(agent_days))
-    status = budget_status(budgets, agent_days, read_table(con, "cost_forecast"))
+    loaded = read_budgets(budgets_file, override_path)
+    status = budget_status(loaded.budgets, agent_days, read_table(con, "cost_forecast"))
+    errors = loaded.errors_frame().assign(checked_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
     replace_table(con, "budget_status", status)
+    replace_table(con, "budget_errors", errors)
     current = status[status["month"] == status["month"].max()] if len(status) else status
-    return {"budgets": len(budgets), "rows": len(status),
-            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()}}
+    no_traffic = sorted(set(status.loc[status["status"] == NO_TRAFFIC, "budget_id"])) if len(status) else []
+    return {"budgets": len(loaded.budgets), "rows": len(status), "invalid_rows": len(loaded.errors),
+            "budgets_file": str(budgets_file) if budgets_file else "none",
+            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()},
+            **({"no_traffic_budgets": ", ".join(no_traffic)} if no_traffic else {}),
+            **({"errors": [e.message for e in loaded.errors]} if loaded.errors else {})}
 
 
 def refresh_alerts(con: duckdb.DuckDBPyConnection, webhook_url: str | None,

@@ -23,7 +23,8 @@ import pytest
 from generators.config import GeneratorConfig
 from generators.traces import generate_traces
 from orchestration.contract import TRACE_COLUMNS, raw_table_ddl
-from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, load_settings
+from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files, load_org_mapping
+from orchestration.settings import DBT_PROJECT_DIR, load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -56,18 +57,18 @@ def _dbt(args: list[str], env: dict[str, str], work: Path) -> subprocess.Complet
 
 
 def _mapped_agent(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """An agent present both in the spans and in seeds/org_mapping.csv, and its mapped department."""
+    """An agent present both in the spans and in the demo's org mapping, and its mapped department."""
     rows = con.execute(
         f"""
         select spans.agent_id, org.department
         from (select distinct agent_id from raw.trace_spans) as spans
-        join read_csv('{SEEDS_DIR / 'org_mapping.csv'}', header = true, all_varchar = true) as org
+        join read_csv('{DEMO_REFERENCE_DIR / 'org_mapping.csv'}', header = true, all_varchar = true) as org
             on spans.agent_id = org.agent_id
         order by spans.agent_id
         limit 1
         """
     ).fetchall()
-    assert rows, "no generated agent is listed in seeds/org_mapping.csv; expected the generator's agent ids there"
+    assert rows, "no generated agent is listed in generators/demo_reference/org_mapping.csv; expected the generator's agent ids there"
     return rows[0][0], rows[0][1]
 
 
@@ -102,6 +103,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
             agent_id, department = _mapped_agent(con)
             # Traces from other sources may lack a department: the marts must fall back to org_mapping.
             con.execute("update raw.trace_spans set department = null where agent_id = ?", [agent_id])
+            # The generated agents' owners, as the demo installs them (the product ships none).
+            install_reference_files(DEMO_REFERENCE_DIR, settings)
+            load_org_mapping(con, settings)
         finally:
             con.close()
 

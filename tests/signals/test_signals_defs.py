@@ -8,13 +8,13 @@ EXPECTED_PARENTS = {
     "signals/forecast_backtest": ["marts/fct_llm_calls"],
     "signals/cost_anomalies": ["marts/fct_llm_calls"],
     "signals/anomaly_detection_quality": ["signals/cost_anomalies"],
-    "signals/budget_status": ["marts/fct_llm_calls", "reference/budgets", "signals/cost_forecast"],
+    "signals/budget_status": ["marts/fct_llm_calls", "signals/cost_forecast"],
     "signals/alerts": ["signals/budget_status", "signals/cost_anomalies"],
     "signals/recommendations": ["marts/fct_llm_calls"],
 }
 
 
-def test_signals_assets_hang_off_the_dbt_fact_and_seed():
+def test_signals_assets_hang_off_the_dbt_fact():
     defs = dg.Definitions.merge(warehouse.defs, signals.defs, dg.Definitions(resources=build_resources()))
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()

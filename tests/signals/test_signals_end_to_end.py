@@ -20,6 +20,7 @@ import pytest
 from generators.config import GeneratorConfig
 from generators.traces import generate_traces
 from orchestration.ingest.loader import ingest_window
+from orchestration.reference import DEMO_REFERENCE_DIR, budgets_path, install_reference_files
 from orchestration.settings import DBT_PROJECT_DIR, load_settings
 from orchestration.signals import pipeline
 from orchestration.signals.backtest import median_mape
@@ -51,6 +52,8 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
         mp.delenv("AGENTLEDGER_ALERT_WEBHOOK_URL", raising=False)
         settings = load_settings()
         labels = settings.ground_truth_dir / "anomalies.csv"
+        # The synthetic scopes' budgets (the product ships none).
+        install_reference_files(DEMO_REFERENCE_DIR, settings)
         generate_traces(GeneratorConfig(start=START, seed=7), settings.landing_dir, fmt="parquet",
                         labels_path=labels, progress=False)
         ingest_window(settings)
@@ -64,7 +67,7 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
             results["backtest"] = pipeline.refresh_backtest(con, cfg)
             results["anomalies"] = pipeline.refresh_anomalies(con, cfg)
             results["quality"] = pipeline.refresh_detection_quality(con, labels)
-            results["budgets"] = pipeline.refresh_budget_status(con)
+            results["budgets"] = pipeline.refresh_budget_status(con, budgets_path(settings))
             results["alerts"] = pipeline.refresh_alerts(con, None)
             results["alerts_rerun"] = pipeline.refresh_alerts(con, None)
             results["recommendations"] = pipeline.refresh_recommendations(con, cfg)

@@ -129,3 +129,14 @@ def test_sparse_history_gives_no_forecast_with_reason():
     out = build_forecasts(_scoped(frame))
     assert (out["method"] == "none").all() and len(out) == 60
     assert out["fallback_reason"].iloc[0] == "only 10 day(s) with spend; at least 14 are required"
+
+
+def test_calls_without_any_spend_still_give_the_total_a_reason():
+    """Only unpriced (or failed, or free) calls: no scope has spend, yet the total says why there is no forecast."""
+    days = pd.date_range("2026-09-14", periods=3, freq="D")
+    ad = pd.DataFrame({"date": days, "workspace_id": "ws", "department": "d", "agent_id": "a", "cost": 0.0})
+    series = scope_series(ad)
+    assert set(series["scope_type"]) == {"total"} and len(series) == 3
+    fc = build_forecasts(series)
+    assert set(fc["method"]) == {"none"} and fc["is_history"].all()
+    assert fc["fallback_reason"].iloc[0].startswith("no spend in the 3 day(s) of data yet")

@@ -19,11 +19,15 @@
 {%- endmacro %}
 
 {#- The calls of the run's partition window (all of them on a full build), for
-    the incremental daily aggregates in models/intermediate/daily. -#}
+    the incremental daily aggregates in models/intermediate/daily. The window
+    reaches trace_span_days beyond the partition window on both sides: that is
+    where fct_llm_calls may have re-attributed calls to an agent whose span
+    arrived in this run (int_span_attribution), and those days are
+    re-aggregated whole. -#}
 {% macro attributed_llm_calls_in_window() -%}
 (
     select * from {{ attributed_llm_calls() }} as calls_in_window
-    where {{ partition_window_predicate('started_at', 'call_date') }}
+    where {{ partition_window_predicate('started_at', 'call_date', margin_days=var('trace_span_days', 1) | int) }}
 )
 {%- endmacro %}
 
@@ -58,6 +62,7 @@
         org.cost_centre,
         coalesce(calls.agent_id, {{ unassigned_label() }}) as agent_id,
         calls.agent_name,
+        calls.agent_attribution,
         calls.environment,
         calls.operation,
         coalesce(calls.provider, {{ unassigned_label() }}) as provider,
@@ -89,7 +94,11 @@
         calls.reasoning_cost_usd,
         calls.total_cost_usd,
         calls.cache_savings_usd,
-        calls.cache_write_premium_usd
+        calls.cache_write_premium_usd,
+        calls.instrumentation_scope,
+        calls.usage_reported,
+        calls.cache_tokens_reported,
+        calls.reasoning_tokens_reported
     from {{ ref('fct_llm_calls') }} as calls
     left join {{ ref('org_mapping') }} as org
         on calls.agent_id = org.agent_id

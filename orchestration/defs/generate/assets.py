@@ -11,6 +11,7 @@ import shutil
 import dagster as dg
 
 from generators import GeneratorConfig, generate_traces
+from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files
 from orchestration.resources import WarehouseResource
 
 SYNTHETIC_SUBDIR = "synthetic"
@@ -37,8 +38,9 @@ def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
     owners=["team:data-platform"],
     description=(
         "Deterministic synthetic agent traces (with labelled anomalies) written to "
-        "<data dir>/landing/synthetic/, for demos and tests. Real deployments drop their "
-        "own files in the landing folder instead."
+        "<data dir>/landing/synthetic/, for demos and tests, with the demo's budgets and org mapping "
+        "in <data dir>/reference/ when none are there. Real deployments drop their own files in the "
+        "landing folder instead."
     ),
 )
 def synthetic_traces(
@@ -58,6 +60,8 @@ def synthetic_traces(
         fmt=config.file_format,
         labels_path=settings.ground_truth_dir / "anomalies.csv",
     )
+    # The synthetic workspaces, departments and agents have their own budgets and owners.
+    installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
     context.log.info(f"Wrote {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} to {out_dir}")
     return dg.MaterializeResult(
         metadata={
@@ -68,6 +72,7 @@ def synthetic_traces(
             "files": len(result.files),
             "landing_dir": dg.MetadataValue.path(str(out_dir)),
             "labels": dg.MetadataValue.path(str(result.labels_path)),
+            "reference_files_installed": ", ".join(p.name for p in installed) or "none (kept existing)",
         }
     )
 

@@ -10,11 +10,10 @@ import dagster as dg
 from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.resources import WarehouseResource
 from orchestration.signals import pipeline
-from orchestration.signals.budgets import BudgetValidationError, known_scopes_from, load_budgets, overrides_path
-from orchestration.signals.io import read_agent_days, read_table
+from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
+from orchestration.signals.io import read_table
 
 FCT = dg.AssetKey(["marts", "fct_llm_calls"])
-BUDGETS_SEED = dg.AssetKey(["reference", "budgets"])
 COST_FORECAST = dg.AssetKey(["signals", "cost_forecast"])
 FORECAST_BACKTEST = dg.AssetKey(["signals", "forecast_backtest"])
 COST_ANOMALIES = dg.AssetKey(["signals", "cost_anomalies"])
@@ -90,17 +89,29 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
 
 
 @dg.asset(
-    key=BUDGET_STATUS, deps=[FCT, BUDGETS_SEED, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
+    key=BUDGET_STATUS, deps=[FCT, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
     owners=OWNERS, pool=DUCKDB_WRITER_POOL,
     description=(
         "Budget status per budget and month: month-to-date spend, utilisation, projected month-end "
-        "(actuals + forecast), projected exceed date, thresholds crossed. Budgets: seeds/budgets.csv "
-        "merged with <data dir>/budgets/overrides.csv, validated."
+        "(actuals + forecast), projected exceed date, thresholds crossed; `no_traffic` for a budget whose "
+        "scope has no calls yet. Budgets: <data dir>/reference/budgets.csv (none without it) merged with "
+        "<data dir>/budgets/overrides.csv; invalid rows are left out, logged as warnings and written to "
+        "signals.budget_errors with file, line and field."
     ),
 )
 def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = warehouse.settings()
     with warehouse.connect() as con:
-        meta = pipeline.refresh_budget_status(con, overrides_path(warehouse.settings()))
+        meta = pipeline.refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
+    errors = meta.pop("errors", [])
+    for message in errors:
+        context.log.warning(f"budget row left out: {message}")
+    if errors:
+        meta["errors"] = dg.MetadataValue.md("\n".join(f"- {m}" for m in errors[:50]))
+    if "no_traffic_budgets" in meta:
+        context.log.warning(f"budgets whose scope has no calls yet (status no_traffic): {meta['no_traffic_budgets']}")
+    if meta["budgets"] == 0 and not errors:
+        context.log.info(f"no budgets configured ({budgets_path(settings)} does not exist or is empty)")
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -167,16 +178,15 @@ def prophet_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult
 
 
 @dg.asset_check(asset=BUDGET_STATUS, description=(
-    "Every budget row (seed and overrides) is valid: positive limit, known scope, thresholds strictly "
-    "increasing in (0, 2]."))
+    "Every budget row (budgets file and overrides) is valid: unique id, known scope type, positive limit, "
+    "thresholds strictly increasing in (0, 2]. Invalid rows are left out of the status, not fatal: warns."))
 def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect(read_only=True) as con:
-        scopes = known_scopes_from(read_agent_days(con))
-    try:
-        budgets = load_budgets(override_path=overrides_path(warehouse.settings()), known_scopes=scopes)
-    except BudgetValidationError as exc:
-        return dg.AssetCheckResult(passed=False, metadata={"error": str(exc)})
-    return dg.AssetCheckResult(passed=True, metadata={"budgets": len(budgets)})
+    settings = warehouse.settings()
+    loaded = read_budgets(budgets_path(settings), overrides_path(settings))
+    metadata = {"budgets": len(loaded.budgets), "invalid_rows": len(loaded.errors)}
+    if loaded.errors:
+        metadata["errors"] = dg.MetadataValue.md("\n".join(f"- {e.message}" for e in loaded.errors[:50]))
+    return dg.AssetCheckResult(passed=not loaded.errors, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
 
 defs = dg.Definitions(

@@ -1,3 +1,7 @@
-from orchestration.defs.warehouse.assets import defs
+import dagster as dg
+
+from orchestration.defs.warehouse import assets, reference
+
+defs = dg.Definitions.merge(reference.defs, assets.defs)
 
 __all__ = ["defs"]

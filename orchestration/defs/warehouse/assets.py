@@ -1,8 +1,9 @@
 """dbt models, seeds and tests as Dagster assets and asset checks.
 
 The project is split in three so that partitions mean something:
-- reference: the seeds (prices, budgets, org mapping) and models built from
-  them alone, unpartitioned;
+- reference: the seeds (prices), the org mapping loaded from the user's
+  reference file (tag `reference`) and models built from them alone,
+  unpartitioned;
 - daily: the models feeding the call-level fact, partitioned by day; each run
   passes its window to dbt in the environment variables of WINDOW_ENV, read
   by the macro run_window() (the incremental fact re-processes
@@ -31,12 +32,13 @@ from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
 
 # The partitioned set is every model on the path from the raw spans to the
-# call-level fact; the reference set is the seeds plus the models built from
-# them alone (price bands, provider map); the marts are everything else.
+# call-level fact; the reference set is the seeds, the reference models (the
+# org mapping) and the models built from them alone (price bands, provider
+# map); the marts are everything else.
 DAILY_SELECT = "source:raw.trace_spans+,+fct_llm_calls"
-REFERENCE_SELECT = "resource_type:seed +fct_llm_calls"
+REFERENCE_SELECT = "resource_type:seed tag:reference +fct_llm_calls"
 REFERENCE_EXCLUDE = "source:raw.trace_spans+"
-MARTS_EXCLUDE = "resource_type:seed +fct_llm_calls"
+MARTS_EXCLUDE = "resource_type:seed tag:reference +fct_llm_calls"
 
 # The asset ops that call dbt; dagster-dbt names each call's artifact folder after its op.
 DBT_ASSET_OPS = ("dbt_reference_seeds", "dbt_daily_models", "dbt_marts")
@@ -73,7 +75,7 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
     retry_policy=RETRY,
 )
 def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Reference data: the price catalog, custom prices, budgets, org mapping and the price bands built from them."""
+    """Reference data: the price catalog, custom prices, the org mapping and the price bands built from them."""
     yield from dbt_build(context, dbt, [], window_env(None)).stream()
 
 

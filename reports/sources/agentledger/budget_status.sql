@@ -26,7 +26,8 @@ select
     b.thresholds_crossed_actual,
     b.thresholds_crossed_projected,
     b.status,
-    case b.status when 'breached' then 1 when 'projected_breach' then 2 when 'warning' then 3 else 4 end as status_order
+    b.note,
+    case b.status when 'breached' then 1 when 'projected_breach' then 2 when 'warning' then 3 when 'ok' then 4 else 5 end as status_order
 from signals.budget_status as b
 left join marts.dim_agents as a
     on b.scope_type = 'agent' and b.scope_id = a.agent_id

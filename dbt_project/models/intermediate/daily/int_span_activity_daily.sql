@@ -1,20 +1,24 @@
 {{ config(unique_key='span_date') }}
 
--- Span activity per day, workspace and agent (id and name as recorded, null
--- included), incremental by day: a run replaces the days of its partition
+-- Span activity per day, workspace and agent (id and name as attributed: the
+-- span's own, else its nearest ancestor's; null included), incremental by day: a run replaces the days of its partition
 -- window. dim_agents and dim_workspaces read it instead of every span of the
 -- history: first and last activity, the latest display name, the workspace an
 -- agent works in most.
 with spans as (
 
     select
-        started_at,
-        workspace_id,
-        agent_id,
-        agent_name,
-        operation
-    from {{ ref('stg_raw__trace_spans') }}
-    where {{ partition_window_predicate('started_at', 'span_date') }}
+        spans.started_at,
+        spans.workspace_id,
+        {{ attributed_agent_id('spans') }} as agent_id,
+        {{ attributed_agent_name('spans') }} as agent_name,
+        spans.operation
+    from {{ ref('stg_raw__trace_spans') }} as spans
+    left join {{ ref('int_span_attribution') }} as inherited
+        on inherited.span_id = spans.span_id
+    -- trace_span_days beyond the window too: spans there may have been
+    -- re-attributed to an agent whose span arrived in this run
+    where {{ partition_window_predicate('spans.started_at', 'span_date', margin_days=var('trace_span_days', 1) | int) }}
 
 )
 

@@ -7,8 +7,8 @@
     )
 }}
 
--- One row per trace and agent with a span in it (agent_id null for spans
--- outside any agent): how many of its spans and LLM calls the agent made there.
+-- One row per trace and agent with a span in it (the agent as attributed:
+-- the span's own, else its nearest ancestor's; null for spans outside any agent): how many of its spans and LLM calls the agent made there.
 -- The distinct-trace counts of the dimensions and agent marts are counts of
 -- these rows, instead of count(distinct trace_id) over every span or call of
 -- the history.
@@ -24,9 +24,14 @@ with touched_traces as (
 
 spans as (
 
-    select trace_id, agent_id, started_at, operation
-    from {{ ref('stg_raw__trace_spans') }}
-    where {{ touched_trace_rows_predicate('first_span_date') }}
+    select spans.trace_id, {{ attributed_agent_id('spans') }} as agent_id, spans.started_at, spans.operation
+    from (
+        select span_id, trace_id, agent_id, agent_name, started_at, operation
+        from {{ ref('stg_raw__trace_spans') }}
+        where {{ touched_trace_rows_predicate('first_span_date') }}
+    ) as spans
+    left join {{ ref('int_span_attribution') }} as inherited
+        on inherited.span_id = spans.span_id
 
 )
 

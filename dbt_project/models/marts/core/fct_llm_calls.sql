@@ -8,11 +8,37 @@
 }}
 
 -- one row per model-operation span, priced; incremental by day over the
--- partition window (min_date/max_date, see macros/partition_window.sql; lookback_days re-processed)
-with priced_calls as (
+-- partition window (min_date/max_date, see macros/partition_window.sql; lookback_days re-processed),
+-- plus the calls of the window's traces that inherit an attribution from an
+-- ancestor span, up to trace_span_days beyond it: an ancestor that arrived in
+-- this run re-attributes its descendants on the neighbouring days too.
+with touched_traces as (
+
+    {{ touched_traces('call_date') }}
+
+),
+
+reattributed_traces as (
+
+    select distinct trace_id
+    from {{ ref('int_span_attribution') }}
+    where trace_id in (select trace_id from touched_traces)
+
+),
+
+priced_calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
+    {%- if is_incremental() %}
+    -- the wider range first, as its own conjunct, so that it reaches the raw scan
+    where {{ partition_window_predicate('started_at', margin_days=var('trace_span_days', 1) | int) }}
+        and (
+            {{ partition_window_predicate('started_at') }}
+            or trace_id in (select trace_id from reattributed_traces)
+        )
+    {%- else %}
     where {{ partition_window_predicate('started_at') }}
+    {%- endif %}
 
 ),
 
@@ -29,6 +55,7 @@ final as (
         department,
         agent_id,
         agent_name,
+        agent_attribution,
         user_id,
         conversation_id,
         environment,
@@ -36,6 +63,10 @@ final as (
         provider,
         request_model,
         response_model,
+        instrumentation_scope,
+        usage_reported,
+        cache_tokens_reported,
+        reasoning_tokens_reported,
         catalog_model_id,
         catalog_provider_id,
         service_tier,

@@ -39,6 +39,7 @@ renamed as (
         cast(cache_write_tokens as bigint) as cache_write_tokens,
         cast(reasoning_tokens as bigint) as reasoning_tokens,
         cast(reported_cost_usd as double) as reported_cost_usd,
+        cast(instrumentation_scope as varchar) as instrumentation_scope,
         cast(_source_file as varchar) as source_file,
         cast(_source_row as bigint) as source_row,
         cast(_source_format as varchar) as source_format,

@@ -1,7 +1,8 @@
 {#- In a long-format waterfall (one row per step), the steps that name a parent
     step add up to that parent, within each group, for every column in
     `value_columns`. Null values count as 0 on both sides (unpriced cost). A
-    parent without children or children without a parent also fail. -#}
+    parent without children or children without a parent also fail. Groups
+    match null-safely (a null group value, e.g. no agent, is a group too). -#}
 {% test waterfall_reconciles(model, group_by, step_column, parent_column, value_columns, tolerance=0) %}
 with parents as (
 
@@ -37,7 +38,7 @@ select
     coalesce(parents.parent_step, children.parent_step) as parent_step
 from parents
 full outer join children
-    on {% for column in group_by %}parents.{{ column }} = children.{{ column }} and {% endfor %}parents.parent_step = children.parent_step
+    on {% for column in group_by %}parents.{{ column }} is not distinct from children.{{ column }} and {% endfor %}parents.parent_step = children.parent_step
 where parents.parent_step is null
     or children.parent_step is null
     {%- for value in value_columns %}
