@@ -154,47 +154,73 @@ ANTHROPIC_FAMILY_SQL = "(provider = 'anthropic' or request_model ilike '%claude%
 # tokens (Gemini's candidatesTokenCount).
 GEMINI_FAMILY = ("gcp.gemini", "gcp.vertex_ai", "gcp.gen_ai")
 
-# OTLP/JSON as the Collector writes it uses lowerCamelCase keys; protobuf-to-JSON
-# converters and some exporters write the proto field names (snake_case), and
-# exporters before OTLP 0.9 wrote instrumentationLibrarySpans. The structure
-# names every spelling; each level is read as the first spelling present.
+# OTLP/JSON as the Collector writes it uses lowerCamelCase keys and
+# scopeSpans. Protobuf-to-JSON converters and some exporters write the proto
+# field names (snake_case), and exporters before OTLP 0.9 wrote
+# instrumentationLibrarySpans / instrumentationLibrary. A line without
+# "scopeSpans" has those keys renamed in its text before it is parsed (only
+# keys match: a quoted name followed by a colon), so the common line is parsed
+# as before and only the rare one pays for the renaming.
 _VALUE_KINDS = ("stringValue", "intValue", "doubleValue", "boolValue", "arrayValue")
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name)
-
-
-_ANY_VALUE = {k: ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KINDS} | {
-    _snake(k): ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KINDS
+_KEY_RENAMES = {
+    "resource_spans": "resourceSpans",
+    "scope_spans": "scopeSpans",
+    "instrumentationLibrarySpans": "scopeSpans",
+    "instrumentation_library_spans": "scopeSpans",
+    "instrumentationLibrary": "scope",
+    "instrumentation_library": "scope",
+    "trace_id": "traceId",
+    "span_id": "spanId",
+    "parent_span_id": "parentSpanId",
+    "start_time_unix_nano": "startTimeUnixNano",
+    "end_time_unix_nano": "endTimeUnixNano",
+    "string_value": "stringValue",
+    "int_value": "intValue",
+    "double_value": "doubleValue",
+    "bool_value": "boolValue",
+    "array_value": "arrayValue",
 }
+_ANY_VALUE = {k: ("JSON" if k == "arrayValue" else "VARCHAR") for k in _VALUE_KINDS}
 _KEY_VALUES = [{"key": "VARCHAR", "value": _ANY_VALUE}]
-_SPAN_FIELDS = ("traceId", "spanId", "parentSpanId", "startTimeUnixNano", "endTimeUnixNano")
-_SPAN = {k: "VARCHAR" for k in _SPAN_FIELDS} | {_snake(k): "VARCHAR" for k in _SPAN_FIELDS} | {
-    "name": "VARCHAR",
-    "attributes": _KEY_VALUES,
-    "status": {"code": "VARCHAR", "message": "VARCHAR"},
-}
-_SCOPE = {"name": "VARCHAR", "version": "VARCHAR"}
-_SCOPE_SPANS = {"scope": _SCOPE, "instrumentationLibrary": _SCOPE, "instrumentation_library": _SCOPE, "spans": [_SPAN]}
-_SCOPE_LISTS = ("scopeSpans", "scope_spans", "instrumentationLibrarySpans", "instrumentation_library_spans")
 REQUEST_STRUCTURE = json.dumps(
     {
-        "resourceSpans": [{"resource": {"attributes": _KEY_VALUES}} | {k: [_SCOPE_SPANS] for k in _SCOPE_LISTS}],
-        "resource_spans": [{"resource": {"attributes": _KEY_VALUES}} | {k: [_SCOPE_SPANS] for k in _SCOPE_LISTS}],
+        "resourceSpans": [
+            {
+                "resource": {"attributes": _KEY_VALUES},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "VARCHAR", "version": "VARCHAR"},
+                        "spans": [
+                            {
+                                "traceId": "VARCHAR",
+                                "spanId": "VARCHAR",
+                                "parentSpanId": "VARCHAR",
+                                "name": "VARCHAR",
+                                "startTimeUnixNano": "VARCHAR",
+                                "endTimeUnixNano": "VARCHAR",
+                                "attributes": _KEY_VALUES,
+                                "status": {"code": "VARCHAR", "message": "VARCHAR"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
     }
 )
-_VALUE_TEXT = "coalesce(" + ", ".join(
-    f"a.value.{k}" + ("::VARCHAR" if k == "arrayValue" else "") + f", a.value.{_snake(k)}" + ("::VARCHAR" if k == "arrayValue" else "")
-    for k in _VALUE_KINDS
-) + ")"
-_RESOURCE_SPANS = "coalesce(req.resourceSpans, req.resource_spans)"
-_SCOPE_SPANS_OF = "coalesce(" + ", ".join(f"rs.{k}" for k in _SCOPE_LISTS) + ")"
-_SCOPE_NAME = "coalesce(ss.scope.name, ss.instrumentationLibrary.name, ss.instrumentation_library.name)"
+_VALUE_TEXT = (
+    "coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue, a.value.arrayValue::VARCHAR)"
+)
 
 
-def _span_field(name: str) -> str:
-    return f"coalesce(sp.{name}, sp.{_snake(name)})"
+def _renamed_keys(line: str) -> str:
+    """`line` with the snake_case and pre-0.9 keys renamed (evaluated only on lines that need it)."""
+    expr = line
+    for old, new in _KEY_RENAMES.items():
+        pattern = lit('"' + old + '"' + r"(\s*):")
+        replacement = lit('"' + new + '"' + r"\1:")
+        expr = f"regexp_replace({expr}, {pattern}, {replacement}, 'g')"
+    return expr
 
 
 def _otlp_id(expr: str, hex_chars: int) -> str:
@@ -400,58 +426,51 @@ parsed as materialized (
         end as _malformed
     from (
         select _line, line,
-            case when {_IS_OBJECT} then try(json_transform(line, {lit(REQUEST_STRUCTURE)})) end as req
+            case when {_IS_OBJECT} then try(json_transform(
+                case when contains(line, '"scopeSpans"') then line else {_renamed_keys('line')} end,
+                {lit(REQUEST_STRUCTURE)})) end as req
         from lines
     )
-),
-requests as materialized (
-    -- The spans of each readable line, every spelling folded into one shape.
-    select _line,
-        list_transform({_RESOURCE_SPANS}, lambda rs: {{
-            'resource': rs.resource,
-            'scopes': list_transform({_SCOPE_SPANS_OF}, lambda ss: {{'name': {_SCOPE_NAME}, 'spans': ss.spans}}),
-            'has_scopes': {_SCOPE_SPANS_OF} is not null}}) as resources
-    from parsed where _malformed is null
 ),
 structure as (
     -- Why a readable line's request could not be understood in full, if it could not.
     select _line,
-        case when resources is null then 'line holds no resourceSpans array'
-             when list_bool_or(list_transform(resources, lambda r: not r.has_scopes))
+        case when req.resourceSpans is null then 'line holds no resourceSpans array'
+             when list_bool_or(list_transform(req.resourceSpans, lambda rs: rs.scopeSpans is null))
                  then 'a resourceSpans entry holds no scopeSpans array'
-             when list_bool_or(flatten(list_transform(resources, lambda r: list_transform(r.scopes, lambda sc: sc.spans is null))))
+             when list_bool_or(flatten(list_transform(req.resourceSpans,
+                 lambda rs: list_transform(rs.scopeSpans, lambda ss: ss.spans is null))))
                  then 'a scopeSpans entry holds no spans array'
         end as _structure_problem
-    from requests
+    from parsed where _malformed is null
 ),
 line_offsets as (
     -- Span ordinals run through the file: a line's first span follows the
     -- spans of every earlier line (counted without touching the attributes).
     select _line, coalesce(sum(n) over (order by _line rows between unbounded preceding and 1 preceding), 0) as _line_offset
     from (
-        select _line, coalesce(list_sum(list_transform(resources,
-            lambda r: list_sum(list_transform(r.scopes, lambda sc: coalesce(len(sc.spans), 0))))), 0) as n
-        from requests
+        select _line, coalesce(list_sum(list_transform(req.resourceSpans,
+            lambda rs: list_sum(list_transform(rs.scopeSpans, lambda ss: coalesce(len(ss.spans), 0))))), 0) as n
+        from parsed where _malformed is null
     )
 ),
 line_spans as (
     -- Per line: the resource attributes the mapping needs (one sorted list per
     -- resource) and every span in document order with its scope and resource.
     select p._line, o._line_offset,
-        list_transform(p.resources, lambda rs: {_sorted_entries(res_entries)}) as ras,
+        list_transform(req.resourceSpans, lambda rs: {_sorted_entries(res_entries)}) as ras,
         -- Each span keeps only the fields read below and the attributes whose
         -- key is wanted: filtering inside the nested lists, before the
         -- unnest, avoids copying every attribute of every span twice.
-        flatten(list_transform(p.resources, lambda rs, rs_i: flatten(list_transform(rs.scopes,
+        flatten(list_transform(req.resourceSpans, lambda rs, rs_i: flatten(list_transform(rs.scopeSpans,
             lambda ss: list_transform(ss.spans, lambda sp: {{
-                'sp': {{'traceId': {_span_field('traceId')}, 'spanId': {_span_field('spanId')},
-                        'parentSpanId': {_span_field('parentSpanId')},
-                        'startTimeUnixNano': {_span_field('startTimeUnixNano')},
-                        'endTimeUnixNano': {_span_field('endTimeUnixNano')},
+                'sp': {{'traceId': sp.traceId, 'spanId': sp.spanId, 'parentSpanId': sp.parentSpanId,
+                        'startTimeUnixNano': sp.startTimeUnixNano, 'endTimeUnixNano': sp.endTimeUnixNano,
                         'name': sp.name, 'status': sp.status}},
                 'entries': {span_entries},
-                'scope_name': ss.name, 'rs_i': rs_i}}))))) as spans
-    from requests p join line_offsets o on o._line = p._line
+                'scope_name': ss.scope.name, 'rs_i': rs_i}}))))) as spans
+    from parsed p join line_offsets o on o._line = p._line
+    where p._malformed is null
 ),
 flat as (
     select _line, ras, _line_offset + generate_subscripts(spans, 1) as _ord, unnest(spans) as s
