@@ -355,18 +355,18 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
     )
     in_marker = f"lower({span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))})"
     out_marker = f"lower({span_or_resource((OUTPUT_INCLUDES_REASONING_MARKER,))})"
-    fallbacks = {
-        "agent_name": f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'agent' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end",
-    }
-    mapped = ",\n        ".join(
-        f"coalesce({span_or_resource(keys)}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{span_or_resource(keys)} as {col}"
-        for col, keys in mapping.fields.items()
-    )
-    tool_fallback = f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = 'tool' then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end"
-    fixed = ",\n        ".join(
-        (f"coalesce({span_first(keys)}, {tool_fallback}) as {col}" if col == "tool_name" else f"{span_first(keys)} as {col}")
-        for col, keys in FIXED_KEYS.items()
-    )
+    # OpenLLMetry's framework spans name their agent or tool only in
+    # traceloop.entity.name: the last resort of those two columns.
+    def entity_named(kind: str) -> str:
+        return f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = {lit(kind)} then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end"
+
+    fallbacks = {"agent_name": entity_named("agent"), "tool_name": entity_named("tool")}
+
+    def column(col: str, first: str) -> str:
+        return f"coalesce({first}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{first} as {col}"
+
+    mapped = ",\n        ".join(column(col, span_or_resource(keys)) for col, keys in mapping.fields.items())
+    fixed = ",\n        ".join(column(col, span_first(keys)) for col, keys in FIXED_KEYS.items())
     known_operations = {op: op for op in OPERATIONS}
     failed = f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {span_first(ERROR_TYPE_KEYS)} is not null)"
     # gen_ai.operation.name when the contract knows it (an unknown name is an

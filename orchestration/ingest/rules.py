@@ -56,20 +56,18 @@ class Rule:
 
 @dataclass(frozen=True)
 class Required(Rule):
-    """Not null; with `operations`, only on rows of those operations (and, with `ok_only`, only when status is ok)."""
+    """Not null; with `operations`, only on the successful (status ok) rows of those operations.
+
+    A failed call is required to carry nothing beyond the base fields
+    (contract.OPERATION_REQUIRED_FIELDS).
+    """
 
     operations: tuple[str, ...] = ()
-    ok_only: bool = False
-
-    def _applies_sql(self) -> str:
-        terms = [f"operation in {in_list(self.operations)}"]
-        if self.ok_only:
-            terms.append("status = 'ok'")
-        return " and ".join(terms)
 
     def passes_sql(self) -> str:
         if self.operations:
-            return f"(not coalesce({self._applies_sql()}, false) or {self.field} is not null)"
+            applies = f"operation in {in_list(self.operations)} and status = 'ok'"
+            return f"(not coalesce({applies}, false) or {self.field} is not null)"
         return f"({self.field} is not null)"
 
     def expectation(self):
@@ -77,7 +75,7 @@ class Required(Rule):
 
         if self.operations:
             ops = ", ".join(f'"{o}"' for o in self.operations)
-            condition = f"operation in [{ops}]" + (' and status == "ok"' if self.ok_only else "")
+            condition = f'operation in [{ops}] and status == "ok"'
             return gxe.ExpectColumnValuesToNotBeNull(
                 column=self.field, row_condition=condition, condition_parser="pandas", meta=self._meta()
             )
@@ -269,13 +267,11 @@ def _required_for_operations(field: str) -> Required:
     is loaded as an error call (tokens null, cost 0), not quarantined.
     """
     operations = tuple(op for op, fields in OPERATION_REQUIRED_FIELDS.items() if field in fields)
-    ok_only = True
     return Required(
         f"required_for_model_operation_{field}",
         field,
-        "a value (required for " + ("successful " if ok_only else "") + ", ".join(operations) + " calls)",
+        "a value (required for successful " + ", ".join(operations) + " calls)",
         operations=operations,
-        ok_only=ok_only,
     )
 
 
