@@ -103,6 +103,7 @@ def _describe_failure(exc: BaseException) -> tuple[str, str]:
 
 
 def _fail(con, plan: FilePlan, exc: BaseException) -> None:
+    """Quarantine the file whole: forget its staged rows, record why, and give it its fallback day."""
     con.execute(f"delete from {BATCH_TABLE} where _file_id = ?", [plan.file_id])
     plan.fmt = plan.fmt or "unknown"
     plan.error_rule, plan.error = _describe_failure(exc)
@@ -139,6 +140,8 @@ def read_path(plan: FilePlan, options: IngestOptions, workdir: Path) -> Path:
 
 @dataclass
 class Source:
+    """One relation of staged rows and the files whose rows it holds."""
+
     sql: str  # a relation with the `batch` layout
     file_ids: set[int]
 

@@ -30,7 +30,7 @@ BATCH_TAIL_COLUMNS = {
 
 # Staged text-file rows live in an attached in-memory database rather than
 # in a temp table: temp tables belong to one connection, and text files are
-# staged by several cursors at once (see batch.stage_text_files).
+# staged by several cursors at once (see batch._stage_text_files).
 STAGE_DATABASE = "_stage"
 BATCH_TABLE = f"{STAGE_DATABASE}.batch"
 
