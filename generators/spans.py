@@ -27,7 +27,7 @@ from generators.catalog import (
     TOOL_ERRORS,
 )
 from generators.ids import mix64, salt
-from generators.plan import Anomaly, Outage
+from generators.plan import LOOP_KINDS, Anomaly, Outage
 from generators.pricing import PriceTable
 from orchestration.contract import OPERATIONS
 
@@ -63,8 +63,10 @@ class RunContext:
 
     def __init__(self, agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], grid: np.ndarray,
                  outages: tuple[Outage, ...], seed: int, error_rate: float, day0_us: int,
-                 tool_names: tuple[str, ...]) -> None:
+                 tool_names: tuple[str, ...], drift: np.ndarray | None = None) -> None:
         self.agents = agents
+        # [agents, days] multiplier of tokens per call (the validation mix's slow drifts); None: none.
+        self.drift = drift
         self.anomalies = anomalies
         self.grid = grid
         self.outages = outages
@@ -228,13 +230,18 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
     blowup = np.ones(k)
     regression = np.zeros(k, dtype=bool)
     switch_to = np.full(k, -1, dtype=np.int64)
+    volume = np.ones(k)  # calls multiplier of a volume incident, for the ground-truth counterfactual
+    storm = np.zeros(k)  # failing share of calls in a retry storm; 0 = the agent's usual rate
     for a_idx in range(k):
         i = anom[a_idx]
         if i < 0:
             continue
         a = kinds[i]
-        if a.kind == "runaway_loop":
-            loop[a_idx] = a.factor
+        if a.kind in LOOP_KINDS:
+            loop[a_idx] = volume[a_idx] = a.factor
+            storm[a_idx] = a.error_share
+        elif a.kind == "level_shift":
+            volume[a_idx] = a.factor
         elif a.kind == "prompt_blowup":
             blowup[a_idx] = a.factor
         elif a.kind == "cache_regression":
@@ -283,6 +290,8 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
     r_ratio = ctx.reasoning_ratio[c_agent] * rng.uniform(0.4, 1.6, n_c)
 
     draws = _CallDraws(c_agent, c_pos, base_prompt, long_draw, long_size, u_hit, visible, r_ratio)
+    if ctx.drift is not None:
+        blowup = blowup * ctx.drift[:, day]
     inp, cr, cw, out, rs = _usage(ctx, draws, model, blowup[c_agent], regression[c_agent])
 
     # Tier and time of day.
@@ -293,6 +302,8 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
 
     # Errors: agent profile times the base rate, raised inside provider outages.
     p_err = ctx.error_rate * ctx.error_mult[c_agent]
+    if storm.any():
+        p_err = np.where(storm[c_agent] > 0, storm[c_agent], p_err)
     approx_start = t_start[c_trace] + c_pos * 4_000_000
     in_outage = np.zeros(n_c, dtype=bool)
     for o in ctx.outages:
@@ -343,8 +354,12 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         b_cost = ctx.prices.cost(base_model[sel], b_inp * oks, b_cr * oks, b_cw * oks, b_out * oks, batch=tier[sel] == 2, minute_of_day=minute[sel])
         a_cost = np.nan_to_num(cost[sel])
         b_cost = np.nan_to_num(b_cost)
-        loops = loop[c_agent[sel]]
-        b_cost = np.where(loops > 1, a_cost / loops, b_cost)  # runaway: the extra calls are the effect
+        vols = volume[c_agent[sel]]
+        b_cost = np.where(vols > 1, a_cost / vols, b_cost)  # runaway: the extra calls are the effect
+        stormy = storm[c_agent[sel]]
+        if stormy.any():  # retry storm: only (1 - failing share) of the extra calls are billed
+            usual_ok = 1.0 - ctx.error_rate * ctx.error_mult[c_agent[sel]]
+            b_cost = np.where(stormy > 0, b_cost * usual_ok / np.maximum(1.0 - stormy, 1e-9), b_cost)
         ids = c_anom[sel]
         for i in np.unique(ids):
             m = ids == i
