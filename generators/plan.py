@@ -124,7 +124,7 @@ def anomaly_effect(a: Anomaly) -> str:
     if a.kind == "level_shift":
         return f"level shift: new traffic, model calls x{a.factor:g} for the whole window"
     if a.kind == "token_drift":
-        return f"tokens per call drift upwards to x{a.factor:g}; labelled from the day it passes x1.5"
+        return f"tokens per call drift upwards to x{a.factor:g}; labelled from the day it passes x2"
     if a.kind == "retry_storm":
         return f"retry storm: model calls x{a.factor:g}, {a.error_share:.0%} of them failing"
     if a.kind == "weekend_spike":

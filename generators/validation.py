@@ -5,9 +5,9 @@ The anomaly detector is tuned on the demo dataset and on this mix under the
 
 - runaway loops (a 1-2 day burst of calls inside the agent's traces);
 - level shifts (new traffic: calls x1.8-2.6 for exactly a week);
-- slow drifts of tokens per call (compounding over 10-14 days up to x2.5-3.5,
-  held a few days, then fixed); labelled from the day the drift passes x1.5,
-  since a few per cent a day is not an incident yet;
+- slow drifts of prompt tokens per call (compounding over 10-14 days up to
+  x3.5-5, held a few days, then fixed); labelled from the day the drift
+  passes x2 (cost about x1.5), since a few per cent a day is not an incident yet;
 - silent switches to a pricier model (4-8 days);
 - retry storms (calls x3-5 for 1-3 days, 40-60 % of them failing: the failed
   calls cost nothing, the retries that succeed do);
@@ -34,6 +34,9 @@ GAP_DAYS = 7  # quiet days kept between two incidents of one agent
 LAUNCH_RAMP_DAYS = 7
 TINY_WEIGHT = 0.06
 QUIET_DAY_RATE = 0.08
+# Tokens per call at which a drift becomes an incident: cached and output
+# tokens do not grow with the prompt, so cost moves about half as much.
+MATERIAL_DRIFT = 2.0
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,9 @@ def plan_validation(agents: tuple[Agent, ...], days: int, start: date, seed: int
             add("level_shift", *got, 7, round(float(rng.uniform(1.8, 2.6)), 2))
     for _ in range(3):
         ramp, hold = int(rng.integers(10, 15)), int(rng.integers(3, 6))
-        factor = round(float(rng.uniform(2.5, 3.5)), 2)
+        factor = round(float(rng.uniform(3.5, 5.0)), 2)
         steps = factor ** (np.arange(1, ramp + 1) / ramp)
-        lead = int(np.argmax(steps >= 1.5))  # ramp days before the drift is material
+        lead = int(np.argmax(steps >= MATERIAL_DRIFT))  # ramp days before the drift is material
         length = ramp - lead + hold
         got = place(regular, length, lead=lead)
         if got:
