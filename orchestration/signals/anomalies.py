@@ -405,7 +405,10 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
         flags = res["flags"]
         rule = np.where(res["drift"], "drift", "deviation").astype(object)
         names = drivers["names"].astype(object)
-        source = np.where(names == "tokens_per_call", drivers["token_kind"], None).astype(object)
+        source = np.select(
+            [names == "tokens_per_call", names == "volume", names == "error_retries"],
+            [drivers["token_kind"], "calls", "failed calls and their retries"], default=None,
+        ).astype(object)
         ws_map = part.groupby("scope_id")["workspace_id"].first().reindex(scopes).to_numpy()
         if scope_type == "agent":
             agent_flags = pd.DataFrame(flags, index=scopes, columns=dates).groupby(ws_map).any()

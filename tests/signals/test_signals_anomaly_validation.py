@@ -95,10 +95,12 @@ def test_every_anomaly_says_why_it_fired(validation_run):
     assert anomalies["driver"].notna().all() and anomalies["driver_detail"].str.contains("vs baseline").all()
     ws = anomalies[anomalies["scope_type"] == "workspace"]
     assert ws["driver_source"].str.startswith("agent agt_").mean() > 0.8
-    models = anomalies[anomalies["driver"] == "model_mix"]
+    agent = anomalies[anomalies["scope_type"] == "agent"]
+    models = agent[agent["driver"] == "model_mix"]
     assert len(models) and models["driver_source"].str.startswith("model ").all()
-    tokens = anomalies[anomalies["driver"] == "tokens_per_call"]
+    tokens = agent[agent["driver"] == "tokens_per_call"]
     assert len(tokens) and tokens["driver_source"].isin(["input tokens", "output tokens"]).all()
+    assert (agent.loc[agent["driver"] == "volume", "driver_source"] == "calls").all()
 
 
 def test_drifts_and_small_agents_are_caught(validation_run):
