@@ -74,11 +74,13 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     anomalies = name_models(detect_anomalies(scope_day_panel(agent_days), cfg.anomaly), models)
     replace_table(con, "cost_anomalies", anomalies)
     meta = {"anomalies": len(anomalies),
-            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()},
+            **{f"rule_{k}": int(v) for k, v in anomalies["rule"].value_counts().items()}}
     days = (agent_days["date"].max() - agent_days["date"].min()).days + 1 if len(agent_days) else 0
     if days <= cfg.anomaly.warmup_days:
         meta["note"] = (f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
-                        "before a day can be scored, so no day was scored yet")
+                        "(counted from each scope's first day with spend) before a day can be scored, "
+                        "so no day was scored yet")
     return meta
 
 
