@@ -9,12 +9,19 @@ level therefore follows growth with a lag of a few days and respects the weekly
 cycle. A day is an anomaly when its robust z-score (residual divided by
 1.4826 x MAD of the scope's recent non-anomalous residuals) reaches
 `z_threshold` AND the relative deviation reaches `min_relative_deviation` AND
-the dollar impact reaches `min_dollar_impact`.
+the dollar impact reaches `min_dollar_rise` (a rise) or `min_dollar_impact` (a drop).
 
 Days flagged as anomalous are replaced by their expectation in the cleaned
 series, so a multi-day incident does not drag the baseline up and hide its own
 second week. An incident longer than `accept_new_level_after_days` is accepted
 as the new normal (a deliberate, lasting change stops alerting).
+
+Two more rules (docs/signals.md, "Rules"): a drift of tokens per call or price
+per token that has persisted for days is scored against the level of two to
+four weeks before, which the drift has not yet pulled along; and a
+workspace-day is anomalous whenever one of its agents is, however small that
+agent is next to its workspace. No day of a scope is scored before
+`warmup_days` days after the scope's first day with spend.
 
 The scan is a loop over days because cleaning is causal (day t's baseline
 depends on the decision for day t-1); each step is vectorised across all
@@ -25,7 +32,8 @@ into volume, tokens-per-call and price-per-token terms; the price term is split
 again into model mix (change of the token-weighted catalogue price of the models
 used) and the rest (cache hit rate, long-context tier). The largest term names
 the driver; a volume rise that comes with a higher error rate is reported as
-error retries.
+error retries. `driver_source` names what moved: calls, a token kind, a model
+(`name_models`) or, for a workspace, an agent.
 """
 
 from __future__ import annotations
