@@ -58,7 +58,7 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for pair in pairs:
         if pair.count("=") != 1:
-            raise SystemExit(f"--map {pair!r}: expected OLD=NEW, e.g. marts.int_cost_daily=marts.agg_cost_daily")
+            raise SystemExit(f"--map {pair!r}: expected OLD=NEW, e.g. marts.fct_cost_daily=marts.agg_cost_daily")
         old, new = (part.strip() for part in pair.split("="))
         if "." not in old:
             raise SystemExit(f"--map {pair!r}: name the old table with its schema, e.g. intermediate.{old}")
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
     parser.add_argument("--map", action="append", default=[], metavar="OLD=NEW",
-                        help="a table renamed between BEFORE and AFTER, e.g. intermediate.int_cost_daily=marts.agg_cost_daily")
+                        help="a table renamed between BEFORE and AFTER, e.g. marts.fct_cost_daily=marts.agg_cost_daily")
     parser.add_argument("--schema", action="append", dest="schemas", metavar="SCHEMA",
                         help=f"schema to compare (repeatable; default: {', '.join(DEFAULT_SCHEMAS)})")
     parser.add_argument("--published", nargs=2, type=Path, metavar=("BEFORE_PUBLISHED", "AFTER_PUBLISHED"),

@@ -1,9 +1,9 @@
 -- One row per agent and day with at least one LLM call (days without calls are absent).
--- The measures come from the incremental int_agent_daily; the agent's name,
+-- The measures come from the incremental fct_agent_daily; the agent's name,
 -- workspace and department are joined on every run.
 with daily as (
 
-    select * from {{ ref('int_agent_daily') }}
+    select * from {{ ref('fct_agent_daily') }}
 
 ),
 

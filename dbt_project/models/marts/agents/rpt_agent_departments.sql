@@ -13,7 +13,7 @@ with by_department as (
         sum(unpriced_calls) as unpriced_calls,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd
-    from {{ with_attributed_department(ref('int_cost_daily')) }} as costs
+    from {{ with_attributed_department(ref('fct_cost_daily')) }} as costs
     group by agent_id, department
 
 ),

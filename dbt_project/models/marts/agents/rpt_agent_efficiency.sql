@@ -29,7 +29,7 @@ daily_sums as (
         sum(priced_tokens) as priced_tokens,
         sum(total_cost_usd) as total_cost_usd,
         sum(error_cost_usd) as error_waste_usd
-    from {{ ref('int_agent_daily') }}
+    from {{ ref('fct_agent_daily') }}
     group by agent_id
 
 ),

@@ -1,7 +1,7 @@
 -- One row per agent and (provider, model) it called: its model mix.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 

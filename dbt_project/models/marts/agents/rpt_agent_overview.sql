@@ -5,7 +5,7 @@
 -- not add up across days, read the calls.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 
@@ -31,7 +31,7 @@ daily_activity as (
             and daily.call_date <= as_of.as_of_date then daily.calls else 0 end) as calls_last_30_days,
         sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
             and daily.call_date <= as_of.as_of_date then daily.total_cost_usd end) as cost_last_30_days_usd
-    from {{ ref('int_agent_daily') }} as daily
+    from {{ ref('fct_agent_daily') }} as daily
     cross join as_of
     group by daily.agent_id
 

@@ -3,11 +3,11 @@
 -- Each node's share_of_parent is its cost over its parent's cost, so the shares
 -- of the children of one parent sum to 1; share_of_total is over the root.
 {%- set separator = "' > '" %}
--- The leaves are summed from the incremental int_cost_daily (the org-mapping
+-- The leaves are summed from the incremental fct_cost_daily (the org-mapping
 -- fallback applied on every run), not from every call of the history.
 with leaves as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
+    {{ cost_rollup_by_attributed_department(ref('fct_cost_daily'), []) }}
 
 ),
 

@@ -25,11 +25,11 @@
 -- It is gross of the write premium needed to fill the cache, so an upper bound.
 {%- set assumed_share = var('assumed_cacheable_prefix_share', 0.5) %}
 {%- set assumed_ratio = var('assumed_cache_read_price_ratio', 0.5) %}
--- Sums of the incremental per-day aggregate int_caching_daily, which applies
+-- Sums of the incremental per-day aggregate fct_caching_daily, which applies
 -- the per-call conditions above (cache hit, candidate call) call by call.
 with caching_days as (
 
-    select * from {{ ref('int_caching_daily') }}
+    select * from {{ ref('fct_caching_daily') }}
 
 ),
 
@@ -65,7 +65,7 @@ catalog_matches_ranked as (
             partition by provider, model
             order by sum(calls) desc, catalog_provider_id, catalog_model_id
         ) as match_rank
-    from {{ ref('int_model_daily') }}
+    from {{ ref('fct_model_daily') }}
     where catalog_model_id is not null
     group by provider, model, catalog_provider_id, catalog_model_id
 

@@ -10,7 +10,7 @@ with by_model as (
         cast(count(distinct agent_id) as bigint) as agent_count,
         cast(sum(priced_tokens) as bigint) as priced_tokens,
         {{ cost_measures_rollup() }}
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by provider, model
 
 ),

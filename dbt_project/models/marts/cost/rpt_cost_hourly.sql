@@ -1,10 +1,10 @@
 -- Hourly cost per workspace, department, agent, provider and model, by cost part.
--- The measures come from the incremental int_cost_hourly, which keeps the
+-- The measures come from the incremental fct_cost_hourly, which keeps the
 -- department as recorded; the org-mapping fallback and the labels are applied
 -- here on every run, so a change to the mapping re-attributes all history.
 with hourly as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_hourly'), ['call_hour', 'call_date']) }}
+    {{ cost_rollup_by_attributed_department(ref('fct_cost_hourly'), ['call_hour', 'call_date']) }}
 
 ),
 

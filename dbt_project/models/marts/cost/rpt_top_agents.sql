@@ -1,10 +1,10 @@
 -- Agents ranked by cost over two windows: the full data range and the last 30
 -- days ending on the as-of date (var as_of_date, default the last day with calls).
--- Summed from the incremental int_cost_daily (one row per day, workspace,
+-- Summed from the incremental fct_cost_daily (one row per day, workspace,
 -- department, agent, provider and model), not from every call of the history.
 with daily as (
 
-    select * from {{ ref('int_cost_daily') }}
+    select * from {{ ref('fct_cost_daily') }}
 
 ),
 

@@ -3,7 +3,7 @@
 -- only the latency percentiles, which do not add up across days, read the calls.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 
@@ -25,7 +25,7 @@ costs as (
         sum(total_cost_usd) as total_cost_usd,
         sum(uncached_input_cost_usd) + sum(cache_read_cost_usd) + sum(cache_write_cost_usd) as input_cost_usd,
         sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by provider, model
 
 ),
@@ -33,7 +33,7 @@ costs as (
 errors as (
 
     select provider, model, sum(error_calls) as error_calls
-    from {{ ref('int_usage_daily') }}
+    from {{ ref('fct_usage_daily') }}
     group by provider, model
 
 ),

@@ -26,7 +26,7 @@ with daily_agent as (
         sum(uncached_input_cost_usd) as uncached_input_cost_usd,
         sum(reasoning_cost_usd) as reasoning_cost_usd,
         sum(output_cost_usd) as visible_output_cost_usd
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by call_date, workspace_id, agent_id
 
 ),

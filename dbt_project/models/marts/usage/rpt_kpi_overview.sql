@@ -8,7 +8,9 @@
 ] %}
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    -- only the day and duration of each call (for the latency percentiles):
+    -- no attribution needed
+    select * from {{ ref('fct_llm_calls') }}
 
 ),
 
@@ -80,7 +82,7 @@ window_sums as (
         coalesce(sum(daily.output_tokens), 0) as output_tokens,
         coalesce(sum(daily.cache_read_tokens), 0) as cache_read_tokens
     from windows
-    left join {{ ref('int_agent_daily') }} as daily
+    left join {{ ref('fct_agent_daily') }} as daily
         on daily.call_date between windows.start_date and windows.end_date
     group by windows.period, windows.window_kind
 
