@@ -17,11 +17,11 @@ final as (
         coalesce(department, 'unknown') as department,
         coalesce(agent_id, 'unknown') as agent_id,
         count(*) as calls,
-        cast(coalesce(sum(total_cost_usd), 0) as {{ double_type() }}) as cost,
-        cast(coalesce(sum(input_tokens), 0) as {{ double_type() }}) as input_tokens,
-        cast(coalesce(sum(output_tokens), 0) as {{ double_type() }}) as output_tokens,
-        cast(coalesce(sum(cache_read_tokens), 0) as {{ double_type() }}) as cache_read_tokens,
-        cast(coalesce(sum(case when is_error then 1 else 0 end), 0) as {{ double_type() }}) as errors
+        cast(coalesce(sum(total_cost_usd), 0) as double) as cost,
+        cast(coalesce(sum(input_tokens), 0) as double) as input_tokens,
+        cast(coalesce(sum(output_tokens), 0) as double) as output_tokens,
+        cast(coalesce(sum(cache_read_tokens), 0) as double) as cache_read_tokens,
+        cast(coalesce(sum(case when is_error then 1 else 0 end), 0) as double) as errors
     from calls
     group by call_date, workspace_id, coalesce(department, 'unknown'), coalesce(agent_id, 'unknown')
 

@@ -13,8 +13,8 @@ final as (
         coalesce(agent_id, 'unknown') as agent_id,
         workspace_id,
         coalesce(response_model, request_model, 'unknown') as model,
-        cast(coalesce(sum(total_cost_usd), 0) as {{ double_type() }}) as cost,
-        cast(coalesce(sum(input_tokens + output_tokens), 0) as {{ double_type() }}) as tokens
+        cast(coalesce(sum(total_cost_usd), 0) as double) as cost,
+        cast(coalesce(sum(input_tokens + output_tokens), 0) as double) as tokens
     from calls
     group by
         call_date,

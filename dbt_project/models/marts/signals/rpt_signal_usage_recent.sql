@@ -46,24 +46,24 @@ usage as (
         coalesce(service_tier, 'default') as service_tier,
         count(*) as calls,
         count(distinct call_date) as active_days,
-        cast(sum(case when is_error then 1 else 0 end) as {{ double_type() }}) as errors,
+        cast(sum(case when is_error then 1 else 0 end) as double) as errors,
         median(duration_ms) as p50_duration_ms,
         coalesce(
             median(duration_ms) filter (where time_to_first_token_ms is not null),
             median(duration_ms)
         ) as latency_ms,
         avg(case when time_to_first_token_ms is null then 1.0 else 0.0 end) as nonstreamed_share,
-        cast(sum(input_tokens) as {{ double_type() }}) as input_tokens,
-        cast(sum(uncached_input_tokens) as {{ double_type() }}) as uncached_input_tokens,
-        cast(sum(cache_read_tokens) as {{ double_type() }}) as cache_read_tokens,
-        cast(sum(cache_write_tokens) as {{ double_type() }}) as cache_write_tokens,
-        cast(sum(output_tokens) as {{ double_type() }}) as output_tokens,
-        cast(sum(total_cost_usd) as {{ double_type() }}) as cost,
-        cast(sum(uncached_input_cost_usd) as {{ double_type() }}) as uncached_input_cost,
-        cast(sum(cache_read_cost_usd) as {{ double_type() }}) as cache_read_cost,
-        cast(sum(cache_write_cost_usd) as {{ double_type() }}) as cache_write_cost,
-        cast(sum(output_cost_usd + reasoning_cost_usd) as {{ double_type() }}) as output_cost,
-        cast(sum(case when is_error then total_cost_usd else 0 end) as {{ double_type() }}) as error_cost
+        cast(sum(input_tokens) as double) as input_tokens,
+        cast(sum(uncached_input_tokens) as double) as uncached_input_tokens,
+        cast(sum(cache_read_tokens) as double) as cache_read_tokens,
+        cast(sum(cache_write_tokens) as double) as cache_write_tokens,
+        cast(sum(output_tokens) as double) as output_tokens,
+        cast(sum(total_cost_usd) as double) as cost,
+        cast(sum(uncached_input_cost_usd) as double) as uncached_input_cost,
+        cast(sum(cache_read_cost_usd) as double) as cache_read_cost,
+        cast(sum(cache_write_cost_usd) as double) as cache_write_cost,
+        cast(sum(output_cost_usd + reasoning_cost_usd) as double) as output_cost,
+        cast(sum(case when is_error then total_cost_usd else 0 end) as double) as error_cost
     from recent_calls
     where is_priced and agent_id is not null
     group by
