@@ -27,4 +27,15 @@ final as (
 
 )
 
-select * from final
+select
+    date,
+    workspace_id,
+    department,
+    agent_id,
+    calls,
+    cost,
+    input_tokens,
+    output_tokens,
+    cache_read_tokens,
+    errors
+from final

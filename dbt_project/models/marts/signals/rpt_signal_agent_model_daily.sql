@@ -24,4 +24,11 @@ final as (
 
 )
 
-select * from final
+select
+    date,
+    agent_id,
+    workspace_id,
+    model,
+    cost,
+    tokens
+from final

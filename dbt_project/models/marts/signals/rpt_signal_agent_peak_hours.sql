@@ -50,4 +50,7 @@ final as (
 
 )
 
-select * from final
+select
+    agent_id,
+    peak_hours_share
+from final

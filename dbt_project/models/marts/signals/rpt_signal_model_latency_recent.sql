@@ -36,4 +36,9 @@ final as (
 
 )
 
-select * from final
+select
+    provider,
+    model,
+    operation,
+    latency_ms
+from final

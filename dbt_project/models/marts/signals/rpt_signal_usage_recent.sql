@@ -86,4 +86,30 @@ final as (
 
 )
 
-select * from final
+select
+    agent_id,
+    workspace_id,
+    provider,
+    model,
+    operation,
+    service_tier,
+    calls,
+    active_days,
+    errors,
+    p50_duration_ms,
+    latency_ms,
+    nonstreamed_share,
+    input_tokens,
+    uncached_input_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    output_tokens,
+    cost,
+    uncached_input_cost,
+    cache_read_cost,
+    cache_write_cost,
+    output_cost,
+    error_cost,
+    window_days,
+    observed_days
+from final
