@@ -54,13 +54,17 @@ AGENT_MODEL_DAILY_TABLE = "marts.rpt_signal_agent_model_daily"
 
 def read_signal_input(con: duckdb.DuckDBPyConnection, table: str, where: str = "true",
                       params: list | None = None) -> pd.DataFrame:
-    """Every row of a signal input model (filtered by `where`), or a clear error when it was never built."""
+    """Every row of a signal input model (filtered by `where`), or a clear error when it was never built.
+
+    Rows come sorted on every column: the detectors sum doubles in row order,
+    and a fixed order makes two runs on the same data agree to the last bit.
+    """
     if not table_exists(con, table):
         raise LookupError(
             f"{table} does not exist in this warehouse; build the dbt marts first "
             "(dbt build, or materialize the warehouse assets)."
         )
-    return con.execute(f"select * from {table} where {where}", params or []).df()
+    return con.execute(f"select * from {table} where {where} order by all", params or []).df()
 
 
 def read_agent_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
