@@ -4,17 +4,19 @@ from orchestration.defs import signals, warehouse
 from orchestration.resources import build_resources
 
 EXPECTED_PARENTS = {
-    "signals/cost_forecast": ["marts/fct_llm_calls"],
-    "signals/forecast_backtest": ["marts/fct_llm_calls"],
-    "signals/cost_anomalies": ["marts/fct_llm_calls"],
+    "signals/cost_forecast": ["marts/rpt_signal_agent_daily"],
+    "signals/forecast_backtest": ["marts/rpt_signal_agent_daily"],
+    "signals/cost_anomalies": ["marts/rpt_signal_agent_daily", "marts/rpt_signal_agent_model_daily"],
     "signals/anomaly_detection_quality": ["signals/cost_anomalies"],
-    "signals/budget_status": ["marts/fct_llm_calls", "signals/cost_forecast"],
+    "signals/budget_status": ["marts/rpt_signal_agent_daily", "signals/cost_forecast"],
     "signals/alerts": ["signals/budget_status", "signals/cost_anomalies"],
-    "signals/recommendations": ["marts/fct_llm_calls"],
+    "signals/recommendations": [
+        "marts/rpt_signal_agent_peak_hours", "marts/rpt_signal_model_latency_recent", "marts/rpt_signal_usage_recent",
+    ],
 }
 
 
-def test_signals_assets_hang_off_the_dbt_fact():
+def test_signals_assets_hang_off_their_dbt_inputs():
     defs = dg.Definitions.merge(warehouse.defs, signals.defs, dg.Definitions(resources=build_resources()))
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()

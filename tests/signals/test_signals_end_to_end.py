@@ -1,7 +1,8 @@
 """Signals on the default synthetic dataset, through the real pipeline.
 
 generator (90 days, 300k calls, 20 agents) -> landing -> ingestion ->
-dbt seed + run (marts.fct_llm_calls) -> every signals table. Checks the
+dbt seed + run (marts.fct_llm_calls and the signal inputs, marts.rpt_signal_*) ->
+every signals table. Checks the
 targets the detectors are built for: anomaly precision and F1 >= 0.8 against
 the generator's labels, Prophet ahead of both baselines on median MAPE at the
 total level, budgets with mixed states, alerts raised once.
@@ -58,7 +59,7 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
                         labels_path=labels, progress=False)
         ingest_window(settings)
         _dbt(["seed"], work, settings.warehouse_path)
-        _dbt(["run", "--select", "+fct_llm_calls"], work, settings.warehouse_path)
+        _dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], work, settings.warehouse_path)
         cfg = pipeline.SignalsConfig(backtest_scope_types=("total",))
         cfg = replace(cfg, forecast=replace(cfg.forecast, uncertainty_samples=300))
         results = {}

@@ -1,7 +1,7 @@
 """Signals assets: declarations only; the work is in orchestration/signals.
 
-Every asset reads marts.fct_llm_calls (the dbt asset ["marts", "fct_llm_calls"])
-and writes one table in the `signals` schema of the working DuckDB file, so
+Every asset reads the dbt models made for it (marts.rpt_signal_*, aggregates of
+marts.fct_llm_calls in dbt_project/models/marts/signals) and writes one table in the `signals` schema of the working DuckDB file, so
 they all run in the DuckDB writer pool.
 """
 
@@ -13,7 +13,13 @@ from orchestration.signals import pipeline
 from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
 from orchestration.signals.io import read_table
 
-FCT = dg.AssetKey(["marts", "fct_llm_calls"])
+AGENT_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_daily"])
+AGENT_MODEL_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_model_daily"])
+RECOMMENDATION_INPUTS = [
+    dg.AssetKey(["marts", "rpt_signal_usage_recent"]),
+    dg.AssetKey(["marts", "rpt_signal_model_latency_recent"]),
+    dg.AssetKey(["marts", "rpt_signal_agent_peak_hours"]),
+]
 COST_FORECAST = dg.AssetKey(["signals", "cost_forecast"])
 FORECAST_BACKTEST = dg.AssetKey(["signals", "forecast_backtest"])
 COST_ANOMALIES = dg.AssetKey(["signals", "cost_anomalies"])
@@ -32,7 +38,7 @@ def _labels_path(warehouse: WarehouseResource):
 
 
 @dg.asset(
-    key=COST_FORECAST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    key=COST_FORECAST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "30-day daily cost forecast with 80 % and 95 % intervals for the total, each workspace, each "
@@ -47,7 +53,7 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
-    key=FORECAST_BACKTEST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    key=FORECAST_BACKTEST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Rolling-origin backtest (cut-offs 45, 38 and 30 days before the last day, 30-day horizon): "
@@ -61,7 +67,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 
 @dg.asset(
-    key=COST_ANOMALIES, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=COST_ANOMALIES, deps=[AGENT_DAILY, AGENT_MODEL_DAILY], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Cost anomalies per agent-day and workspace-day against a weekly-seasonal robust baseline, "
@@ -89,7 +95,7 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
 
 
 @dg.asset(
-    key=BUDGET_STATUS, deps=[FCT, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
+    key=BUDGET_STATUS, deps=[AGENT_DAILY, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
     owners=OWNERS, pool=DUCKDB_WRITER_POOL,
     description=(
         "Budget status per budget and month: month-to-date spend, utilisation, projected month-end "
@@ -131,7 +137,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 
 
 @dg.asset(
-    key=RECOMMENDATIONS, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=RECOMMENDATIONS, deps=RECOMMENDATION_INPUTS, group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Rule-based savings recommendations (cheaper model, prompt caching, batch tier, output trimming, "
