@@ -4,7 +4,7 @@ from orchestration.defs import signals, warehouse
 from orchestration.resources import build_resources
 
 EXPECTED_PARENTS = {
-    "signals/cost_forecast": ["marts/fct_llm_calls"],
+    "signals/cost_forecast": ["marts/fct_llm_calls", "signals/forecast_backtest"],
     "signals/forecast_backtest": ["marts/fct_llm_calls"],
     "signals/cost_anomalies": ["marts/fct_llm_calls"],
     "signals/anomaly_detection_quality": ["signals/cost_anomalies"],
@@ -27,4 +27,4 @@ def test_signals_assets_hang_off_the_dbt_fact():
     groups = {k.to_user_string(): graph.get(k).group_name for a in signals.defs.assets for k in a.keys}
     assert groups["signals/cost_forecast"] == "forecast" and groups["signals/alerts"] == "signals"
     checks = sorted(c.name for c in signals.defs.asset_checks for c in c.check_specs)
-    assert checks == ["anomaly_detection_meets_target", "budgets_are_valid", "prophet_beats_baselines"]
+    assert checks == ["anomaly_detection_meets_target", "budgets_are_valid", "forecast_intervals_meet_coverage"]
