@@ -21,7 +21,8 @@ the method's errors.
 
 Each scope's production method is the one with the lowest median MAPE among
 those whose coverage (share of all scored days inside the interval) meets the
-target (80 %: 75-85 %, 95 %: at least 90 %); methods within `tie_tolerance_points` of the best count as tied and the
+target (80 %: 75-85 %, 95 %: at least 90 %) and whose median MAPE is at most
+`max_error_ratio` (1.25) times the best method's; methods within `tie_tolerance_points` of the best count as tied and the
 simplest of them wins (`SIMPLICITY`).
 """
 
@@ -62,6 +63,7 @@ class BacktestConfig:
     coverage_80_range: tuple[float, float] = (0.75, 0.85)
     coverage_95_min: float = 0.90
     tie_tolerance_points: float = 0.5
+    max_error_ratio: float = 1.25  # candidates: median MAPE at most this times the best method's
 
 
 @dataclass(frozen=True)
@@ -214,10 +216,14 @@ def choose_method(summary: pd.DataFrame, config: BacktestConfig) -> tuple[str | 
     if scored.empty:
         return None, "history too short to calibrate intervals on past forecasts"
     lo, hi = config.coverage_80_range
-    ok = scored[(scored["coverage_80"] >= lo) & (scored["coverage_80"] <= hi) & (scored["coverage_95"] >= config.coverage_95_min)]
+    # Calibrated intervals let almost any method reach the coverage; a method far less
+    # accurate than the best (linear trend, typically) is not a candidate however it covers.
+    candidates = scored[scored["median_mape"] <= scored["median_mape"].min() * config.max_error_ratio]
+    ok = candidates[(candidates["coverage_80"] >= lo) & (candidates["coverage_80"] <= hi)
+                    & (candidates["coverage_95"] >= config.coverage_95_min)]
     pool, note = ok, "meets the coverage target"
     if ok.empty:
-        # Nothing meets the target (incidents the past never showed): the best error still wins.
+        # Nothing accurate enough meets the target (incidents the past never showed): the best error wins.
         pool, note = scored, "no method meets the coverage target"
     best = pool["median_mape"].min()
     tied = pool[pool["median_mape"] <= best + config.tie_tolerance_points]

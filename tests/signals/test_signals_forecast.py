@@ -200,6 +200,11 @@ def test_method_choice_prefers_coverage_then_error_then_simplicity():
     assert pick == "auto_ets" and "within 0.5 points" in why  # 8.3 ties 8.0; ETS is simpler than Prophet
     pick, _ = choose_method(summary.assign(median_mape=[7.0, 8.3, 9.5, 7.0]), BacktestConfig())
     assert pick == "prophet"  # Prophet stays where it wins
+    # Linear trend covers (its calibrated interval is wide) but is far less accurate: not a candidate.
+    inaccurate = summary.assign(method=["linear_trend", "auto_ets", "auto_theta", "seasonal_naive"],
+                                median_mape=[40.0, 8.3, 9.5, 7.0], coverage_80=[0.8, 0.6, 0.6, 0.6])
+    pick, why = choose_method(inaccurate, BacktestConfig())
+    assert pick == "seasonal_naive" and why.startswith("no method meets the coverage target")
     none_ok = summary.assign(coverage_80=[0.6, 0.65, 0.7, 0.5], coverage_95=[0.8] * 4)
     pick, why = choose_method(none_ok, BacktestConfig())
     assert pick == "seasonal_naive" and why.startswith("no method meets the coverage target")  # best error wins
