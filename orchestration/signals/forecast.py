@@ -1,6 +1,11 @@
 """30-day daily cost forecasts per scope (total, workspace, department, top agents).
 
-Method: Prophet 1.5 with linear growth and multiplicative weekly seasonality
+Each scope is forecast with the method its backtest chose (orchestration/
+signals/backtest.py: Prophet, the statsforecast methods of baselines.py, or a
+plain baseline), with intervals calibrated on that method's realised errors;
+a scope without a backtest gets Prophet with Prophet's own intervals.
+
+Prophet's set-up: Prophet 1.5 with linear growth and multiplicative weekly seasonality
 (weekend traffic is a share of weekday traffic, so the weekly swing grows with
 the trend); no yearly or daily terms because the input is daily and spans months,
 not years. Both the 80 % and the 95 % intervals come from ONE fit: Prophet's
