@@ -15,6 +15,8 @@ series, so a removed day takes the value of the same weekday a week earlier
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -58,7 +60,11 @@ def statsforecast_forecast(history: pd.DataFrame, horizon: int, method: str, cle
     the model's own 80 % and 95 % intervals (clipped at zero) and is_history.
     """
     y = fill_removed_days(cleaned)
-    result = _model(method).forecast(y=y, h=horizon, level=[80, 95])
+    with warnings.catch_warnings():
+        # AutoARIMA's order search warns for every candidate whose optimiser stops early; the
+        # candidate is then simply not chosen, so the warning says nothing about the forecast.
+        warnings.filterwarnings("ignore", message="possible convergence problem", category=UserWarning)
+        result = _model(method).forecast(y=y, h=horizon, level=[80, 95])
     last = pd.to_datetime(history["date"]).max()
     out = pd.DataFrame({"date": pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D"),
                         "yhat": np.asarray(result["mean"], dtype=float), "is_history": False})
