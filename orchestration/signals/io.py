@@ -90,11 +90,17 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
     "cost_forecast": {
         "scope_type": _V, "scope_id": _V, "date": _D, "is_history": _B, "actual_cost": _F, "yhat": _F,
         "yhat_lower_80": _F, "yhat_upper_80": _F, "yhat_lower_95": _F, "yhat_upper_95": _F,
-        "method": _V, "fallback_reason": _V, "model_version": _V, "trained_at": _T,
+        "method": _V, "fallback_reason": _V, "selection_reason": _V, "model_version": _V, "trained_at": _T,
     },
     "forecast_backtest": {
         "scope_type": _V, "scope_id": _V, "method": _V, "cutoff_date": _D, "train_days": _I, "test_days": _I,
-        "mape": _F, "smape": _F, "coverage_80": _F, "coverage_95": _F, "evaluated_at": _T,
+        "mape": _F, "smape": _F, "coverage_80": _F, "coverage_95": _F, "calibration_errors": _I, "evaluated_at": _T,
+    },
+    "forecast_model_choice": {
+        "scope_type": _V, "scope_id": _V, "method": _V, "cutoffs": _I, "median_mape": _F, "median_smape": _F,
+        "coverage_80": _F, "coverage_95": _F, "meets_coverage": _B, "selected": _B, "reason": _V,
+        "calibration_errors": _I, "q_lower_80": _F, "q_upper_80": _F, "q_lower_95": _F, "q_upper_95": _F,
+        "error_offset": _F, "evaluated_at": _T,
     },
     "cost_anomalies": {
         "scope_type": _V, "scope_id": _V, "workspace_id": _V, "date": _D, "actual_cost": _F, "expected_cost": _F,

@@ -4,7 +4,7 @@ from orchestration.defs import signals, warehouse
 from orchestration.resources import build_resources
 
 EXPECTED_PARENTS = {
-    "signals/cost_forecast": ["marts/rpt_signal_agent_daily"],
+    "signals/cost_forecast": ["marts/rpt_signal_agent_daily", "signals/forecast_backtest"],
     "signals/forecast_backtest": ["marts/rpt_signal_agent_daily"],
     "signals/cost_anomalies": ["marts/rpt_signal_agent_daily", "marts/rpt_signal_agent_model_daily"],
     "signals/anomaly_detection_quality": ["signals/cost_anomalies"],
@@ -29,4 +29,4 @@ def test_signals_assets_hang_off_their_dbt_inputs():
     groups = {k.to_user_string(): graph.get(k).group_name for a in signals.defs.assets for k in a.keys}
     assert groups["signals/cost_forecast"] == "forecast" and groups["signals/alerts"] == "signals"
     checks = sorted(c.name for c in signals.defs.asset_checks for c in c.check_specs)
-    assert checks == ["anomaly_detection_meets_target", "budgets_are_valid", "prophet_beats_baselines"]
+    assert checks == ["anomaly_detection_meets_target", "budgets_are_valid", "forecast_intervals_meet_coverage"]

@@ -38,12 +38,14 @@ def _labels_path(warehouse: WarehouseResource):
 
 
 @dg.asset(
-    key=COST_FORECAST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
-    pool=DUCKDB_WRITER_POOL,
+    key=COST_FORECAST, deps=[AGENT_DAILY, FORECAST_BACKTEST], group_name="forecast",
+    kinds={"python", "prophet", "duckdb"}, owners=OWNERS, pool=DUCKDB_WRITER_POOL,
     description=(
         "30-day daily cost forecast with 80 % and 95 % intervals for the total, each workspace, each "
-        "department and the top agents (Prophet, weekly seasonality; fallbacks for short histories). "
-        "History rows carry actuals for charting."
+        "department and the top agents, each scope with the method its backtest chose (Prophet, AutoETS, "
+        "AutoTheta, seasonal naive, ...) and intervals calibrated on that method's past errors; Prophet with "
+        "its own intervals where there is no backtest; fallbacks for short histories. History rows carry "
+        "actuals for charting."
     ),
 )
 def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -56,8 +58,9 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     key=FORECAST_BACKTEST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
-        "Rolling-origin backtest (cut-offs 45, 38 and 30 days before the last day, 30-day horizon): "
-        "MAPE, sMAPE and interval coverage per scope for Prophet, seasonal naive and linear trend."
+        "Rolling-origin backtest (weekly origins back from the last day, 30-day horizon): MAPE, sMAPE and "
+        "calibrated 80 % / 95 % interval coverage per scope for Prophet, AutoETS, AutoTheta, seasonal naive "
+        "and linear trend; also writes signals.forecast_model_choice, each scope's method and why."
     ),
 )
 def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -169,18 +172,20 @@ def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetChec
 
 
 @dg.asset_check(asset=FORECAST_BACKTEST, description=(
-    "Prophet's median MAPE at the total level is below both baselines' (seasonal naive, linear trend)."))
-def prophet_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from orchestration.signals.backtest import median_mape
-
+    "At every scope level, the chosen methods' mean backtest coverage is within the target: 80 % intervals "
+    "75-85 %, 95 % intervals at least 90 %."))
+def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        backtest = read_table(con, "forecast_backtest")
-    med = median_mape(backtest) if backtest is not None else {}
-    if "prophet" not in med:
+        choice = read_table(con, "forecast_model_choice")
+    chosen = choice[choice["selected"].astype(bool)] if choice is not None and len(choice) else None
+    if chosen is None or chosen.empty:
         return dg.AssetCheckResult(passed=True, metadata={"note": "history too short for a backtest"})
-    passed = all(med["prophet"] < v for m, v in med.items() if m != "prophet")
-    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={f"median_mape_{m}": float(v) for m, v in med.items()})
+    by_level = chosen.groupby("scope_type")[["coverage_80", "coverage_95"]].mean()
+    passed = bool(((by_level["coverage_80"] >= 0.75) & (by_level["coverage_80"] <= 0.85)
+                   & (by_level["coverage_95"] >= 0.90)).all())
+    metadata = {f"coverage_{level}_{scope_type}": round(float(v), 3)
+                for scope_type, row in by_level.iterrows() for level, v in (("80", row["coverage_80"]), ("95", row["coverage_95"]))}
+    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
 
 @dg.asset_check(asset=BUDGET_STATUS, description=(
@@ -198,5 +203,5 @@ def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 defs = dg.Definitions(
     assets=[cost_forecast, forecast_backtest, cost_anomalies, anomaly_detection_quality, budget_status, alerts,
             recommendations],
-    asset_checks=[anomaly_detection_meets_target, prophet_beats_baselines, budgets_are_valid],
+    asset_checks=[anomaly_detection_meets_target, forecast_intervals_meet_coverage, budgets_are_valid],
 )
