@@ -50,7 +50,7 @@ class Paper:
         }
 
 
-PAPERS = {"a4": Paper("a4", 8.27, 11.69), "letter": Paper("letter", 8.5, 11.0)}
+PAPERS = {"a4": Paper("a4", 210 / 25.4, 297 / 25.4), "letter": Paper("letter", 8.5, 11.0)}
 
 
 class PrintError(RuntimeError):
