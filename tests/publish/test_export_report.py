@@ -213,7 +213,12 @@ def _pdf_exports(settings):
     first, last = _days(settings)
     workspace = _first(settings, "select workspace_id from marts.dim_workspaces order by call_count desc limit 1")
     department = _first(settings, "select department from marts.rpt_cost_daily group by all order by count(distinct agent_id) desc, department limit 1")
-    agent = _first(settings, "select agent_id from marts.rpt_top_agents where ranking_window = 'full_range' and cost_rank = 1")
+    # The agent with the most recommendations, so its page has every section filled.
+    agent = _first(
+        settings,
+        "select a.agent_id from marts.dim_agents a left join signals.recommendations r "
+        "on r.scope_type = 'agent' and r.scope_id = a.agent_id group by a.agent_id order by count(r.scope_id) desc, a.agent_id limit 1",
+    )
     mid = first + (last - first) // 2
     return [
         ("workspace", ExportFilters(first + dt.timedelta(days=3), mid, workspace=workspace), "a4"),
@@ -274,6 +279,17 @@ def test_filtered_pdfs_agree_with_their_csvs_and_fit_the_page(published, pdf_sit
         assert leaked == {"workspace": [], "agent": [], "model": []}, label
         if filters.agent:
             assert _line_with(text, "this agent"), label  # the peer ranking is there
+            conn = duckdb.connect(str(published.published_warehouse_path), read_only=True)
+            try:
+                savings = conn.execute(
+                    "select estimated_monthly_saving_usd from signals.recommendations "
+                    "where scope_type = 'agent' and scope_id = ? order by rank",
+                    [filters.agent],
+                ).fetchall()
+            finally:
+                conn.close()
+            recommendations = text[text.index("Recommendations") :]
+            assert savings and all(_usd(str(saving)) in recommendations for (saving,) in savings), label
 
         # Every page: ink on the page, none in the 0.5 in margins (nothing clipped or pushed out).
         pages = _ink_outside_margins(result.pdf_path, tmp_path / f"{label}_pages")
