@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +123,10 @@ CHARTS_AS_IMAGES_JS = """(() => {
 
 
 def usd_text(amount: Decimal | None) -> str:
-    """The manifest's total as the page formats it (`$1,234.56`)."""
+    """The manifest's total as the page formats it (`$1,234.56`, halves rounded away from zero like Intl.NumberFormat)."""
     if amount is None:
         return "-"
-    return f"${amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
+    return f"${amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 def _wait_until_settled(page: Any, timeout_s: float) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 import re
 import shutil
 import subprocess
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pytest
@@ -142,7 +142,7 @@ def pdf_site(published, pipeline_data_dir):
 
 
 def _usd(value: str | Decimal) -> str:
-    return f"${Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,.2f}"
+    return f"${Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 def _pdf_text(path) -> str:
