@@ -172,6 +172,7 @@ def export_cost_report(
 
         chromium_path()  # fail first, with the install hint, if the browser is missing
         pdf_path = out_dir / ("agent_report.pdf" if filters.agent else "cost_report.pdf")
+        pdf_path.unlink(missing_ok=True)  # never leave an older PDF beside this export's files
         try:
             print_export_pdf(
                 pdf_path,
