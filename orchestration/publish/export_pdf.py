@@ -77,8 +77,7 @@ PAGE_STATE_JS = """(() => {
     const header = main.querySelector('.print-header');
     const loading = main.querySelectorAll('.animate-pulse, .chart-loading').length
         + (/Loading\\.\\.\\./.test(main.innerText) ? 1 : 0);
-    const errors = [...main.querySelectorAll('pre, .error, [class*="error"]')]
-        .map((e) => e.innerText.trim()).filter((t) => /error/i.test(t)).slice(0, 5);
+    const errors = (main.innerText.match(/(Error in Query|Catalog Error|Binder Error|Parser Error|Conversion Error|is not defined)[^\\n]*/g) || []).slice(0, 5);
     const cell = (cls) => (main.querySelector('.' + cls) || {}).innerText || '';
     return {
         problem: problem ? problem.innerText : '',
