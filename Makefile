@@ -55,9 +55,9 @@ reports/node_modules/.installed: reports/package-lock.json
 	cd reports && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## browser: headless Chromium for the report tests and PDF export (Debian package)
+## browser: headless Chromium for the report tests and PDF export, poppler-utils to read the PDFs back (Debian packages)
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium && command -v pdftotext && command -v pdftoppm; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 ## dev: the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT)
 dev: setup

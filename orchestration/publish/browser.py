@@ -170,8 +170,12 @@ class Browser:
                 return reply.get("result", {})
 
     @contextlib.contextmanager
-    def page(self, url: str, ready_js: str, timeout_s: float = 90) -> Iterator[Page]:
-        """Open `url` in a new tab and wait until `ready_js` evaluates truthy."""
+    def page(self, url: str, ready_js: str, timeout_s: float = 90, media: str | None = None) -> Iterator[Page]:
+        """Open `url` in a new tab and wait until `ready_js` evaluates truthy.
+
+        `media="print"` lays the page out with its print styles from the start,
+        so charts are drawn at the printed width rather than resized at print time.
+        """
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         try:
@@ -180,6 +184,8 @@ class Browser:
                 {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
                 session,
             )
+            if media:
+                self._call("Emulation.setEmulatedMedia", {"media": media}, session)
             self._call("Page.enable", session=session)
             self._call("Page.navigate", {"url": url}, session)
             page = Page(self, session, url)
@@ -234,11 +240,21 @@ class Page:
         out.write_bytes(base64.b64decode(data))
         return out
 
-    def print_pdf(self, out: Path, landscape: bool = True) -> Path:
-        """Same output as `--print-to-pdf --no-pdf-header-footer`, taken once data is on screen."""
+    def print_pdf(self, out: Path, landscape: bool = True, paper: dict[str, float] | None = None) -> Path:
+        """Same output as `--print-to-pdf --no-pdf-header-footer`, taken once data is on screen.
+
+        `paper` adds Page.printToPDF's size and margin fields (inches): paperWidth,
+        paperHeight, marginTop, marginBottom, marginLeft, marginRight.
+        """
         data = self._browser._call(
             "Page.printToPDF",
-            {"landscape": landscape, "displayHeaderFooter": False, "printBackground": True, "preferCSSPageSize": False},
+            {
+                "landscape": landscape,
+                "displayHeaderFooter": False,
+                "printBackground": True,
+                "preferCSSPageSize": False,
+                **(paper or {}),
+            },
             self._session,
             timeout=120,
         )["data"]

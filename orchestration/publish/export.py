@@ -3,7 +3,8 @@
 Reads only the read-only published copy (never the working warehouse, which
 the pipeline may be writing). Writes CSV, JSON and Parquet per report table,
 plus a manifest.json with the files, row counts, totals and filters; and a PDF
-of the built report page, printed by headless Chromium.
+of the report site's print page for the same period and scope, printed by
+headless Chromium (orchestration/publish/export_pdf.py).
 
     python -m orchestration.publish.export --start 2026-01-01 --end 2026-01-31 \
         --workspace ws-acme --format csv --format pdf
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.publish.export_pdf import PAPERS, PrintError, print_export_pdf
 from orchestration.publish.report_build import site_dir
 from orchestration.settings import Settings, load_settings
 
@@ -97,6 +99,7 @@ class ExportResult:
     total_cost_usd: Decimal | None
     calls: int
     pdf_path: Path | None = None
+    data_through: dt.date | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -113,13 +116,21 @@ def export_cost_report(
     formats: tuple[str, ...] = DATA_FORMATS,
     out_dir: Path | None = None,
     build_dir: Path | None = None,
+    paper: str = "a4",
 ) -> ExportResult:
-    """Write the filtered report tables in `formats` and a manifest; optionally a PDF."""
+    """Write the filtered report tables in `formats` and a manifest; optionally a PDF.
+
+    The PDF is the report site's print page for the same filters; it is only
+    written when its totals equal the manifest's.
+    """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ExportError(f"unknown export format(s) {unknown}; expected any of {list(FORMATS)}")
     if filters.end < filters.start:
         raise ExportError(f"--end {filters.end} is before --start {filters.start}")
+    if paper not in PAPERS:
+        raise ExportError(f"unknown paper size {paper!r}; expected any of {sorted(PAPERS)}")
+    generated_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     out_dir = out_dir or settings.exports_dir / f"cost_report_{filters.slug()}"
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -134,6 +145,7 @@ def export_cost_report(
         conn.execute(f"create temp table scoped as select * from marts.rpt_cost_daily where {where}", params)
     try:
         total, calls = conn.execute("select sum(total_cost_usd), coalesce(sum(calls), 0) from scoped").fetchone()
+        data_through = conn.execute("select max(call_date) from marts.rpt_cost_daily").fetchone()[0]
         for name, select in REPORT_TABLES.items():
             conn.execute(f"create temp table export_{name} as {select}")
             counts[name] = int(conn.execute(f"select count(*) from export_{name}").fetchone()[0])
@@ -156,19 +168,39 @@ def export_cost_report(
 
     pdf_path = None
     if "pdf" in formats:
-        pdf_path = out_dir / "cost_report.pdf"
-        print_report_pdf(pdf_path, filters, build_dir or site_dir(settings))
+        from orchestration.publish.browser import chromium_path
+
+        chromium_path()  # fail first, with the install hint, if the browser is missing
+        pdf_path = out_dir / ("agent_report.pdf" if filters.agent else "cost_report.pdf")
+        pdf_path.unlink(missing_ok=True)  # never leave an older PDF beside this export's files
+        try:
+            print_export_pdf(
+                pdf_path,
+                build_dir or site_dir(settings),
+                filters.as_dict(),
+                generated_at,
+                total,
+                int(calls),
+                paper=paper,
+            )
+        except PrintError as exc:
+            raise ExportError(str(exc)) from exc
         files.append(pdf_path)
 
     manifest = {
         "report": "cost_report",
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": str(settings.published_warehouse_path),
+        "generated_at": generated_at,
+        # Where the numbers come from, without paths of the machine that made the export.
+        "source": {"table": "marts.rpt_cost_daily", "file": "published/agentledger.duckdb"},
+        "data_through": None if data_through is None else data_through.isoformat(),
         "filters": filters.as_dict(),
         "totals": {"total_cost_usd": None if total is None else str(total), "calls": int(calls)},
         "tables": {name: {"rows": n} for name, n in counts.items()},
-        "files": [{"path": p.name, "bytes": p.stat().st_size} for p in files],
+        # Paths relative to the export folder, so the folder can be mailed or archived as it is.
+        "files": [{"path": p.relative_to(out_dir).as_posix(), "bytes": p.stat().st_size} for p in files],
     }
+    if pdf_path is not None:
+        manifest["pdf"] = {"path": pdf_path.relative_to(out_dir).as_posix(), "paper": paper}
     manifest_path = out_dir / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return ExportResult(
@@ -179,30 +211,8 @@ def export_cost_report(
         total_cost_usd=total,
         calls=int(calls),
         pdf_path=pdf_path,
+        data_through=data_through,
     )
-
-
-def report_route(filters: ExportFilters) -> str:
-    """The built page that matches the scope: the agent's page, else the cost page."""
-    return f"/agents/{filters.agent}" if filters.agent else "/cost"
-
-
-def print_report_pdf(out: Path, filters: ExportFilters, build_dir: Path, timeout_s: float = 120) -> Path:
-    """Print the built report page to PDF once its charts have data.
-
-    The static site has no URL parameters for its filters, so the PDF shows the
-    page as built (the full published range); the CSV/JSON/Parquet files carry
-    the exact range and scope.
-    """
-    from orchestration.publish.browser import Browser, chromium_path, serve_directory
-
-    chromium_path()  # fail first, with the install hint, if the browser is missing
-    if not (build_dir / "index.html").exists():
-        raise ExportError(f"{build_dir} has no built site; run the report build before exporting a PDF")
-    with serve_directory(build_dir) as base, Browser() as browser:
-        with browser.page(base + report_route(filters), PAGE_READY_JS, timeout_s) as page:
-            page.print_pdf(out)
-    return out
 
 
 # True once the page has rendered, no loading placeholder is left and charts drew.
@@ -222,11 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--department")
     parser.add_argument("--agent")
     parser.add_argument("--format", action="append", choices=FORMATS, dest="formats", help="repeatable; default csv, json and parquet")
+    parser.add_argument("--paper", choices=sorted(PAPERS), default="a4", help="PDF page size, portrait (default a4)")
     parser.add_argument("--out", type=Path, help="output folder (default <data>/exports/cost_report_<range>_<scope>)")
     args = parser.parse_args(argv)
     filters = ExportFilters(args.start, args.end, args.workspace, args.department, args.agent)
     try:
-        result = export_cost_report(load_settings(), filters, tuple(args.formats or DATA_FORMATS), args.out)
+        result = export_cost_report(load_settings(), filters, tuple(args.formats or DATA_FORMATS), args.out, paper=args.paper)
     except ExportError as exc:
         parser.exit(2, f"error: {exc}\n")
     total = "n/a (no priced calls)" if result.total_cost_usd is None else f"${result.total_cost_usd:,.2f}"
