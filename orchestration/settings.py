@@ -17,6 +17,7 @@ data directory so that one variable moves everything a run writes.
 | AGENTLEDGER_FRESHNESS_HOURS | `36` | newest loaded span older than this fails the freshness check |
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
 | AGENTLEDGER_DEMO_DAYS | `90` | days of synthetic history, ending yesterday (UTC) |
+| AGENTLEDGER_RECEIVER_TOKEN | unset | bearer token the OTLP/HTTP receiver requires; unset means none (it binds 127.0.0.1) |
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Settings:
     freshness_hours: float
     demo_calls: int
     demo_days: int
+    receiver_token: str | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -111,4 +113,5 @@ def load_settings() -> Settings:
         freshness_hours=_float_env("AGENTLEDGER_FRESHNESS_HOURS", 36.0),
         demo_calls=int(_float_env("AGENTLEDGER_DEMO_CALLS", 300_000)),
         demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
+        receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
     )
