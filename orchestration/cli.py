@@ -65,12 +65,14 @@ def _dagster_env() -> dict[str, str]:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    verbose: Annotated[bool, typer.Option("--verbose", help="stream dbt and Dagster logs instead of progress lines")] = False,
+) -> None:
     """Generate the synthetic demo dataset (90 days) and run the whole pipeline, report site included."""
     _dagster_env()
     from orchestration import demo as demo_module
 
-    _exit(demo_module.main())
+    _exit(demo_module.main(["--verbose"] if verbose else []))
 
 
 @app.command()

@@ -76,6 +76,11 @@ class Settings:
         return self.data_dir / "exports"
 
     @property
+    def logs_dir(self) -> Path:
+        """One log file per command-line run (dbt, Dagster and report-build output)."""
+        return self.data_dir / "logs"
+
+    @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
 
