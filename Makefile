@@ -77,7 +77,7 @@ benchmarks: setup
 
 ## refresh-prices: regenerate seeds/model_prices.csv from the installed genai-prices catalog
 refresh-prices: setup
-	$(PY) -m orchestration.pricing.export_catalog
+	$(PY) -m orchestration.pricing.price_seed
 
 ## reprice: after a price seed change, re-price history (see README)
 reprice: setup

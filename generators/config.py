@@ -7,6 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 FORMATS = ("parquet", "jsonl", "csv", "otlp")
+# "standard": the demo's incidents (runaway loops, model switches, prompt
+# blow-ups, cache regressions). "validation": a different mix the anomaly
+# detector is never tuned on (generators/validation.py).
+ANOMALY_MIXES = ("standard", "validation")
 FILE_EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl", "csv": "csv", "otlp": "otlp.jsonl"}
 MAX_DAYS = 3650
 
@@ -25,6 +29,7 @@ class GeneratorConfig:
     seed: int = 7
     agents: int = 20
     error_rate: float = 0.05
+    anomaly_mix: str = "standard"
 
     def __post_init__(self) -> None:
         if self.calls < 1:
@@ -37,6 +42,8 @@ class GeneratorConfig:
             raise ValueError(f"error_rate={self.error_rate}: expected a share between 0 and 0.5")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed={self.seed}: expected 0 <= seed < 2**32")
+        if self.anomaly_mix not in ANOMALY_MIXES:
+            raise ValueError(f"anomaly_mix={self.anomaly_mix!r}: expected one of {', '.join(ANOMALY_MIXES)}")
 
     @property
     def start_date(self) -> date:
@@ -49,6 +56,19 @@ class GeneratorConfig:
     def end_date(self) -> date:
         """Last generated day, inclusive."""
         return self.start_date + timedelta(days=self.days - 1)
+
+
+# Named configurations (`python -m generators traces --preset NAME`). The
+# anomaly detector's parameters are chosen on "tuning" (the validation mix on
+# its own seed) and on "demo"; "validation" only ever scores them. The
+# "-small" variants are the same mixes at a size the test suite can afford.
+PRESETS: dict[str, GeneratorConfig] = {
+    "demo": GeneratorConfig(),
+    "tuning": GeneratorConfig(calls=420_000, days=120, seed=7, agents=35, anomaly_mix="validation"),
+    "validation": GeneratorConfig(calls=420_000, days=120, seed=2718, agents=35, anomaly_mix="validation"),
+    "tuning-small": GeneratorConfig(calls=140_000, days=120, seed=7, agents=35, anomaly_mix="validation"),
+    "validation-small": GeneratorConfig(calls=140_000, days=120, seed=2718, agents=35, anomaly_mix="validation"),
+}
 
 
 @dataclass(frozen=True)

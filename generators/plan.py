@@ -19,6 +19,10 @@ KINDS = ("runaway_loop", "model_switch", "prompt_blowup", "cache_regression")
 WARMUP_DAYS = 21
 DURATIONS = {"runaway_loop": (1, 2), "model_switch": (3, 6), "prompt_blowup": (2, 4), "cache_regression": (3, 6)}
 OUTAGE_PROVIDERS = ("openai", "anthropic", "gcp.gemini")
+# Kinds whose effect is more calls: the planned volume is multiplied by `factor`.
+VOLUME_KINDS = ("runaway_loop", "level_shift", "retry_storm", "weekend_spike", "small_agent_spike")
+# Kinds whose extra calls loop inside the agent's traces (longer traces, not more of them).
+LOOP_KINDS = ("runaway_loop", "retry_storm", "weekend_spike", "small_agent_spike")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Anomaly:
     factor: float  # runaway volume multiplier or prompt-size multiplier; 1 otherwise
     switch_from: int = -1  # model code
     switch_to: int = -1
+    error_share: float = 0.0  # retry storm: share of the agent's calls that fail
 
     def anomaly_id(self) -> str:
         return f"anm-{self.index + 1:03d}"
@@ -116,6 +121,16 @@ def anomaly_effect(a: Anomaly) -> str:
         return f"silent switch of all chat calls from {MODELS[a.switch_from].request_model} to {MODELS[a.switch_to].request_model}"
     if a.kind == "prompt_blowup":
         return f"prompt size blow-up: input tokens x{a.factor:g}"
+    if a.kind == "level_shift":
+        return f"level shift: new traffic, model calls x{a.factor:g} for the whole window"
+    if a.kind == "token_drift":
+        return f"tokens per call drift upwards to x{a.factor:g}; labelled from the day it passes x2"
+    if a.kind == "retry_storm":
+        return f"retry storm: model calls x{a.factor:g}, {a.error_share:.0%} of them failing"
+    if a.kind == "weekend_spike":
+        return f"weekend-only runaway job: model calls x{a.factor:g} on Saturday and Sunday"
+    if a.kind == "small_agent_spike":
+        return f"runaway loop on a small agent: model calls x{a.factor:g}"
     return "cache regression: prompt-cache hit rate drops to ~0 and every call rewrites the cache"
 
 
@@ -147,11 +162,12 @@ WEEKDAY_SHAPE = np.array([1.05, 1.04, 1.02, 1.0, 0.92])  # Monday..Friday
 
 
 def plan_volume(agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], calls: int, days: int,
-                start: date, seed: int) -> np.ndarray:
+                start: date, seed: int, shape: np.ndarray | None = None) -> np.ndarray:
     """int64 [agents, days] LLM calls, summing exactly to `calls`.
 
     Volume = agent weight x growth trend x weekly shape x day noise, times
-    the runaway multiplier on runaway agent-days; then scaled to the total.
+    the anomaly's multiplier on the agent-days of a volume incident, times
+    `shape` when given (late launches, quiet days); then scaled to the total.
     """
     rng = np.random.default_rng([seed, 404])
     k = len(agents)
@@ -164,8 +180,10 @@ def plan_volume(agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], calls
     noise = rng.lognormal(0.0, 0.07, size=(k, days))
     expected = weight * growth * weekly * noise
     for a in anomalies:
-        if a.kind == "runaway_loop":
+        if a.kind in VOLUME_KINDS:
             expected[a.agent, a.start_day : a.end_day + 1] *= a.factor
+    if shape is not None:
+        expected = expected * shape
     expected = expected / expected.sum() * calls
     counts = np.floor(expected).astype(np.int64)
     short = calls - int(counts.sum())

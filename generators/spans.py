@@ -27,7 +27,7 @@ from generators.catalog import (
     TOOL_ERRORS,
 )
 from generators.ids import mix64, salt
-from generators.plan import Anomaly, Outage
+from generators.plan import LOOP_KINDS, Anomaly, Outage
 from generators.pricing import PriceTable
 from orchestration.contract import OPERATIONS
 
@@ -63,8 +63,10 @@ class RunContext:
 
     def __init__(self, agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], grid: np.ndarray,
                  outages: tuple[Outage, ...], seed: int, error_rate: float, day0_us: int,
-                 tool_names: tuple[str, ...]) -> None:
+                 tool_names: tuple[str, ...], drift: np.ndarray | None = None) -> None:
         self.agents = agents
+        # [agents, days] multiplier of tokens per call (the validation mix's slow drifts); None: none.
+        self.drift = drift
         self.anomalies = anomalies
         self.grid = grid
         self.outages = outages
@@ -218,31 +220,61 @@ def _usage(ctx: RunContext, d: _CallDraws, mdl: np.ndarray, blow: np.ndarray, re
     return inp, cr, cw, vis + rs, rs
 
 
-def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chunk:
-    """Generate the spans of `counts[a]` LLM calls per agent on `day` (one part)."""
-    rng = np.random.default_rng([ctx.seed, day, part, 11])
+@dataclass
+class _Effects:
+    """What the anomalies active on a day do to each agent (vectors over agents)."""
+
+    loop: np.ndarray  # calls per trace multiplier (runaway-style incidents)
+    blowup: np.ndarray  # prompt size multiplier (blow-ups, drifts)
+    regression: np.ndarray  # cache regression on/off
+    switch_to: np.ndarray  # model code the agent silently switched to, -1 when none
+    volume: np.ndarray  # calls multiplier of a volume incident, for the ground-truth counterfactual
+    storm: np.ndarray  # failing share of calls in a retry storm; 0 = the agent's usual rate
+
+
+def _day_effects(ctx: RunContext, day: int) -> _Effects:
     k = len(ctx.agents)
     anom = ctx.grid[:, day]
     kinds = {i: ctx.anomalies[i] for i in set(anom[anom >= 0].tolist())}
-    loop = np.ones(k)
-    blowup = np.ones(k)
-    regression = np.zeros(k, dtype=bool)
-    switch_to = np.full(k, -1, dtype=np.int64)
+    fx = _Effects(np.ones(k), np.ones(k), np.zeros(k, dtype=bool), np.full(k, -1, dtype=np.int64), np.ones(k), np.zeros(k))
     for a_idx in range(k):
         i = anom[a_idx]
         if i < 0:
             continue
         a = kinds[i]
-        if a.kind == "runaway_loop":
-            loop[a_idx] = a.factor
+        if a.kind in LOOP_KINDS:
+            fx.loop[a_idx] = fx.volume[a_idx] = a.factor
+            fx.storm[a_idx] = a.error_share
+        elif a.kind == "level_shift":
+            fx.volume[a_idx] = a.factor
         elif a.kind == "prompt_blowup":
-            blowup[a_idx] = a.factor
+            fx.blowup[a_idx] = a.factor
         elif a.kind == "cache_regression":
-            regression[a_idx] = True
+            fx.regression[a_idx] = True
         elif a.kind == "model_switch":
-            switch_to[a_idx] = a.switch_to
+            fx.switch_to[a_idx] = a.switch_to
+    if ctx.drift is not None:
+        fx.blowup = fx.blowup * ctx.drift[:, day]
+    return fx
 
-    # ---- traces -------------------------------------------------------------
+
+@dataclass
+class _Traces:
+    """One value per trace, in trace start order."""
+
+    agent: np.ndarray
+    sizes: np.ndarray  # model calls per trace
+    start: np.ndarray  # microseconds since the epoch
+    user_u: np.ndarray
+    conv_u: np.ndarray
+    hi: np.ndarray
+    lo: np.ndarray
+    chunk_key: np.uint64
+
+
+def _draw_traces(ctx: RunContext, rng: np.random.Generator, day: int, part: int, counts: np.ndarray,
+                 loop: np.ndarray) -> _Traces:
+    """Split the calls into traces and give each a start time, a user, a conversation and an id."""
     t_agent, sizes = _trace_sizes(ctx, rng, counts.astype(np.int64), loop)
     n_tr = len(sizes)
     hour = _pick(ctx.hour_cdf[t_agent], rng.random(n_tr))
@@ -259,18 +291,38 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
     t_keys = chunk_key | np.arange(n_tr, dtype=np.uint64)
     t_hi = mix64(t_keys ^ ctx.salts["trace_hi"])
     t_lo = mix64(t_keys ^ ctx.salts["trace_lo"])
+    return _Traces(t_agent, sizes, t_start, t_user_u, t_conv_u, t_hi, t_lo, chunk_key)
 
-    # ---- model calls --------------------------------------------------------
-    n_c = int(sizes.sum())
-    c_trace = np.repeat(np.arange(n_tr), sizes)
-    first_call = _group_offsets(sizes)
+
+@dataclass
+class _Calls:
+    """One value per model call, trace after trace."""
+
+    trace: np.ndarray
+    first: np.ndarray  # index of each trace's first call
+    pos: np.ndarray  # position within its trace
+    last: np.ndarray
+    agent: np.ndarray
+    base_model: np.ndarray  # the model the agent would have used without an incident
+    model: np.ndarray
+    draws: _CallDraws
+
+    def __len__(self) -> int:
+        return len(self.trace)
+
+
+def _draw_calls(ctx: RunContext, rng: np.random.Generator, tr: _Traces, fx: _Effects) -> _Calls:
+    """Lay the calls out per trace, pick each call's model and draw its usage-independent randomness."""
+    n_c = int(tr.sizes.sum())
+    c_trace = np.repeat(np.arange(len(tr.sizes)), tr.sizes)
+    first_call = _group_offsets(tr.sizes)
     c_pos = np.arange(n_c) - first_call[c_trace]
-    c_last = c_pos == (sizes[c_trace] - 1)
-    c_agent = t_agent[c_trace]
+    c_last = c_pos == (tr.sizes[c_trace] - 1)
+    c_agent = tr.agent[c_trace]
     base_model = ctx.mix_codes[c_agent, _pick(ctx.mix_cdf[c_agent], rng.random(n_c))]
-    embed = (ctx.embed_model[c_agent] >= 0) & (c_pos == 0) & (sizes[c_trace] > 1)
+    embed = (ctx.embed_model[c_agent] >= 0) & (c_pos == 0) & (tr.sizes[c_trace] > 1)
     base_model = np.where(embed, ctx.embed_model[c_agent], base_model)
-    sw = switch_to[c_agent]
+    sw = fx.switch_to[c_agent]
     model = np.where((sw >= 0) & ~embed, sw, base_model)
 
     z_prompt = rng.standard_normal(n_c)
@@ -281,19 +333,28 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
     u_hit = rng.beta(40, 2, n_c)  # near-1 factor on the agent's warm-cache hit rate
     visible = np.maximum(1.0, np.exp(ctx.output_mu[c_agent] + ctx.output_sigma[c_agent] * rng.standard_normal(n_c)))
     r_ratio = ctx.reasoning_ratio[c_agent] * rng.uniform(0.4, 1.6, n_c)
-
     draws = _CallDraws(c_agent, c_pos, base_prompt, long_draw, long_size, u_hit, visible, r_ratio)
-    inp, cr, cw, out, rs = _usage(ctx, draws, model, blowup[c_agent], regression[c_agent])
+    return _Calls(c_trace, first_call, c_pos, c_last, c_agent, base_model, model, draws)
 
-    # Tier and time of day.
+
+def _draw_tiers(ctx: RunContext, rng: np.random.Generator, calls: _Calls) -> np.ndarray:
+    """Service tier code of each call: batch share, flex on reasoning models, none for self-hosted."""
+    n_c, c_agent, model = len(calls), calls.agent, calls.model
     u_tier = rng.random(n_c)
     tier = np.where(u_tier < ctx.batch_share[c_agent], 2, ctx.tier[c_agent]).astype(np.uint8)
     tier = np.where((tier != 2) & (rng.random(n_c) < ctx.flex_share[c_agent]) & ctx.m_reasoning[model], 4, tier).astype(np.uint8)
-    tier = np.where(ctx.m_provider[model] == ctx.provider_names.index("vllm"), 0, tier).astype(np.uint8)
+    return np.where(ctx.m_provider[model] == ctx.provider_names.index("vllm"), 0, tier).astype(np.uint8)
 
-    # Errors: agent profile times the base rate, raised inside provider outages.
+
+def _draw_errors(ctx: RunContext, rng: np.random.Generator, day: int, tr: _Traces, calls: _Calls,
+                 fx: _Effects) -> np.ndarray:
+    """Error code of each call (0 = success): agent profile times the base rate, a retry
+    storm's failing share, raised inside provider outages."""
+    n_c, c_agent, model = len(calls), calls.agent, calls.model
     p_err = ctx.error_rate * ctx.error_mult[c_agent]
-    approx_start = t_start[c_trace] + c_pos * 4_000_000
+    if fx.storm.any():
+        p_err = np.where(fx.storm[c_agent] > 0, fx.storm[c_agent], p_err)
+    approx_start = tr.start[calls.trace] + calls.pos * 4_000_000
     in_outage = np.zeros(n_c, dtype=bool)
     for o in ctx.outages:
         day_start = ctx.day0_us + day * DAY_US
@@ -308,78 +369,92 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         ctx.outage_error_codes[rng.integers(0, len(ctx.outage_error_codes), n_c)],
         ctx.model_error_codes[np.minimum(np.searchsorted(ctx.error_weights, rng.random(n_c)), len(ctx.model_error_codes) - 1)],
     )
-    err_code = np.where(is_err, err_code, 0).astype(np.uint8)
-    ok = ~is_err
-    # A failed call is not billed and reports no usage.
-    inp, cr, cw, out, rs = (np.where(ok, x, 0) for x in (inp, cr, cw, out, rs))
+    return np.where(is_err, err_code, 0).astype(np.uint8)
 
-    # Latency.
+
+_ERROR_DURATION_MS = {
+    "rate_limit": (80, 400), "server_error": (300, 3000), "timeout": (60_000, 120_000),
+    "overloaded": (200, 2000), "invalid_request": (60, 250),
+}
+
+
+def _draw_latency(ctx: RunContext, rng: np.random.Generator, model: np.ndarray, inp: np.ndarray, cr: np.ndarray,
+                  out: np.ndarray, err_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Duration and time to first token (ms) of each call; failed calls take their error's typical time."""
+    n_c = len(model)
     noise = rng.lognormal(0.0, 0.25, n_c)
     ttft = (ctx.m_ttft[model] + ctx.m_prefill[model] * (inp - cr) / 1000.0) * noise
     decode = (out / ctx.m_tps[model]) * 1000.0 * rng.lognormal(0.0, 0.15, n_c)
     dur = ttft + decode
-    err_dur = {
-        "rate_limit": (80, 400), "server_error": (300, 3000), "timeout": (60_000, 120_000),
-        "overloaded": (200, 2000), "invalid_request": (60, 250),
-    }
-    for name, (lo, hi) in err_dur.items():
+    for name, (lo, hi) in _ERROR_DURATION_MS.items():
         m = err_code == ERROR_TYPES.index(name) + 1
         if m.any():
             dur = np.where(m, rng.uniform(lo, hi, n_c), dur)
     dur = np.round(dur, 3)
+    return dur, np.round(np.minimum(ttft, dur), 3)
+
+
+def _anomaly_costs(ctx: RunContext, day: int, calls: _Calls, fx: _Effects, tier: np.ndarray, ok: np.ndarray,
+                   cost: np.ndarray, minute: np.ndarray) -> dict[int, list[float]]:
+    """[actual cost, counterfactual cost] of the calls of each anomaly active on the day."""
+    anomaly_costs: dict[int, list[float]] = {}
+    c_agent = calls.agent
+    c_anom = ctx.grid[:, day][c_agent]
+    if not (c_anom >= 0).any():
+        return anomaly_costs
+    sel = np.nonzero(c_anom >= 0)[0]
+    b_inp, b_cr, b_cw, b_out, _ = _usage(ctx, calls.draws.take(sel), calls.base_model[sel], np.ones(len(sel)),
+                                         np.zeros(len(sel), dtype=bool))
+    oks = ok[sel]
+    b_cost = ctx.prices.cost(calls.base_model[sel], b_inp * oks, b_cr * oks, b_cw * oks, b_out * oks,
+                             batch=tier[sel] == 2, minute_of_day=minute[sel])
+    a_cost = np.nan_to_num(cost[sel])
+    b_cost = np.nan_to_num(b_cost)
+    vols = fx.volume[c_agent[sel]]
+    b_cost = np.where(vols > 1, a_cost / vols, b_cost)  # runaway: the extra calls are the effect
+    stormy = fx.storm[c_agent[sel]]
+    if stormy.any():  # retry storm: only (1 - failing share) of the extra calls are billed
+        usual_ok = 1.0 - ctx.error_rate * ctx.error_mult[c_agent[sel]]
+        b_cost = np.where(stormy > 0, b_cost * usual_ok / np.maximum(1.0 - stormy, 1e-9), b_cost)
+    ids = c_anom[sel]
+    for i in np.unique(ids):
+        m = ids == i
+        anomaly_costs[int(i)] = [float(a_cost[m].sum()), float(b_cost[m].sum())]
+    return anomaly_costs
+
+
+def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chunk:
+    """Generate the spans of `counts[a]` LLM calls per agent on `day` (one part).
+
+    The steps draw from one random stream in a fixed order (traces, calls,
+    tiers, errors, latency, tools, timing), which is what keeps files
+    byte-identical: a new draw goes after the existing ones, never between.
+    """
+    rng = np.random.default_rng([ctx.seed, day, part, 11])
+    k = len(ctx.agents)
+    fx = _day_effects(ctx, day)
+    tr = _draw_traces(ctx, rng, day, part, counts, fx.loop)
+    calls = _draw_calls(ctx, rng, tr, fx)
+    c_agent, model = calls.agent, calls.model
+    inp, cr, cw, out, rs = _usage(ctx, calls.draws, model, fx.blowup[c_agent], fx.regression[c_agent])
+    tier = _draw_tiers(ctx, rng, calls)
+    err_code = _draw_errors(ctx, rng, day, tr, calls, fx)
+    ok = err_code == 0
+    # A failed call is not billed and reports no usage.
+    inp, cr, cw, out, rs = (np.where(ok, x, 0) for x in (inp, cr, cw, out, rs))
+    dur, ttft = _draw_latency(ctx, rng, model, inp, cr, out, err_code)
     has_ttft = ok & ctx.streaming[c_agent] & (tier != 2) & ~ctx.m_embedding[model]
-    ttft = np.round(np.minimum(ttft, dur), 3)
 
     # Cost as the source would report it, and the anomaly ground truth.
-    minute = ((t_start[c_trace] // 60_000_000) % 1440).astype(np.int64)
+    minute = ((tr.start[calls.trace] // 60_000_000) % 1440).astype(np.int64)
     cost = ctx.prices.cost(model, inp, cr, cw, out, batch=tier == 2, minute_of_day=minute)
     has_cost = ok & ctx.reports_cost[c_agent] & ctx.m_priced[model]
-    anomaly_costs: dict[int, list[float]] = {}
-    c_anom = anom[c_agent]
-    if (c_anom >= 0).any():
-        sel = np.nonzero(c_anom >= 0)[0]
-        b_inp, b_cr, b_cw, b_out, _ = _usage(ctx, draws.take(sel), base_model[sel], np.ones(len(sel)), np.zeros(len(sel), dtype=bool))
-        oks = ok[sel]
-        b_cost = ctx.prices.cost(base_model[sel], b_inp * oks, b_cr * oks, b_cw * oks, b_out * oks, batch=tier[sel] == 2, minute_of_day=minute[sel])
-        a_cost = np.nan_to_num(cost[sel])
-        b_cost = np.nan_to_num(b_cost)
-        loops = loop[c_agent[sel]]
-        b_cost = np.where(loops > 1, a_cost / loops, b_cost)  # runaway: the extra calls are the effect
-        ids = c_anom[sel]
-        for i in np.unique(ids):
-            m = ids == i
-            anomaly_costs[int(i)] = [float(a_cost[m].sum()), float(b_cost[m].sum())]
+    anomaly_costs = _anomaly_costs(ctx, day, calls, fx, tier, ok, cost, minute)
 
-    # ---- tool spans ---------------------------------------------------------
-    has_tool = (rng.random(n_c) < ctx.tool_rate[c_agent]) & ~c_last
-    tool_code = ctx.tool_codes[c_agent, (rng.random(n_c) * ctx.tool_count[c_agent]).astype(np.int64)]
-    tool_dur = np.round(np.minimum(rng.lognormal(np.log(300.0), 1.0, n_c), 60_000.0), 3)
-    tool_err = rng.random(n_c) < ctx.error_rate * 0.5
-    tool_err_code = np.where(tool_err, ctx.tool_error_codes[(rng.random(n_c) < 0.2).astype(np.int64)], 0).astype(np.uint8)
-
-    gap_c = rng.integers(3_000, 40_000, n_c)  # microseconds
-    gap_t = rng.integers(1_000, 10_000, n_c)
-    dur_us = np.round(dur * 1000).astype(np.int64)
-    tool_us = np.round(tool_dur * 1000).astype(np.int64)
-    block = gap_c + dur_us + np.where(has_tool, gap_t + tool_us, 0)
-    csum = np.cumsum(block)
-    trace_before = np.concatenate(([0], csum))[first_call]
-    c_off = csum - block - trace_before[c_trace]
-    c_start = t_start[c_trace] + c_off + gap_c
-    tl_start = c_start + dur_us + gap_t
-    trace_total = np.add.reduceat(block, first_call) if n_c else np.zeros(0, dtype=np.int64)
-    root_us = trace_total + rng.integers(2_000, 20_000, n_tr)
-
-    # ---- assemble rows ------------------------------------------------------
-    tools_per_trace = np.bincount(c_trace[has_tool], minlength=n_tr)
-    rows_per_trace = 1 + sizes + tools_per_trace
-    n_rows = int(rows_per_trace.sum())
-    step = 1 + has_tool.astype(np.int64)
-    call_row = (c_trace + 1) + (np.cumsum(step) - step)
-    root_row = call_row[first_call] - 1
-    tool_row = call_row[has_tool] + 1
-    row_trace = np.repeat(np.arange(n_tr), rows_per_trace)
-
+    n_c, n_tr = len(calls), len(tr.sizes)
+    has_tool, tool_code, tool_dur, tool_err_code = _draw_tools(ctx, rng, calls)
+    started, duration, root_row, call_row, tool_row, row_trace = _lay_out(ctx, rng, tr, calls, dur, has_tool, tool_dur)
+    n_rows = len(row_trace)
     kind = np.full(n_rows, TOOL, dtype=np.uint8)
     kind[root_row] = ROOT
     kind[call_row] = MODEL
@@ -391,9 +466,8 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         arr[tool_row] = tool_vals
         return arr
 
-    last_err = err_code[first_call + sizes - 1]
-    started = scatter(np.int64, t_start, c_start, tl_start[has_tool])
-    span_u = mix64((chunk_key | np.arange(n_rows, dtype=np.uint64)) ^ ctx.salts["span"])
+    last_err = err_code[calls.first + tr.sizes - 1]
+    span_u = mix64((tr.chunk_key | np.arange(n_rows, dtype=np.uint64)) ^ ctx.salts["span"])
     zero_u8 = np.uint8(0)
     cols = {
         "kind": kind,
@@ -402,11 +476,11 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         "tool": scatter(np.uint8, zero_u8, zero_u8, tool_code[has_tool].astype(np.uint8)),
         "tier": scatter(np.uint8, zero_u8, tier, zero_u8),
         "err": scatter(np.uint8, last_err, err_code, tool_err_code[has_tool]),
-        "agent": (t_agent[row_trace] + 1).astype(np.uint8 if k < 255 else np.uint16),
+        "agent": (tr.agent[row_trace] + 1).astype(np.uint8 if k < 255 else np.uint16),
         "span_u": span_u,
         "row_trace": row_trace.astype(np.int32),
-        "started_at": started.view("datetime64[us]"),
-        "duration_ms": scatter(np.float64, root_us / 1000.0, dur, tool_dur[has_tool]),
+        "started_at": scatter(np.int64, *started).view("datetime64[us]"),
+        "duration_ms": scatter(np.float64, *duration),
         # NaN is NULL to DuckDB's DataFrame scan.
         "ttft_ms": scatter(np.float64, np.nan, np.where(has_ttft, ttft, np.nan), np.nan),
         "input_tokens": scatter(np.int64, 0, inp, 0),
@@ -415,10 +489,56 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         "cache_write_tokens": scatter(np.int64, 0, cw, 0),
         "reasoning_tokens": scatter(np.int64, 0, rs, 0),
         "cost": scatter(np.float64, np.nan, np.where(has_cost, cost, np.nan), np.nan),
-        "line": _otlp_lines(t_agent, k)[row_trace],
+        "line": _otlp_lines(tr.agent, k)[row_trace],
     }
-    trace_cols = {"trace_hi": t_hi, "trace_lo": t_lo, "root_span_u": span_u[root_row], "user_u": t_user_u, "conv_u": t_conv_u}
+    trace_cols = {"trace_hi": tr.hi, "trace_lo": tr.lo, "root_span_u": span_u[root_row], "user_u": tr.user_u,
+                  "conv_u": tr.conv_u}
     return Chunk(day, part, cols, trace_cols, llm_calls=n_c, traces=n_tr, anomaly_costs=anomaly_costs)
+
+
+def _draw_tools(ctx: RunContext, rng: np.random.Generator, calls: _Calls):
+    """Whether a tool span follows each call (never the last of its trace), which tool, how long, and its error."""
+    n_c, c_agent = len(calls), calls.agent
+    has_tool = (rng.random(n_c) < ctx.tool_rate[c_agent]) & ~calls.last
+    tool_code = ctx.tool_codes[c_agent, (rng.random(n_c) * ctx.tool_count[c_agent]).astype(np.int64)]
+    tool_dur = np.round(np.minimum(rng.lognormal(np.log(300.0), 1.0, n_c), 60_000.0), 3)
+    tool_err = rng.random(n_c) < ctx.error_rate * 0.5
+    tool_err_code = np.where(tool_err, ctx.tool_error_codes[(rng.random(n_c) < 0.2).astype(np.int64)], 0).astype(np.uint8)
+    return has_tool, tool_code, tool_dur, tool_err_code
+
+
+def _lay_out(ctx: RunContext, rng: np.random.Generator, tr: _Traces, calls: _Calls, dur: np.ndarray,
+             has_tool: np.ndarray, tool_dur: np.ndarray):
+    """Place every span in time and in the row order (root, then each call and its tool span).
+
+    Returns (root, call, tool) start times and durations, the row index of
+    each root, call and tool span, and each row's trace.
+    """
+    n_c, n_tr = len(calls), len(tr.sizes)
+    first_call, c_trace = calls.first, calls.trace
+    gap_c = rng.integers(3_000, 40_000, n_c)  # microseconds
+    gap_t = rng.integers(1_000, 10_000, n_c)
+    dur_us = np.round(dur * 1000).astype(np.int64)
+    tool_us = np.round(tool_dur * 1000).astype(np.int64)
+    block = gap_c + dur_us + np.where(has_tool, gap_t + tool_us, 0)
+    csum = np.cumsum(block)
+    trace_before = np.concatenate(([0], csum))[first_call]
+    c_off = csum - block - trace_before[c_trace]
+    c_start = tr.start[c_trace] + c_off + gap_c
+    tl_start = c_start + dur_us + gap_t
+    trace_total = np.add.reduceat(block, first_call) if n_c else np.zeros(0, dtype=np.int64)
+    root_us = trace_total + rng.integers(2_000, 20_000, n_tr)
+
+    tools_per_trace = np.bincount(c_trace[has_tool], minlength=n_tr)
+    rows_per_trace = 1 + tr.sizes + tools_per_trace
+    step = 1 + has_tool.astype(np.int64)
+    call_row = (c_trace + 1) + (np.cumsum(step) - step)
+    root_row = call_row[first_call] - 1
+    tool_row = call_row[has_tool] + 1
+    row_trace = np.repeat(np.arange(n_tr), rows_per_trace)
+    started = (tr.start, c_start, tl_start[has_tool])
+    duration = (root_us / 1000.0, dur, tool_dur[has_tool])
+    return started, duration, root_row, call_row, tool_row, row_trace
 
 
 def _otlp_lines(t_agent: np.ndarray, k: int, traces_per_line: int = 100) -> np.ndarray:

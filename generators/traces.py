@@ -25,6 +25,7 @@ from generators.agents import build_agents
 from generators.config import FILE_EXTENSIONS, FORMATS, GenerationResult, GeneratorConfig
 from generators.plan import anomaly_effect, anomaly_grid, plan_anomalies, plan_outages, plan_volume
 from generators.spans import Chunk, RunContext, build_chunk
+from generators.validation import plan_validation
 from generators.writers import ChunkWriter
 
 MAX_CALLS_PER_PART = 400_000
@@ -82,13 +83,18 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
     labels_path = Path(labels_path) if labels_path else default_labels_path(out_dir)
     start = config.start_date
     agents = build_agents(config.agents, config.seed)
-    anomalies = plan_anomalies(agents, config.days, config.seed)
+    shape = drift = None
+    if config.anomaly_mix == "validation":
+        plan = plan_validation(agents, config.days, start, config.seed)
+        agents, anomalies, shape, drift = plan.agents, plan.anomalies, plan.shape, plan.drift
+    else:
+        anomalies = plan_anomalies(agents, config.days, config.seed)
     grid = anomaly_grid(anomalies, len(agents), config.days)
     outages = plan_outages(config.days, start, config.seed)
-    counts = plan_volume(agents, anomalies, config.calls, config.days, start, config.seed)
+    counts = plan_volume(agents, anomalies, config.calls, config.days, start, config.seed, shape)
     tool_names = tuple(dict.fromkeys(t for a in agents for t in a.family.tools)) or ("noop",)
     day0_us = int(datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc).timestamp()) * 1_000_000
-    ctx = RunContext(agents, anomalies, grid, outages, config.seed, config.error_rate, day0_us, tool_names)
+    ctx = RunContext(agents, anomalies, grid, outages, config.seed, config.error_rate, day0_us, tool_names, drift)
     tasks = _tasks(counts)
 
     _clear_previous(out_dir, fmt)

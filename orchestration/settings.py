@@ -1,8 +1,9 @@
 """The one configuration path: environment variables with documented defaults.
 
-Every module reads settings through `load_settings()`; nothing else reads the
-environment for AgentLedger's own options. Paths are derived from a single
-data directory so that one variable moves everything a run writes.
+Every module reads settings through `load_settings()` (and the loader its
+tuning through `load_ingest_settings()`); nothing else reads the environment
+for AgentLedger's own options. Paths are derived from a single data directory
+so that one variable moves everything a run writes.
 
 | variable | default | meaning |
 | --- | --- | --- |
@@ -18,6 +19,24 @@ data directory so that one variable moves everything a run writes.
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
 | AGENTLEDGER_DEMO_DAYS | `90` | days of synthetic history, ending yesterday (UTC) |
 | AGENTLEDGER_RECEIVER_TOKEN | unset | bearer token the OTLP/HTTP receiver requires; unset means none (it binds 127.0.0.1) |
+| AGENTLEDGER_CHROMIUM | `/usr/bin/chromium` | the Chromium executable for the report checks, screenshots and PDFs |
+
+The loader's own variables (`load_ingest_settings()`; their meaning and
+rules in docs/ingestion.md):
+
+| variable | default | meaning |
+| --- | --- | --- |
+| AGENTLEDGER_ATTRIBUTE_MAPPING | unset (built-in defaults) | path of a YAML or JSON file overriding which OTLP attributes fill workspace_id, department, environment, user_id, ... and which sources report input tokens without cache |
+| AGENTLEDGER_MAX_SPAN_AGE_DAYS | `1826` (5 years) | spans that started longer ago are quarantined as absurdly old |
+| AGENTLEDGER_FUTURE_TOLERANCE_SECONDS | `300` | spans that start later than now plus this are quarantined (clock skew allowance) |
+| AGENTLEDGER_INGEST_MEMORY_LIMIT | `3GB` | DuckDB memory limit for a load; larger batches spill to disk |
+| AGENTLEDGER_VALIDATION_SAMPLE_ROWS | `200000` | loaded batches larger than this are validated on a reproducible sample |
+| AGENTLEDGER_INGEST_THREADS | `2` | DuckDB threads of a load (the machine it was sized for has two cores) |
+| AGENTLEDGER_INGEST_MAX_LINE_BYTES | `134217728` (128 MiB) | `line_too_long`: the line is quarantined, the rest of the file loads |
+| AGENTLEDGER_INGEST_MAX_HEADER_BYTES | `131072` (128 KiB) | `header_too_long`: a CSV whose header line is longer is quarantined whole |
+| AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES | `17179869184` (16 GiB) | `decompressed_too_large`: a file (after gunzip) larger than this is quarantined whole |
+| AGENTLEDGER_INGEST_MAX_JSON_DEPTH | `64` | `json_too_deep`: a `tags` value nested deeper; Python never parses file JSON deeper than this |
+| AGENTLEDGER_INGEST_ALLOW_SYMLINKS | `false` | `symlink_outside_landing`: a symlink leading outside the landing folder is quarantined unless `true` |
 """
 
 from __future__ import annotations
@@ -45,6 +64,7 @@ class Settings:
     freshness_hours: float
     demo_calls: int
     demo_days: int
+    chromium_path: Path | None = None  # None: the Debian package's path (orchestration/publish/browser.py)
     receiver_token: str | None = None
 
     @property
@@ -102,6 +122,16 @@ def _float_env(name: str, default: float) -> float:
         raise ValueError(f"{name}={raw!r} is not a number; expected e.g. {default}") from exc
 
 
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not an integer; expected e.g. {default}") from exc
+
+
 def load_settings() -> Settings:
     """Read settings from the environment at call time (never at import time)."""
     data_dir = Path(os.environ.get("AGENTLEDGER_DATA_DIR") or REPO_ROOT / "data").resolve()
@@ -118,5 +148,44 @@ def load_settings() -> Settings:
         freshness_hours=_float_env("AGENTLEDGER_FRESHNESS_HOURS", 36.0),
         demo_calls=int(_float_env("AGENTLEDGER_DEMO_CALLS", 300_000)),
         demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
+        chromium_path=Path(chromium) if (chromium := os.environ.get("AGENTLEDGER_CHROMIUM")) else None,
         receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
+    )
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """The loader's variables as set (limits not yet clamped; orchestration/ingest/options.py builds its options from them)."""
+
+    attribute_mapping_path: Path | None
+    max_span_age_days: int
+    future_tolerance_seconds: int
+    memory_limit: str
+    validation_sample_rows: int
+    threads: int
+    max_line_bytes: int
+    max_header_bytes: int
+    max_decompressed_bytes: int
+    max_json_depth: int
+    allow_symlinks: bool
+
+
+def load_ingest_settings() -> IngestSettings:
+    """Read the loader's variables at call time (never at import time); a bad value names its variable."""
+    allow = (os.environ.get("AGENTLEDGER_INGEST_ALLOW_SYMLINKS") or "").strip().lower()
+    if allow not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"AGENTLEDGER_INGEST_ALLOW_SYMLINKS={allow!r}; expected true or false")
+    mapping_path = os.environ.get("AGENTLEDGER_ATTRIBUTE_MAPPING")
+    return IngestSettings(
+        attribute_mapping_path=Path(mapping_path).expanduser().resolve() if mapping_path else None,
+        max_span_age_days=_int_env("AGENTLEDGER_MAX_SPAN_AGE_DAYS", 1826),
+        future_tolerance_seconds=_int_env("AGENTLEDGER_FUTURE_TOLERANCE_SECONDS", 300),
+        memory_limit=os.environ.get("AGENTLEDGER_INGEST_MEMORY_LIMIT") or "3GB",
+        validation_sample_rows=_int_env("AGENTLEDGER_VALIDATION_SAMPLE_ROWS", 200_000),
+        threads=_int_env("AGENTLEDGER_INGEST_THREADS", 2),
+        max_line_bytes=_int_env("AGENTLEDGER_INGEST_MAX_LINE_BYTES", 128 * 1024 * 1024),
+        max_header_bytes=_int_env("AGENTLEDGER_INGEST_MAX_HEADER_BYTES", 128 * 1024),
+        max_decompressed_bytes=_int_env("AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES", 16 * 1024**3),
+        max_json_depth=_int_env("AGENTLEDGER_INGEST_MAX_JSON_DEPTH", 64),
+        allow_symlinks=allow in ("1", "true", "yes"),
     )

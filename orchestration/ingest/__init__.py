@@ -5,7 +5,8 @@ Plain Python (no Dagster imports): the orchestration layer calls
 docs/ingestion.md for formats, mapping, rules and the dedupe rule.
 """
 
-from orchestration.ingest.loader import DayCounts, IngestionSummary, ingest_window, pending_days
+from orchestration.ingest.ledger import DayCounts, IngestionSummary
+from orchestration.ingest.loader import ingest_window, pending_days
 from orchestration.ingest.options import IngestOptions, load_ingest_options
 from orchestration.ingest.validation import ValidationReport, validate_frame, validate_loaded_batch
 

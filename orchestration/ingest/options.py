@@ -1,46 +1,20 @@
-"""Ingestion options read from the environment, and the attribute mapping file.
+"""The loader's options, and the attribute mapping file.
 
-`load_ingest_options()` is the one place the loader reads its own environment
-variables (the project-wide ones stay in `orchestration.settings`):
-
-| variable | default | meaning |
-| --- | --- | --- |
-| AGENTLEDGER_ATTRIBUTE_MAPPING | unset (built-in defaults) | path of a YAML or JSON file overriding which OTLP attributes fill workspace_id, department, environment, user_id, ... and which sources report input tokens without cache |
-| AGENTLEDGER_MAX_SPAN_AGE_DAYS | `1826` (5 years) | spans that started longer ago are quarantined as absurdly old |
-| AGENTLEDGER_FUTURE_TOLERANCE_SECONDS | `300` | spans that start later than now plus this are quarantined (clock skew allowance) |
-| AGENTLEDGER_INGEST_MEMORY_LIMIT | `3GB` | DuckDB memory limit for a load; larger batches spill to disk |
-| AGENTLEDGER_VALIDATION_SAMPLE_ROWS | `200000` | loaded batches larger than this are validated on a reproducible sample |
-| AGENTLEDGER_INGEST_THREADS | `2` | DuckDB threads of a load (the machine it was sized for has two cores) |
-
-Limits on hostile input (each breach has its own rule name, see docs/ingestion.md):
-
-| variable | default | rule |
-| --- | --- | --- |
-| AGENTLEDGER_INGEST_MAX_LINE_BYTES | `134217728` (128 MiB) | `line_too_long`: the line is quarantined, the rest of the file loads |
-| AGENTLEDGER_INGEST_MAX_HEADER_BYTES | `131072` (128 KiB) | `header_too_long`: a CSV whose header line is longer is quarantined whole |
-| AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES | `17179869184` (16 GiB) | `decompressed_too_large`: a file (after gunzip) larger than this is quarantined whole |
-| AGENTLEDGER_INGEST_MAX_JSON_DEPTH | `64` | `json_too_deep`: a `tags` value nested deeper; Python never parses file JSON deeper than this |
-| AGENTLEDGER_INGEST_ALLOW_SYMLINKS | `false` | `symlink_outside_landing`: a symlink leading outside the landing folder is quarantined unless `true` |
+`load_ingest_options()` builds them from the variables
+`orchestration.settings.load_ingest_settings()` reads (the table of
+variables, defaults and rules is there and in docs/ingestion.md); this module
+never reads the environment itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.settings import IngestSettings, load_ingest_settings
+
 ENV_ATTRIBUTE_MAPPING = "AGENTLEDGER_ATTRIBUTE_MAPPING"
-ENV_MAX_SPAN_AGE_DAYS = "AGENTLEDGER_MAX_SPAN_AGE_DAYS"
-ENV_FUTURE_TOLERANCE_SECONDS = "AGENTLEDGER_FUTURE_TOLERANCE_SECONDS"
-ENV_INGEST_MEMORY_LIMIT = "AGENTLEDGER_INGEST_MEMORY_LIMIT"
-ENV_VALIDATION_SAMPLE_ROWS = "AGENTLEDGER_VALIDATION_SAMPLE_ROWS"
-ENV_INGEST_THREADS = "AGENTLEDGER_INGEST_THREADS"
-ENV_MAX_LINE_BYTES = "AGENTLEDGER_INGEST_MAX_LINE_BYTES"
-ENV_MAX_HEADER_BYTES = "AGENTLEDGER_INGEST_MAX_HEADER_BYTES"
-ENV_MAX_DECOMPRESSED_BYTES = "AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES"
-ENV_MAX_JSON_DEPTH = "AGENTLEDGER_INGEST_MAX_JSON_DEPTH"
-ENV_ALLOW_SYMLINKS = "AGENTLEDGER_INGEST_ALLOW_SYMLINKS"
 
 # Contract columns whose OTLP source attribute is configurable, with the
 # default attribute keys in priority order. For each key the span's own
@@ -113,27 +87,15 @@ class InputLimits:
     allow_symlinks: bool = False
 
 
-def load_input_limits() -> InputLimits:
-    allow = (os.environ.get(ENV_ALLOW_SYMLINKS) or "").strip().lower()
-    if allow not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise ValueError(f"{ENV_ALLOW_SYMLINKS}={allow!r}; expected true or false")
+def input_limits(env: IngestSettings) -> InputLimits:
+    """The limits as set, each raised to a floor below which the loader cannot work."""
     return InputLimits(
-        max_line_bytes=max(1024, _int_env(ENV_MAX_LINE_BYTES, InputLimits.max_line_bytes)),
-        max_header_bytes=max(64, _int_env(ENV_MAX_HEADER_BYTES, InputLimits.max_header_bytes)),
-        max_decompressed_bytes=max(1, _int_env(ENV_MAX_DECOMPRESSED_BYTES, InputLimits.max_decompressed_bytes)),
-        max_json_depth=max(2, _int_env(ENV_MAX_JSON_DEPTH, InputLimits.max_json_depth)),
-        allow_symlinks=allow in ("1", "true", "yes"),
+        max_line_bytes=max(1024, env.max_line_bytes),
+        max_header_bytes=max(64, env.max_header_bytes),
+        max_decompressed_bytes=max(1, env.max_decompressed_bytes),
+        max_json_depth=max(2, env.max_json_depth),
+        allow_symlinks=env.allow_symlinks,
     )
-
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not an integer; expected e.g. {default}") from exc
 
 
 def _profiles(path: Path, key: str, raw: object) -> tuple[SourceProfile, ...]:
@@ -197,14 +159,14 @@ def load_attribute_mapping(path: Path | None) -> AttributeMapping:
 
 
 def load_ingest_options() -> IngestOptions:
-    """Read the loader's environment variables at call time (never at import time)."""
-    mapping_path = os.environ.get(ENV_ATTRIBUTE_MAPPING)
+    """The loader's options from its variables, read at call time (never at import time)."""
+    env = load_ingest_settings()
     return IngestOptions(
-        mapping=load_attribute_mapping(Path(mapping_path).expanduser().resolve() if mapping_path else None),
-        max_span_age_days=_int_env(ENV_MAX_SPAN_AGE_DAYS, 1826),
-        future_tolerance_seconds=_int_env(ENV_FUTURE_TOLERANCE_SECONDS, 300),
-        memory_limit=os.environ.get(ENV_INGEST_MEMORY_LIMIT) or "3GB",
-        validation_sample_rows=_int_env(ENV_VALIDATION_SAMPLE_ROWS, 200_000),
-        threads=max(1, _int_env(ENV_INGEST_THREADS, 2)),
-        limits=load_input_limits(),
+        mapping=load_attribute_mapping(env.attribute_mapping_path),
+        max_span_age_days=env.max_span_age_days,
+        future_tolerance_seconds=env.future_tolerance_seconds,
+        memory_limit=env.memory_limit,
+        validation_sample_rows=env.validation_sample_rows,
+        threads=max(1, env.threads),
+        limits=input_limits(env),
     )

@@ -16,11 +16,12 @@ json_transform measured about ten times faster than read_json.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.contract import OPERATIONS
 from orchestration.ingest.options import AttributeMapping, SourceProfile
-from orchestration.ingest.sql_text import in_list, lit
+from orchestration.ingest.sql_text import ident, in_list, lit
 
 # Attribute keys per column, first match wins: the current GenAI semantic
 # conventions, their deprecated names, then the other conventions real
@@ -300,19 +301,52 @@ def _profile_sql(profiles: tuple[SourceProfile, ...]) -> str:
     return " or ".join(terms) if terms else "false"
 
 
-def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> str:
-    """SELECT yielding one row per span (plus one per malformed line) in contract columns.
+@dataclass(frozen=True)
+class _AttributeColumns:
+    """The attributes pivoted to columns, one per wanted key, named after it.
 
-    Output columns: _source_row, _source_line, _malformed, the contract
-    columns (tokens and reported cost as text, typed later with the other
-    formats), _scope_name, _input_excludes_cache, _output_excludes_reasoning.
-
-    A line that is not an OTLP request, or whose request holds a level that is
-    not an array (resourceSpans, scopeSpans or spans given as an object), adds
-    one malformed record with the reason, beside the spans it did hold: a
-    structure that cannot be understood is never skipped silently. A span
-    with a bad timestamp or id is a row like any other, and fails its rule.
+    A span attribute becomes the column "span:<key>", a resource attribute
+    "resource:<key>" (quoted identifiers; two keys that differ only in case,
+    which DuckDB's case-insensitive names would merge, get a numbered suffix).
     """
+
+    span: dict[str, str]
+    resource: dict[str, str]
+
+    @classmethod
+    def for_keys(cls, span_keys: list[str], resource_keys: list[str]) -> _AttributeColumns:
+        return cls(_column_names("span", span_keys), _column_names("resource", resource_keys))
+
+    def first(self, keys) -> str:
+        """The span's first attribute present among `keys`."""
+        return "coalesce(" + ", ".join(self.span[k] for k in keys) + ")" if len(keys) > 1 else self.span[keys[0]]
+
+    def span_or_resource(self, keys) -> str:
+        """The first present among `keys`, each key tried on the span before its resource."""
+        terms = []
+        for k in keys:
+            terms.append(self.span[k])
+            if k in self.resource:
+                terms.append(self.resource[k])
+        return "coalesce(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]
+
+
+def _column_names(prefix: str, keys: list[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in keys:
+        name = f"{prefix}:{key}"
+        n = 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{prefix}:{key}#{n}"
+        taken.add(name.lower())
+        names[key] = ident(name)
+    return names
+
+
+def _wanted_keys(mapping: AttributeMapping) -> tuple[list[str], list[str]]:
+    """(span attribute keys, resource attribute keys) the contract columns are read from; never content."""
     mapped_keys = {k for keys in mapping.fields.values() for k in keys}
     span_keys = sorted(
         set(INPUT_TOKENS_KEYS + OUTPUT_TOKENS_KEYS + CACHE_READ_KEYS + CACHE_WRITE_KEYS + REASONING_KEYS)
@@ -326,94 +360,21 @@ def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> 
         | mapped_keys
     )
     resource_keys = sorted(mapped_keys | {INPUT_INCLUDES_CACHE_MARKER, OUTPUT_INCLUDES_REASONING_MARKER})
-    s_alias = {k: f"s{i}" for i, k in enumerate(span_keys)}
-    r_alias = {k: f"r{i}" for i, k in enumerate(resource_keys)}
+    return span_keys, resource_keys
 
-    def span_first(keys) -> str:
-        return "coalesce(" + ", ".join(s_alias[k] for k in keys) + ")" if len(keys) > 1 else s_alias[keys[0]]
 
-    def span_or_resource(keys) -> str:
-        terms = []
-        for k in keys:
-            terms.append(s_alias[k])
-            if k in r_alias:
-                terms.append(r_alias[k])
-        return "coalesce(" + ", ".join(terms) + ")" if len(terms) > 1 else terms[0]
+def _renamed(expr: str, names: dict[str, str], keep_unknown: bool) -> str:
+    """`expr` (lower-cased, trimmed) mapped through `names`; an unknown value kept or null."""
+    cases = "".join(f" when {lit(old)} then {lit(new)}" for old, new in names.items())
+    return f"case lower(trim({expr})){cases} else {'lower(trim(' + expr + '))' if keep_unknown else 'null'} end"
 
-    def renamed(expr: str, names: dict[str, str], keep_unknown: bool) -> str:
-        cases = "".join(f" when {lit(old)} then {lit(new)}" for old, new in names.items())
-        return f"case lower(trim({expr})){cases} else {'lower(trim(' + expr + '))' if keep_unknown else 'null'} end"
 
-    span_entries = _entries_sql("sp.attributes", span_keys)
-    res_entries = _entries_sql("rs.resource.attributes", resource_keys)
-    span_pivot = ",\n        ".join(f"{_lookup('sa', 'sa_keys', k)} as {a}" for k, a in s_alias.items())
-    res_pivot = ",\n        ".join(f"{_lookup('ra', 'ra_keys', k)} as {a}" for k, a in r_alias.items())
-    deprecated = renamed(
-        f"regexp_replace(lower(trim({span_first(DEPRECATED_PROVIDER_KEYS)})), {lit(PROVIDER_API_SUFFIX)}, '')",
-        DEPRECATED_PROVIDER_NAMES,
-        keep_unknown=True,
-    )
-    in_marker = f"lower({span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))})"
-    out_marker = f"lower({span_or_resource((OUTPUT_INCLUDES_REASONING_MARKER,))})"
-    # OpenLLMetry's framework spans name their agent or tool only in
-    # traceloop.entity.name: the last resort of those two columns.
-    def entity_named(kind: str) -> str:
-        return f"case when lower({s_alias[TRACELOOP_KIND_KEY]}) = {lit(kind)} then {s_alias[TRACELOOP_ENTITY_NAME_KEY]} end"
+# --- The steps of otlp_source_sql, in the order its CTEs run. ---
 
-    fallbacks = {"agent_name": entity_named("agent"), "tool_name": entity_named("tool")}
 
-    def column(col: str, first: str) -> str:
-        return f"coalesce({first}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{first} as {col}"
-
-    mapped = ",\n        ".join(column(col, span_or_resource(keys)) for col, keys in mapping.fields.items())
-    fixed = ",\n        ".join(column(col, span_first(keys)) for col, keys in FIXED_KEYS.items())
-    known_operations = {op: op for op in OPERATIONS}
-    failed = f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {span_first(ERROR_TYPE_KEYS)} is not null)"
-    # gen_ai.operation.name when the contract knows it (an unknown name is an
-    # application span), else the library's own operation naming; for a failed
-    # span that lost its attributes (OpenLIT's failed Anthropic calls), the
-    # span name as the conventions form it, "{operation} {model}".
-    # (Two separate extractions inside the CASE: a shared struct would be
-    # computed for every span, the failed ones are few.)
-    name_pattern = "'^(chat|text_completion|generate_content|embeddings) (\\S+)$'"
-    operation = (
-        f"coalesce({renamed(span_first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
-        f"{renamed(s_alias[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
-        f"{renamed(s_alias[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
-        f"{renamed(s_alias[AI_SDK_OPERATION_KEY], AI_SDK_OPERATIONS, keep_unknown=False)}, "
-        f"{renamed(s_alias[TRACELOOP_KIND_KEY], TRACELOOP_KINDS, keep_unknown=False)}, "
-        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 1), '') end)"
-    )
-    raw_usage = {
-        col: "coalesce(" + ", ".join(f"try(json_extract_string({s_alias[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
-        for col, paths in RAW_USAGE_PATHS.items()
-    }
-    logfire_request_half = (
-        f"(starts_with(scope_name, 'logfire') and {s_alias[LOGFIRE_SPAN_TYPE_KEY]} = 'span' "
-        f"and {span_first(INPUT_TOKENS_KEYS)} is null and not ({failed}))"
-    )
-    # error.type as written; OpenInference and Logfire write none, and their
-    # status message starts with the exception's class: only that identifier
-    # is kept (the rest is the provider's message, which may quote content).
-    # openai-v2 writes the class as Python prints it, <class 'x.Error'>.
-    error_type = (
-        f"coalesce(regexp_replace(trim({span_first(ERROR_TYPE_KEYS)}), '^<class ''([^'']+)''>$', '\\1'), "
-        "case when sp.status.code in ('2', 'STATUS_CODE_ERROR') "
-        "then nullif(regexp_extract(sp.status.message, '^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception))(:|$)', 1), '') end)"
-    )
-    invocation_model = f"try(json_extract_string({s_alias[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
-    request_model = (
-        f"coalesce({span_first(REQUEST_MODEL_KEYS)}, {invocation_model}, {span_first(RESPONSE_MODEL_KEYS)}, "
-        f"case when {failed} then nullif(regexp_extract(sp.name, {name_pattern}, 2), '') end)"
-    )
-    # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
-    start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
-    end_ns = "case when regexp_full_match(trim(sp.endTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.endTimeUnixNano) as UBIGINT) end"
-    # Later than year 9999 is no time at all (and make_timestamp would fail the file).
-    max_ns = 253402300799 * 10**9
-
-    return f"""
-with lines as ({lines_sql(path, whole_file)}),
+def _parse_ctes(path: Path, whole_file: bool) -> str:
+    """CTEs lines, parsed, structure and line_offsets: each line parsed once into a typed request."""
+    return f"""lines as ({lines_sql(path, whole_file)}),
 parsed as materialized (
     -- Each line is parsed once: try() turns the error of a line that is not
     -- valid JSON into null (validating every line first parsed it twice),
@@ -453,8 +414,16 @@ line_offsets as (
             lambda rs: list_sum(list_transform(rs.scopeSpans, lambda ss: coalesce(len(ss.spans), 0))))), 0) as n
         from parsed where _malformed is null
     )
-),
-line_spans as (
+)"""
+
+
+def _span_rows_ctes(cols: _AttributeColumns) -> str:
+    """CTEs line_spans, flat and spans: one row per span with its wanted attributes as columns."""
+    span_entries = _entries_sql("sp.attributes", list(cols.span))
+    res_entries = _entries_sql("rs.resource.attributes", list(cols.resource))
+    span_pivot = ",\n        ".join(f"{_lookup('sa', 'sa_keys', k)} as {c}" for k, c in cols.span.items())
+    res_pivot = ",\n        ".join(f"{_lookup('ra', 'ra_keys', k)} as {c}" for k, c in cols.resource.items())
+    return f"""line_spans as (
     -- Per line: the resource attributes the mapping needs (one sorted list per
     -- resource) and every span in document order with its scope and resource.
     select p._line, o._line_offset,
@@ -488,8 +457,102 @@ spans as (
             from flat
         )
     )
-),
-mapped as (
+)"""
+
+
+# A span name as the conventions form it, "{operation} {model}".
+_SPAN_NAME_PATTERN = "'^(chat|text_completion|generate_content|embeddings) (\\S+)$'"
+
+
+def _failed_sql(cols: _AttributeColumns) -> str:
+    """The span records a failed call: an error status or an error.type attribute."""
+    return f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {cols.first(ERROR_TYPE_KEYS)} is not null)"
+
+
+def _operation_sql(cols: _AttributeColumns, failed: str) -> str:
+    """gen_ai.operation.name when the contract knows it (an unknown name is an
+    application span), else the library's own operation naming; for a failed
+    span that lost its attributes (OpenLIT's failed Anthropic calls), the
+    span name. (Two separate extractions inside the CASE: a shared struct
+    would be computed for every span, the failed ones are few.)"""
+    known_operations = {op: op for op in OPERATIONS}
+    return (
+        f"coalesce({_renamed(cols.first(OPERATION_KEYS), known_operations, keep_unknown=False)}, "
+        f"{_renamed(cols.span[LLM_REQUEST_TYPE_KEY], LLM_REQUEST_TYPES, keep_unknown=False)}, "
+        f"{_renamed(cols.span[OPENINFERENCE_KIND_KEY], OPENINFERENCE_KINDS, keep_unknown=False)}, "
+        f"{_renamed(cols.span[AI_SDK_OPERATION_KEY], AI_SDK_OPERATIONS, keep_unknown=False)}, "
+        f"{_renamed(cols.span[TRACELOOP_KIND_KEY], TRACELOOP_KINDS, keep_unknown=False)}, "
+        f"case when {failed} then nullif(regexp_extract(sp.name, {_SPAN_NAME_PATTERN}, 1), '') end)"
+    )
+
+
+def _logfire_request_half_sql(cols: _AttributeColumns, failed: str) -> str:
+    """The usage-less request span of a call Logfire also logs with its usage."""
+    return (
+        f"(starts_with(scope_name, 'logfire') and {cols.span[LOGFIRE_SPAN_TYPE_KEY]} = 'span' "
+        f"and {cols.first(INPUT_TOKENS_KEYS)} is null and not ({failed}))"
+    )
+
+
+def _provider_sql(cols: _AttributeColumns) -> str:
+    """gen_ai.provider.name, else a deprecated key's value under its current name."""
+    deprecated = _renamed(
+        f"regexp_replace(lower(trim({cols.first(DEPRECATED_PROVIDER_KEYS)})), {lit(PROVIDER_API_SUFFIX)}, '')",
+        DEPRECATED_PROVIDER_NAMES,
+        keep_unknown=True,
+    )
+    return f"coalesce(lower(trim({cols.first(PROVIDER_KEYS)})), {deprecated})"
+
+
+def _request_model_sql(cols: _AttributeColumns, failed: str) -> str:
+    invocation_model = f"try(json_extract_string({cols.span[INVOCATION_PARAMETERS_KEY]}, '$.model'))"
+    return (
+        f"coalesce({cols.first(REQUEST_MODEL_KEYS)}, {invocation_model}, {cols.first(RESPONSE_MODEL_KEYS)}, "
+        f"case when {failed} then nullif(regexp_extract(sp.name, {_SPAN_NAME_PATTERN}, 2), '') end)"
+    )
+
+
+def _error_type_sql(cols: _AttributeColumns) -> str:
+    """error.type as written; OpenInference and Logfire write none, and their
+    status message starts with the exception's class: only that identifier
+    is kept (the rest is the provider's message, which may quote content).
+    openai-v2 writes the class as Python prints it, <class 'x.Error'>."""
+    return (
+        f"coalesce(regexp_replace(trim({cols.first(ERROR_TYPE_KEYS)}), '^<class ''([^'']+)''>$', '\\1'), "
+        "case when sp.status.code in ('2', 'STATUS_CODE_ERROR') "
+        "then nullif(regexp_extract(sp.status.message, '^([A-Za-z_][A-Za-z0-9_.]*(Error|Exception))(:|$)', 1), '') end)"
+    )
+
+
+def _raw_usage_sql(cols: _AttributeColumns, column: str) -> str:
+    """A count Logfire left only in the provider's usage object (gen_ai.usage.raw)."""
+    paths = RAW_USAGE_PATHS[column]
+    return "coalesce(" + ", ".join(f"try(json_extract_string({cols.span[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
+
+
+def _mapped_cte(cols: _AttributeColumns, mapping: AttributeMapping) -> str:
+    """CTE mapped: the contract columns of each span (tokens and cost still text)."""
+
+    # OpenLLMetry's framework spans name their agent or tool only in
+    # traceloop.entity.name: the last resort of those two columns.
+    def entity_named(kind: str) -> str:
+        return f"case when lower({cols.span[TRACELOOP_KIND_KEY]}) = {lit(kind)} then {cols.span[TRACELOOP_ENTITY_NAME_KEY]} end"
+
+    fallbacks = {"agent_name": entity_named("agent"), "tool_name": entity_named("tool")}
+
+    def column(col: str, first: str) -> str:
+        return f"coalesce({first}, {fallbacks[col]}) as {col}" if col in fallbacks else f"{first} as {col}"
+
+    mapped = ",\n        ".join(column(col, cols.span_or_resource(keys)) for col, keys in mapping.fields.items())
+    fixed = ",\n        ".join(column(col, cols.first(keys)) for col, keys in FIXED_KEYS.items())
+    failed = _failed_sql(cols)
+    service_tier = cols.first(SERVICE_TIER_KEYS)
+    # A fixed64 count of nanoseconds: decimal digits only (no sign, exponent or fraction).
+    start_ns = "case when regexp_full_match(trim(sp.startTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.startTimeUnixNano) as UBIGINT) end"
+    end_ns = "case when regexp_full_match(trim(sp.endTimeUnixNano), '[0-9]{1,20}') then try_cast(trim(sp.endTimeUnixNano) as UBIGINT) end"
+    # Later than year 9999 is no time at all (and make_timestamp would fail the file).
+    max_ns = 253402300799 * 10**9
+    return f"""mapped as (
     select
         _ord as _source_row,
         _line as _source_line,
@@ -500,31 +563,39 @@ mapped as (
         case when {start_ns} <= {max_ns} then make_timestamp(({start_ns} // 1000)::BIGINT) end as started_at,
         case when {start_ns} <= {max_ns} and {end_ns} <= {max_ns}
              then ((({end_ns})::HUGEINT - ({start_ns})::HUGEINT) / 1e6)::DOUBLE end as duration_ms,
-        try_cast({span_first(TTFT_SECONDS_KEYS)} as DOUBLE) * 1000 as time_to_first_token_ms,
-        case when {logfire_request_half} then null else {operation} end as operation,
-        coalesce(lower(trim({span_first(PROVIDER_KEYS)})), {deprecated}) as provider,
-        {request_model} as request_model,
-        {span_first(RESPONSE_MODEL_KEYS)} as response_model,
-        case when lower({span_first(SERVICE_TIER_KEYS)}) = 'auto' then null
-             else lower({span_first(SERVICE_TIER_KEYS)}) end as service_tier,
+        try_cast({cols.first(TTFT_SECONDS_KEYS)} as DOUBLE) * 1000 as time_to_first_token_ms,
+        case when {_logfire_request_half_sql(cols, failed)} then null else {_operation_sql(cols, failed)} end as operation,
+        {_provider_sql(cols)} as provider,
+        {_request_model_sql(cols, failed)} as request_model,
+        {cols.first(RESPONSE_MODEL_KEYS)} as response_model,
+        case when lower({service_tier}) = 'auto' then null
+             else lower({service_tier}) end as service_tier,
         {fixed},
-        {error_type} as error_type,
+        {_error_type_sql(cols)} as error_type,
         {mapped},
         null::VARCHAR as tags,
         case when {failed} then 'error' else 'ok' end as status,
-        coalesce({span_first(INPUT_TOKENS_KEYS)},
-            case when lower({s_alias[AI_SDK_OPERATION_KEY]}) like 'ai.embed%.doembed' then {s_alias[AI_SDK_EMBEDDING_TOKENS_KEY]} end) as input_tokens,
-        {span_first(OUTPUT_TOKENS_KEYS)} as output_tokens,
-        coalesce({span_first(CACHE_READ_KEYS)}, {raw_usage['cache_read_tokens']}) as cache_read_tokens,
-        coalesce({span_first(CACHE_WRITE_KEYS)}, {raw_usage['cache_write_tokens']}) as cache_write_tokens,
-        coalesce({span_first(REASONING_KEYS)}, {raw_usage['reasoning_tokens']}) as reasoning_tokens,
+        coalesce({cols.first(INPUT_TOKENS_KEYS)},
+            case when lower({cols.span[AI_SDK_OPERATION_KEY]}) like 'ai.embed%.doembed' then {cols.span[AI_SDK_EMBEDDING_TOKENS_KEY]} end) as input_tokens,
+        {cols.first(OUTPUT_TOKENS_KEYS)} as output_tokens,
+        coalesce({cols.first(CACHE_READ_KEYS)}, {_raw_usage_sql(cols, 'cache_read_tokens')}) as cache_read_tokens,
+        coalesce({cols.first(CACHE_WRITE_KEYS)}, {_raw_usage_sql(cols, 'cache_write_tokens')}) as cache_write_tokens,
+        coalesce({cols.first(REASONING_KEYS)}, {_raw_usage_sql(cols, 'reasoning_tokens')}) as reasoning_tokens,
         scope_name as instrumentation_scope,
         scope_name as _scope_name,
-        {in_marker} as _in_marker,
-        {out_marker} as _out_marker
+        lower({cols.span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))}) as _in_marker,
+        lower({cols.span_or_resource((OUTPUT_INCLUDES_REASONING_MARKER,))}) as _out_marker
     from spans
-)
-select * exclude (_in_marker, _out_marker),
+)"""
+
+
+def _count_meaning_select(mapping: AttributeMapping) -> str:
+    """The mapped spans with whether their input excludes cache and their output excludes reasoning.
+
+    An explicit marker decides; else a profile of the mapping; else what
+    the counts themselves prove (docs/ingestion.md, "Token counts").
+    """
+    return f"""select * exclude (_in_marker, _out_marker),
     case when _in_marker in ('false', '0') then true
          when _in_marker in ('true', '1') then false
          when {_profile_sql(mapping.input_excludes_cache)} then true
@@ -538,10 +609,40 @@ select * exclude (_in_marker, _out_marker),
          when provider in {in_list(GEMINI_FAMILY)}
               and try_cast(reasoning_tokens as BIGINT) > try_cast(output_tokens as BIGINT) then true
          else false end as _output_excludes_reasoning
-from mapped
-union all by name
-select null::BIGINT as _source_row, _line as _source_line, _malformed from parsed where _malformed is not null
+from mapped"""
+
+
+# Lines that hold no readable request, and requests whose structure is not understood: one malformed record each.
+_MALFORMED_LINES = """select null::BIGINT as _source_row, _line as _source_line, _malformed from parsed where _malformed is not null
 union all by name
 select null::BIGINT as _source_row, _line as _source_line, _structure_problem as _malformed
-from structure where _structure_problem is not null
+from structure where _structure_problem is not null"""
+
+
+def otlp_source_sql(path: Path, whole_file: bool, mapping: AttributeMapping) -> str:
+    """SELECT yielding one row per span (plus one per malformed line) in contract columns.
+
+    Output columns: _source_row, _source_line, _malformed, the contract
+    columns (tokens and reported cost as text, typed later with the other
+    formats), _scope_name, _input_excludes_cache, _output_excludes_reasoning.
+
+    A line that is not an OTLP request, or whose request holds a level that is
+    not an array (resourceSpans, scopeSpans or spans given as an object), adds
+    one malformed record with the reason, beside the spans it did hold: a
+    structure that cannot be understood is never skipped silently. A span
+    with a bad timestamp or id is a row like any other, and fails its rule.
+
+    Steps: parse each line (`_parse_ctes`), unnest the spans with their
+    wanted attributes as named columns (`_span_rows_ctes`), map them to
+    contract columns (`_mapped_cte`), then settle what the counts mean
+    (`_count_meaning_select`) and add the malformed lines.
+    """
+    cols = _AttributeColumns.for_keys(*_wanted_keys(mapping))
+    return f"""
+with {_parse_ctes(path, whole_file)},
+{_span_rows_ctes(cols)},
+{_mapped_cte(cols, mapping)}
+{_count_meaning_select(mapping)}
+union all by name
+{_MALFORMED_LINES}
 """

@@ -1,4 +1,4 @@
-"""The loader's tables in the raw schema, and the connection it writes with."""
+"""The loader's tables in the raw schema, the connection it writes with, and two small helpers over them."""
 
 from __future__ import annotations
 
@@ -85,3 +85,26 @@ def connect_warehouse(settings: Settings, options: IngestOptions) -> duckdb.Duck
     for ddl in (QUARANTINE_DDL, LEDGER_DDL, MANIFEST_DDL):
         con.execute(ddl)
     return con
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple], chunk: int = 500) -> None:
+    """Insert Python tuples with a few multi-row statements (executemany runs one statement per row)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    placeholders = "(" + ", ".join(["?"] * width) + ")"
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        con.execute(
+            f"insert into {table} values " + ", ".join([placeholders] * len(part)),
+            [v for row in part for v in row],
+        )

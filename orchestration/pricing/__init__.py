@@ -1,4 +1,4 @@
-"""Price catalog export: turns the installed genai-prices catalog into dbt seeds.
+"""Pricing: the installed genai-prices catalog flattened into the dbt price seed (price_seed.py).
 
 Plain Python (no Dagster imports) so the command line, tests and the
 orchestration layer can all call it.

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from orchestration.settings import load_settings
+
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 
 # Flags verified for headless runs as root on a machine without network.
@@ -56,8 +58,7 @@ class BrowserError(RuntimeError):
 
 def chromium_path() -> Path:
     """The Chromium executable, or a clear instruction to install it."""
-    override = os.environ.get("AGENTLEDGER_CHROMIUM")
-    path = Path(override) if override else CHROMIUM_PATH
+    path = load_settings().chromium_path or CHROMIUM_PATH
     if not path.exists():
         raise ChromiumMissingError(
             f"Chromium not found at {path}; install it with `apt-get install -y chromium` "

@@ -9,12 +9,19 @@ level therefore follows growth with a lag of a few days and respects the weekly
 cycle. A day is an anomaly when its robust z-score (residual divided by
 1.4826 x MAD of the scope's recent non-anomalous residuals) reaches
 `z_threshold` AND the relative deviation reaches `min_relative_deviation` AND
-the dollar impact reaches `min_dollar_impact`.
+the dollar impact reaches `min_dollar_rise` (a rise) or `min_dollar_impact` (a drop).
 
 Days flagged as anomalous are replaced by their expectation in the cleaned
 series, so a multi-day incident does not drag the baseline up and hide its own
 second week. An incident longer than `accept_new_level_after_days` is accepted
 as the new normal (a deliberate, lasting change stops alerting).
+
+Two more rules (docs/signals.md, "Rules"): a drift of tokens per call or price
+per token that has persisted for days is scored against the level of two to
+four weeks before, which the drift has not yet pulled along; and a
+workspace-day is anomalous whenever one of its agents is, however small that
+agent is next to its workspace. No day of a scope is scored before
+`warmup_days` days after the scope's first day with spend.
 
 The scan is a loop over days because cleaning is causal (day t's baseline
 depends on the decision for day t-1); each step is vectorised across all
@@ -25,7 +32,8 @@ into volume, tokens-per-call and price-per-token terms; the price term is split
 again into model mix (change of the token-weighted catalogue price of the models
 used) and the rest (cache hit rate, long-context tier). The largest term names
 the driver; a volume rise that comes with a higher error rate is reported as
-error retries.
+error retries. `driver_source` names what moved: calls, a token kind, a model
+(`name_models`) or, for a workspace, an agent.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import pandas as pd
 FEATURES = ("cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "errors", "mix_cost", "tokens")
 ANOMALY_COLUMNS = [
     "scope_type", "scope_id", "workspace_id", "date", "actual_cost", "expected_cost", "deviation", "z_score",
-    "dollar_impact", "severity", "driver", "driver_detail",
+    "dollar_impact", "severity", "driver", "driver_detail", "expected_low", "expected_high", "driver_source", "rule",
 ]
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -56,12 +64,27 @@ class AnomalyConfig:
     # or other price per token moved by this factor (either way), or the cache
     # hit rate moved by this many points, or the error rate rose by this much.
     driver_min_factor: float = 3.0
+    # Calls are far less noisy than tokens per call (one long-context call can
+    # triple a small agent's tokens per call), so a smaller move explains.
+    volume_min_factor: float = 1.8
+    # Drift rule: tokens per call or price per token above their 28-day median
+    # by this factor for `drift_persist_days` days running, and cost up by
+    # `drift_min_relative_deviation` against the level of 2-4 weeks before.
+    drift_min_factor: float = 1.6
+    drift_persist_days: int = 3
+    drift_min_relative_deviation: float = 0.4
+    drift_reference_days: tuple[int, int] = (28, 14)
     min_cache_hit_change: float = 0.3
     min_error_rate_rise: float = 0.2
+    # A drop to zero on a scope whose usual spend is tiny is not worth an alarm:
+    # a drop must lose at least `min_dollar_impact`, a rise add `min_dollar_rise`.
     min_dollar_impact: float = 0.25
+    min_dollar_rise: float = 0.1
     level_window_days: int = 7
     sigma_window_days: int = 28
-    warmup_days: int = 14
+    # Counted from each scope's own first day with spend: a new agent's first
+    # weeks are its baseline, never scored.
+    warmup_days: int = 21
     min_sigma: float = 0.05
     accept_new_level_after_days: int = 28
     # Severity = the lower of the z-score grade and the dollar grade, so a
@@ -161,20 +184,25 @@ def scan(
     config: AnomalyConfig,
     scale: np.ndarray | None = None,
     corroborated: np.ndarray | None = None,
+    drifting: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the causal detector over a [scopes x days] cost matrix (NaN = inactive).
 
     `scale` (same shape, default 1) is the relative noise level of each day
     (see `noise_scale`); `corroborated` marks days where a driver moved enough
-    to explain an anomaly (default: none). Returns expected cost, z-scores and
-    flags.
+    to explain an anomaly (default: none); `drifting` marks days where tokens
+    per call or price per token stayed high for several days (drift rule).
+    Returns expected cost and its band, z-scores, flags and the rule that fired.
     """
     if scale is None:
         scale = np.ones_like(cost)
     if corroborated is None:
         corroborated = np.zeros(cost.shape, dtype=bool)
+    if drifting is None:
+        drifting = np.zeros(cost.shape, dtype=bool)
     n_s, n_t = cost.shape
     active = ~np.isnan(cost)
+    first_day = np.where(active.any(axis=1), np.argmax(active, axis=1), n_t)
     pos = np.where(active & (cost > 0), cost, np.nan)
     with _quiet():
         typical = np.nanmedian(pos, axis=1)
@@ -188,8 +216,11 @@ def scan(
     expected_log = np.full((n_s, n_t), np.nan)
     z = np.full((n_s, n_t), np.nan)
     flags = np.zeros((n_s, n_t), dtype=bool)
+    drift_flags = np.zeros((n_s, n_t), dtype=bool)
+    band = np.full((n_s, n_t), np.nan)
     run = np.zeros(n_s, dtype=int)
     w, sw = config.level_window_days, config.sigma_window_days
+    ref_far, ref_near = config.drift_reference_days
     for t in range(w, n_t):
         with _quiet():
             window = cleaned[:, t - w : t]
@@ -201,27 +232,46 @@ def scan(
             n_past = np.sum(~np.isnan(past), axis=1)
             med = np.nanmedian(past, axis=1)
             mad = np.nanmedian(np.abs(past - med[:, None]), axis=1)
+            # Drift rule: the level of 2-4 weeks ago, which a drift of the last days has not reached.
+            ref_window = cleaned[:, max(0, t - ref_far) : max(0, t - ref_near)]
+            ref_level = np.where(np.sum(~np.isnan(ref_window), axis=1) >= 7, np.nanmedian(ref_window, axis=1), np.nan)
         sigma = np.maximum(np.nan_to_num(1.4826 * mad, nan=np.inf), config.min_sigma)
         zt = np.where(n_past >= 7, r / sigma, np.nan)
+        sigma = np.where(n_past >= 7, sigma, np.nan)
+        scored = (t - first_day >= config.warmup_days) & ~np.isnan(zt)
         expected_cost = np.exp(exp_t) - eps[:, 0]
         impact = cost[:, t] - expected_cost
         rel = impact / np.maximum(expected_cost, eps[:, 0])
         az, arel = np.abs(np.nan_to_num(zt)), np.abs(np.nan_to_num(rel))
         explained = corroborated[:, t] & (az >= config.z_threshold) & (arel >= config.min_relative_deviation)
         unexplained = (az >= config.z_threshold_unexplained) & (arel >= config.min_relative_deviation_unexplained)
-        flag = (
-            (t >= config.warmup_days)
-            & (explained | unexplained)
-            & (np.abs(np.nan_to_num(impact)) >= config.min_dollar_impact)
+        imp = np.nan_to_num(impact)
+        big = (imp >= config.min_dollar_rise) | (imp <= -config.min_dollar_impact)
+        flag = scored & (explained | unexplained) & big
+        exp_ref = ref_level + seas_t[:, t]
+        ref_cost = np.exp(exp_ref) - eps[:, 0]
+        z_ref = (logc[:, t] - exp_ref) / scale[:, t] / sigma
+        drift_impact = cost[:, t] - ref_cost
+        drift = (
+            scored & ~flag & drifting[:, t] & (np.nan_to_num(z_ref) >= config.z_threshold)
+            & (np.nan_to_num(drift_impact / np.maximum(ref_cost, eps[:, 0])) >= config.drift_min_relative_deviation)
+            & (np.nan_to_num(drift_impact) >= config.min_dollar_rise)
         )
+        exp_t = np.where(drift, exp_ref, exp_t)
+        zt = np.where(drift, z_ref, zt)
+        level = np.where(drift, ref_level, level)
+        flag = flag | drift
         run = np.where(flag, run + 1, 0)
         accept = run > config.accept_new_level_after_days
         clean_it = flag & ~accept
         cleaned[:, t] = np.where(clean_it, level, deseason[:, t])
         resid[:, t] = np.where(flag, np.nan, r)
-        expected_log[:, t], z[:, t], flags[:, t] = exp_t, zt, flag
+        expected_log[:, t], z[:, t], flags[:, t], drift_flags[:, t] = exp_t, zt, flag, drift
+        band[:, t] = config.z_threshold * sigma * scale[:, t]
     expected = np.exp(expected_log) - eps
-    return {"expected": expected, "z": z, "flags": flags}
+    low = np.maximum(np.exp(expected_log - band) - eps, 0.0)
+    high = np.exp(expected_log + band) - eps
+    return {"expected": expected, "z": z, "flags": flags, "drift": drift_flags, "low": low, "high": high}
 
 
 def grade(values: np.ndarray, cuts: tuple[float, float, float]) -> np.ndarray:
@@ -282,6 +332,11 @@ def analyse_drivers(mats: dict[str, np.ndarray], config: AnomalyConfig) -> dict[
 
     volume = lr(calls, base["calls"])
     per_call = np.where(has_usage, lr(tpc, base["tpc"]), 0.0)
+    with _quiet():
+        in_pc = mats["input_tokens"] / np.maximum(calls, tiny)
+        out_pc = mats["output_tokens"] / np.maximum(calls, tiny)
+    in_term = np.where(has_usage, lr(in_pc, _trailing_median(np.where(has_usage, in_pc, np.nan))), 0.0)
+    out_term = np.where(has_usage, lr(out_pc, _trailing_median(np.where(has_usage, out_pc, np.nan))), 0.0)
     mix_term = np.where(has_usage, lr(mix, base["mix"]), 0.0)
     rate_term = np.where(has_usage, lr(cpt, base["cpt"]) - mix_term, 0.0)
     hit_drop = np.where(has_usage, np.nan_to_num(base["hit"] - hit), 0.0)
@@ -292,10 +347,18 @@ def analyse_drivers(mats: dict[str, np.ndarray], config: AnomalyConfig) -> dict[
     names = np.where((names == "price_per_token") & (np.abs(hit_drop) >= 0.1), "cache_hit_rate", names)
     names = np.where((names == "volume") & (err_rise >= 0.05), "error_retries", names)
     corroborated = (
-        (terms.max(axis=0) >= np.log(config.driver_min_factor))
+        (terms[1:].max(axis=0) >= np.log(config.driver_min_factor))
+        | (terms[0] >= np.log(config.volume_min_factor))
         | (np.abs(hit_drop) >= config.min_cache_hit_change)
         | (err_rise >= config.min_error_rate_rise)
     )
+    # A drift: tokens per call or price per token high for several days running.
+    high = np.maximum(per_call, mix_term + rate_term) >= np.log(config.drift_min_factor)
+    drifting = high.copy()
+    for k in range(1, config.drift_persist_days):
+        drifting[:, k:] &= high[:, :-k]
+        drifting[:, :k] = False
+    token_kind = np.where(np.abs(in_term) >= np.abs(out_term), "input tokens", "output tokens").astype(object)
 
     def pct(x: np.ndarray) -> np.ndarray:
         return np.char.mod("%+.0f%%", 100 * (np.exp(x) - 1))
@@ -311,7 +374,8 @@ def analyse_drivers(mats: dict[str, np.ndarray], config: AnomalyConfig) -> dict[
         + "->" + np.char.mod("%.1f%%", 100 * np.nan_to_num(err)).astype(object)
         + " vs baseline"
     )
-    return {"names": names, "detail": detail, "corroborated": corroborated}
+    return {"names": names, "detail": detail, "corroborated": corroborated, "drifting": drifting,
+            "token_kind": token_kind}
 
 
 def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, all_days: bool = False) -> pd.DataFrame:
@@ -329,6 +393,7 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
     weekdays = dates.day_of_week.to_numpy()
     out = []
     agent_flags: pd.DataFrame | None = None
+    agent_state = None
     # Agents first: their flags corroborate workspace anomalies.
     for scope_type, part in sorted(panel.groupby("scope_type"), key=lambda kv: kv[0] != "agent"):
         scopes = pd.Index(sorted(part["scope_id"].unique()))
@@ -342,17 +407,37 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
         if scope_type == "workspace" and agent_flags is not None:
             # A workspace-day is also explained by an anomaly of one of its agents.
             corroborated = corroborated | agent_flags.reindex(index=scopes, columns=dates, fill_value=False).to_numpy(dtype=bool)
-        res = scan(mats["cost"], weekdays, config, noise_scale(mats["calls"], weekdays), corroborated)
-        if scope_type == "agent":
-            flagged = pd.DataFrame(res["flags"], index=scopes, columns=dates)
-            ws_of = part.groupby("scope_id")["workspace_id"].first().reindex(scopes)
-            agent_flags = flagged.groupby(ws_of.to_numpy()).any()
-        details = drivers["detail"]
-        drivers = drivers["names"]
+        res = scan(mats["cost"], weekdays, config, noise_scale(mats["calls"], weekdays), corroborated,
+                   drivers["drifting"])
         impact = mats["cost"] - res["expected"]
-        sev = severity(res["z"], impact, config)
+        flags = res["flags"]
+        rule = np.where(res["drift"], "drift", "deviation").astype(object)
+        names = drivers["names"].astype(object)
+        source = np.select(
+            [names == "tokens_per_call", names == "volume", names == "error_retries"],
+            [drivers["token_kind"], "calls", "failed calls and their retries"], default=None,
+        ).astype(object)
         ws_map = part.groupby("scope_id")["workspace_id"].first().reindex(scopes).to_numpy()
-        keep = res["flags"] if not all_days else ~np.isnan(res["z"])
+        if scope_type == "agent":
+            agent_flags = pd.DataFrame(flags, index=scopes, columns=dates).groupby(ws_map).any()
+            agent_state = (scopes, ws_map, flags, np.where(flags, np.abs(np.nan_to_num(impact)), -1.0), names)
+        elif agent_state is not None:
+            # A workspace-day with an anomalous agent is anomalous too, even when that
+            # agent is too small to move the workspace's total; the agent is the driver.
+            a_scopes, a_ws, a_flags, a_size, a_names = agent_state
+            for w_i, ws in enumerate(scopes):
+                members = np.nonzero(a_ws == ws)[0]
+                if not len(members):
+                    continue
+                top = members[np.argmax(a_size[members], axis=0)]
+                any_flag = a_flags[members].any(axis=0)
+                cols = np.arange(len(dates))
+                source[w_i] = np.where(any_flag, "agent " + a_scopes.to_numpy()[top].astype(object), source[w_i])
+                names[w_i] = np.where(any_flag & ~flags[w_i], a_names[top, cols], names[w_i])
+                rule[w_i] = np.where(any_flag & ~flags[w_i], "agent", rule[w_i])
+                flags[w_i] = flags[w_i] | (any_flag & ~np.isnan(res["expected"][w_i]))
+        sev = severity(res["z"], impact, config)
+        keep = flags if not all_days else ~np.isnan(res["z"])
         si, ti = np.nonzero(keep)
         frame = pd.DataFrame({
             "scope_type": scope_type,
@@ -365,13 +450,39 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
             "z_score": res["z"][si, ti],
             "dollar_impact": impact[si, ti],
             "severity": sev[si, ti],
-            "driver": drivers[si, ti],
-            "driver_detail": details[si, ti],
+            "driver": names[si, ti],
+            "driver_detail": drivers["detail"][si, ti],
+            "expected_low": res["low"][si, ti],
+            "expected_high": res["high"][si, ti],
+            "driver_source": source[si, ti],
+            "rule": rule[si, ti],
         })
         if all_days:
-            frame["is_anomaly"] = res["flags"][si, ti]
+            frame["is_anomaly"] = flags[si, ti]
         out.append(frame)
     result = pd.concat(out, ignore_index=True)
     if not all_days:
         result.loc[:, "severity"] = result["severity"].astype(str)
     return result.sort_values(["scope_type", "scope_id", "date"]).reset_index(drop=True)
+
+
+def name_models(anomalies: pd.DataFrame, agent_day_models: pd.DataFrame, window_days: int = 28) -> pd.DataFrame:
+    """Fill `driver_source` of agent rows driven by price (model mix, price per token, cache hit
+    rate) with the model whose cost rose most against its mean daily cost over the previous
+    `window_days` days: the model that moved."""
+    rows = anomalies[(anomalies["scope_type"] == "agent")
+                     & anomalies["driver"].isin(["model_mix", "price_per_token", "cache_hit_rate"])]
+    if rows.empty or agent_day_models.empty:
+        return anomalies
+    m = agent_day_models.assign(date=pd.to_datetime(agent_day_models["date"]))
+    out = anomalies.copy()
+    for idx, row in rows.iterrows():
+        day = pd.Timestamp(row["date"])
+        mine = m[m["agent_id"] == row["scope_id"]]
+        today = mine[mine["date"] == day].groupby("model")["cost"].sum()
+        before = mine[(mine["date"] < day) & (mine["date"] >= day - pd.Timedelta(days=window_days))]
+        usual = before.groupby("model")["cost"].sum() / max(before["date"].nunique(), 1)
+        rise = today.sub(usual, fill_value=0.0)
+        if len(rise):
+            out.at[idx, "driver_source"] = f"model {rise.idxmax()} ({rise.max():+.2f} USD)"
+    return out

@@ -111,6 +111,7 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
     "cost_anomalies": {
         "scope_type": _V, "scope_id": _V, "workspace_id": _V, "date": _D, "actual_cost": _F, "expected_cost": _F,
         "deviation": _F, "z_score": _F, "dollar_impact": _F, "severity": _V, "driver": _V, "driver_detail": _V,
+        "expected_low": _F, "expected_high": _F, "driver_source": _V, "rule": _V,
     },
     "anomaly_detection_quality": {
         "grain": _V, "kind": _V, "labelled": _I, "detected": _I, "true_positives": _I, "false_positives": _I,

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.signals.alerts import DeliveryPolicy, anomaly_alerts, budget_alerts, deliver_pending, record_alerts
-from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_anomalies, scope_day_panel
+from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_anomalies, name_models, scope_day_panel
 from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
 from orchestration.signals.budgets import NO_TRAFFIC, budget_status, read_budgets
 from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
@@ -69,15 +69,18 @@ def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | Non
 def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
     """Detect cost anomalies per agent-day and workspace-day."""
     cfg = config or SignalsConfig()
-    agent_days = add_mix_cost(read_agent_days(con), read_agent_day_models(con))
-    anomalies = detect_anomalies(scope_day_panel(agent_days), cfg.anomaly)
+    models = read_agent_day_models(con)
+    agent_days = add_mix_cost(read_agent_days(con), models)
+    anomalies = name_models(detect_anomalies(scope_day_panel(agent_days), cfg.anomaly), models)
     replace_table(con, "cost_anomalies", anomalies)
     meta = {"anomalies": len(anomalies),
-            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()}}
+            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()},
+            **{f"rule_{k}": int(v) for k, v in anomalies["rule"].value_counts().items()}}
     days = (agent_days["date"].max() - agent_days["date"].min()).days + 1 if len(agent_days) else 0
     if days <= cfg.anomaly.warmup_days:
         meta["note"] = (f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
-                        "before a day can be scored, so no day was scored yet")
+                        "(counted from each scope's first day with spend) before a day can be scored, "
+                        "so no day was scored yet")
     return meta
 
 

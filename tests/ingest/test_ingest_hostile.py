@@ -246,10 +246,10 @@ def test_symlinks_outside_are_followed_only_when_allowed(settings, tmp_path, mon
 
 
 def test_a_file_that_changes_while_read_is_not_loaded_and_read_again_next_run(settings, monkeypatch):
-    from orchestration.ingest import loader
+    from orchestration.ingest import batch
 
     target = drop(settings, "late_day.jsonl")
-    real = loader._read_path
+    real = batch.read_path
 
     def touch_while_reading(plan, options, workdir):
         path = real(plan, options, workdir)
@@ -257,12 +257,12 @@ def test_a_file_that_changes_while_read_is_not_loaded_and_read_again_next_run(se
             fh.write(hc.jl(hc.span("changed-1")))
         return path
 
-    monkeypatch.setattr(loader, "_read_path", touch_while_reading)
+    monkeypatch.setattr(batch, "read_path", touch_while_reading)
     ingest_window(settings, None, None)
     assert query(settings, "select status, rows_read from raw.ingestion_ledger") == [("changed_during_read", 0)]
     assert one(settings, "select rule from raw.quarantine") == "file_changed_during_read"
     assert one(settings, "select count(*) from raw.trace_spans") == 0
-    monkeypatch.setattr(loader, "_read_path", real)
+    monkeypatch.setattr(batch, "read_path", real)
     ingest_window(settings, None, None)
     assert one(settings, "select count(*) from raw.trace_spans") == 2
     checksum = one(settings, "select checksum from raw.ingestion_ledger where status = 'loaded'")

@@ -20,7 +20,7 @@ from genai_prices import Usage, calc_price
 from generators.config import GeneratorConfig
 from generators.traces import generate_traces
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
-from orchestration.pricing.catalog_export import SERVICE_TIER_PRICE_CONTEXTS
+from orchestration.pricing.price_seed import SERVICE_TIER_PRICE_CONTEXTS
 from orchestration.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow

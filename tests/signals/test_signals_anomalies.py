@@ -105,3 +105,61 @@ def test_same_weekday_baseline_handles_history_shorter_than_its_weeks():
 
     assert np.isnan(baseline[:, :7]).all()
     assert (baseline[:, 7:] == values[:, :3]).all()
+
+
+_SCALED = ["cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "tokens", "mix_cost", "errors"]
+
+
+def _day(frame: pd.DataFrame, agent: str, days: slice | int) -> pd.Series:
+    offset = (frame["date"] - pd.Timestamp("2026-08-03")).dt.days
+    sel = offset.isin(range(days.start, days.stop)) if isinstance(days, slice) else offset == days
+    return (frame["agent_id"] == agent) & sel
+
+
+def test_a_new_agents_first_weeks_are_its_baseline_not_alarms():
+    frame = agent_days(n_agents=2, days=80)
+    frame = frame[~_day(frame, "agent-1", slice(0, 40))].copy()  # launched on day 40 ...
+    for k in range(7):  # ... and ramping up over its first week
+        frame.loc[_day(frame, "agent-1", 40 + k), _SCALED] *= (k + 1) / 7
+    result = detect_anomalies(scope_day_panel(frame))
+    assert _flags(result, "agent-1") == []
+
+
+def test_a_drop_to_zero_on_a_tiny_agent_is_not_an_alarm():
+    frame = agent_days(n_agents=2, days=60)
+    frame.loc[frame["agent_id"] == "agent-1", _SCALED] *= 0.03  # about 12 cents a day
+    for agent in ("agent-0", "agent-1"):
+        frame.loc[_day(frame, agent, 44), _SCALED] = 0.0  # a Wednesday without calls
+    result = detect_anomalies(scope_day_panel(frame))
+    assert _flags(result, "agent-0") == [44]
+    assert _flags(result, "agent-1") == []
+    assert AnomalyConfig().min_dollar_impact > 0.12
+
+
+def test_a_drift_building_over_days_is_not_absorbed_by_the_baseline():
+    frame = agent_days(n_agents=1, days=80)
+    steps = 3.5 ** (np.arange(1, 13) / 12)  # tokens per call x3.5 over 12 days, held 4 more
+    for k, m in enumerate(np.concatenate([steps, np.full(4, 3.5)])):
+        sel = _day(frame, "agent-0", 40 + k)
+        for col in ("input_tokens", "cache_read_tokens", "tokens", "mix_cost", "cost"):
+            frame.loc[sel, col] *= m
+    result = detect_anomalies(scope_day_panel(frame))
+    flagged = _flags(result, "agent-0")
+    material = [40 + k for k in range(16) if (steps[k] if k < 12 else 3.5) >= 2.0]
+    assert all(d >= 40 for d in flagged)
+    assert len(set(flagged) & set(material)) >= 0.8 * len(material), flagged
+    rows = result[(result["scope_id"] == "agent-0")]
+    assert "drift" in set(rows["rule"]) and set(rows["driver"]) == {"tokens_per_call"}
+    assert set(rows["driver_source"]) == {"input tokens"}
+
+
+def test_a_spike_on_an_agent_too_small_to_move_its_workspace_marks_the_workspace():
+    frame = agent_days(n_agents=4, days=60)
+    frame.loc[frame["agent_id"] == "agent-2", _SCALED] *= 0.02  # ws-a: agent-0 and the small agent-2
+    frame.loc[_day(frame, "agent-2", slice(40, 42)), _SCALED] *= 6
+    result = detect_anomalies(scope_day_panel(frame))
+    assert _flags(result, "agent-2") == [40, 41]
+    ws = result[result["scope_type"] == "workspace"]
+    assert ws["scope_id"].tolist() == ["ws-a", "ws-a"]
+    assert set(ws["driver_source"]) == {"agent agent-2"} and set(ws["rule"]) == {"agent"}
+    assert (ws["actual_cost"] < ws["expected_high"]).all()  # the workspace's own total stayed in its band

@@ -22,7 +22,11 @@ select
     an.dollar_impact,
     an.severity,
     case an.severity when 'critical' then 4 when 'high' then 3 when 'medium' then 2 else 1 end as severity_order,
+    an.expected_low,
+    an.expected_high,
     an.driver,
+    an.driver_source,
+    an.rule,
     an.driver_detail
 from signals.cost_anomalies as an
 left join marts.dim_agents as ag

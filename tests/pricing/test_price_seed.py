@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from genai_prices import Usage, calc_price
 
-from orchestration.pricing import export_catalog
-from orchestration.pricing.catalog_export import SEED_COLUMNS, catalog_price_rows, render_csv
+from orchestration.pricing import price_seed
+from orchestration.pricing.price_seed import SEED_COLUMNS, catalog_price_rows, render_csv
 from orchestration.settings import SEEDS_DIR
 
 
@@ -23,12 +23,12 @@ def test_export_is_deterministic_and_matches_committed_seed(tmp_path):
     second = render_csv(catalog_price_rows())
     assert first == second
     out = tmp_path / "model_prices.csv"
-    assert export_catalog.main(["--output", str(out)]) == 0
+    assert price_seed.main(["--output", str(out)]) == 0
     assert out.read_text() == first
     committed = (SEEDS_DIR / "model_prices.csv").read_text()
     assert committed == first, (
         "seeds/model_prices.csv is stale for the installed genai-prices: "
-        "run `python -m orchestration.pricing.export_catalog` and commit the CSV"
+        "run `make refresh-prices` and commit the CSV"
     )
 
 

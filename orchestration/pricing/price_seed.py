@@ -1,4 +1,10 @@
-"""Flatten the genai-prices catalog into one price row per validity slice.
+"""The price seed: the genai-prices catalog flattened into one price row per validity slice.
+
+Usage: python -m orchestration.pricing.price_seed [--output PATH]  (or `make refresh-prices`)
+rewrites seeds/model_prices.csv from the installed catalog. Run it after
+upgrading genai-prices, commit the CSV, then `dbt seed` (or the next
+pipeline run) loads the new prices; rows carry their validity windows, so
+history is re-priced correctly on the next full rebuild.
 
 The catalog stores prices as nested objects: a model has either one
 `ModelPrice` or a list of `ConditionalPrice`s (start-date or time-of-day
@@ -15,17 +21,20 @@ the rows are what `genai_prices.calc_price` would use at that instant.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from importlib.metadata import version
 from pathlib import Path
 
 from genai_prices import types as gp_types
 
 from orchestration.contract import SERVICE_TIERS
+from orchestration.settings import SEEDS_DIR
 
 # Catalog price key -> usage type in the seed. Only token prices that trace
 # usage can be attributed to; per-request, per-search, audio and image prices
@@ -249,3 +258,19 @@ def write_catalog_seed(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_csv(rows))
     return len(rows)
+
+
+DEFAULT_OUTPUT = SEEDS_DIR / "model_prices.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate seeds/model_prices.csv from the installed genai-prices catalog.")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"CSV to write (default {DEFAULT_OUTPUT})")
+    args = parser.parse_args(argv)
+    count = write_catalog_seed(args.output)
+    print(f"wrote {count} price rows from genai-prices {version('genai-prices')} to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

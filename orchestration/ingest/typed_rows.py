@@ -30,7 +30,7 @@ BATCH_TAIL_COLUMNS = {
 
 # Staged text-file rows live in an attached in-memory database rather than
 # in a temp table: temp tables belong to one connection, and text files are
-# staged by several cursors at once (see loader._stage_text_files).
+# staged by several cursors at once (see batch._stage_text_files).
 STAGE_DATABASE = "_stage"
 BATCH_TABLE = f"{STAGE_DATABASE}.batch"
 
@@ -128,7 +128,7 @@ def _typed(name: str, target: str, source: str) -> tuple[str, str | None]:
     return expr, f"({text} is not null and {expr} is null)"
 
 
-def stage_sql(
+def typed_rows_sql(
     source: SourceQuery,
     *,
     salt: str,
