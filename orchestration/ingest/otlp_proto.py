@@ -51,6 +51,10 @@ class OtlpFormatError(ValueError):
     """The bytes are not an OTLP trace message; the text says where and why."""
 
 
+class ProtoFileTooLarge(ValueError):
+    """A proto file decompresses to more than the loader's limit."""
+
+
 @dataclass
 class StripCounts:
     """What `strip_content` removed from one message."""
@@ -216,7 +220,7 @@ def _normalise_id_keys(node: dict) -> None:
             node[camel] = node.pop(snake)
 
 
-def read_frames(stream: BinaryIO, name: str, max_frame_bytes: int) -> Iterator[tuple[int, bytes]]:
+def read_frames(stream: BinaryIO, name: str, max_frame_bytes: int, max_total_bytes: int) -> Iterator[tuple[int, bytes]]:
     """(byte offset, message) of each length-prefixed frame of a Collector proto file."""
     offset = 0
     while True:
@@ -231,6 +235,8 @@ def read_frames(stream: BinaryIO, name: str, max_frame_bytes: int) -> Iterator[t
                 f"{name}: byte {offset}: frame of {size} bytes is over the {max_frame_bytes}-byte limit "
                 "(not a Collector `format: proto` file, or a corrupt length)"
             )
+        if offset + FRAME_HEADER_BYTES + size > max_total_bytes:
+            raise ProtoFileTooLarge(f"more than {max_total_bytes} bytes (AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES)")
         payload = stream.read(size)
         if len(payload) < size:
             raise OtlpFormatError(f"{name}: byte {offset}: truncated frame ({len(payload)} of {size} bytes)")
@@ -258,21 +264,22 @@ class ConvertedFile:
     removed: StripCounts
 
 
-def convert_proto_file(source: Path, target: Path, max_frame_bytes: int) -> ConvertedFile:
-    """Write `source` (Collector `format: proto`) to `target` as OTLP JSON lines, content removed.
+def convert_proto_file(stream: BinaryIO, name: str, target: Path, max_frame_bytes: int,
+                       max_total_bytes: int) -> ConvertedFile:
+    """Write a Collector `format: proto` stream to `target` as OTLP JSON lines, content removed.
 
     Raises OtlpFormatError naming the file and byte offset of the first frame
     that is not a TracesData; nothing of a failing file is loaded, as with any
     structurally broken file.
     """
     result = ConvertedFile(spans=0, lines=0, removed=StripCounts())
-    with source.open("rb") as stream, target.open("w", encoding="utf-8") as out:
-        for offset, payload in read_frames(stream, source.name, max_frame_bytes):
+    with target.open("w", encoding="utf-8") as out:
+        for offset, payload in read_frames(stream, name, max_frame_bytes, max_total_bytes):
             message = TracesData()
             try:
                 message.ParseFromString(payload)
             except DecodeError as exc:
-                raise OtlpFormatError(f"{source.name}: byte {offset}: frame is not an OTLP TracesData ({exc})") from exc
+                raise OtlpFormatError(f"{name}: byte {offset}: frame is not an OTLP TracesData ({exc})") from exc
             result.removed.add(strip_content(message))
             result.spans += span_count(message)
             for line in to_json_lines(message):

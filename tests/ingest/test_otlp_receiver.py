@@ -265,3 +265,61 @@ def test_fifty_thousand_spans_are_conserved_from_sender_to_raw(settings, receive
     summary = ingest_window(settings, None, None)
     assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (50_001, 50_001, 0)
     assert one(settings, "select count(distinct span_id) from raw.trace_spans") == 50_001
+
+
+def collector_proto_file(path: Path, requests: list[bytes], truncate: int = 0) -> Path:
+    """A Collector file exporter `format: proto` file: each TracesData preceded by its 4-byte big-endian length."""
+    data = b"".join(len(body).to_bytes(4, "big") + body for body in requests)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[: len(data) - truncate] if truncate else data)
+    return path
+
+
+def encoded_batches(calls: int, per_batch: int) -> list[bytes]:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    batches: list[bytes] = []
+    pending = []
+
+    class Frames(SpanExporter):
+        def export(self, spans):
+            pending.extend(spans)
+            if len(pending) >= per_batch:
+                batches.append(encode_spans(pending[:]).SerializeToString())
+                pending.clear()
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "collector-app"}))
+    provider.add_span_processor(SimpleSpanProcessor(Frames()))
+    emit_calls(provider, calls, failed_every=4)
+    if pending:
+        batches.append(encode_spans(pending).SerializeToString())
+    return batches
+
+
+def test_collector_proto_files_load_like_json(settings):
+    batches = encoded_batches(20, per_batch=7)  # 22 spans in 4 frames
+    collector_proto_file(settings.landing_dir / "collector" / "traces.pb", batches)
+    import gzip as gz
+
+    plain = collector_proto_file(settings.landing_dir / "collector" / "rotated-traces", encoded_batches(10, per_batch=11))
+    (plain.parent / "rotated-traces.gz").write_bytes(gz.compress(plain.read_bytes()))
+    plain.unlink()
+    summary = ingest_window(settings, None, None)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (33, 33, 0)
+    formats = dict(query(settings, "select source_file, any_value(source_format) from raw.ingestion_ledger group by 1"))
+    assert formats == {"collector/traces.pb": "otlp_proto", "collector/rotated-traces.gz": "otlp_proto"}
+    assert one(settings, "select count(*) from raw.trace_spans where status = 'error'") == 5 + 3
+    for (table,) in query(settings, "select table_schema || '.' || table_name from information_schema.tables"):
+        assert one(settings, f"select count(*) from {table} t where contains(t::varchar, '{MARKER}')") == 0, table
+
+
+def test_a_truncated_proto_file_is_quarantined_naming_the_frame(settings):
+    batches = encoded_batches(10, per_batch=6)
+    collector_proto_file(settings.landing_dir / "collector" / "cut.pb", batches, truncate=10)
+    summary = ingest_window(settings, None, None)
+    assert summary.files_quarantined == 1 and summary.rows_loaded == 0
+    rule, message = query(settings, "select rule, message from raw.quarantine")[0]
+    assert rule == "unparseable_file"
+    assert f"byte {4 + len(batches[0])}: truncated frame" in message and "collector/cut.pb" in message
