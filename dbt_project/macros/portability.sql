@@ -32,12 +32,6 @@
     cast(cast({{ tokens }} as decimal(18,0)) * {{ price_per_mtok }} * cast(0.000001 as decimal(7,6)) as {{ money_type() }})
 {%- endmacro %}
 
-{#- UTC calendar day of a timestamp. -#}
-{% macro day_of(ts) -%}
-    {{ return(adapter.dispatch('day_of', 'agentledger')(ts)) }}
-{%- endmacro %}
-{% macro default__day_of(ts) -%} cast({{ ts }} as date) {%- endmacro %}
-
 {#- Timestamp truncated to the hour. -#}
 {% macro hour_of(ts) -%}
     {{ return(adapter.dispatch('hour_of', 'agentledger')(ts)) }}

@@ -38,12 +38,12 @@ LOCK_STAMP = ".agentledger-lock.sha256"
 # recommendation; no budgets configured; a clean load with nothing
 # quarantined; a history too short to backtest) and its page says so in words.
 REQUIRED_SOURCES = (
-    "cost_daily",
-    "usage_daily",
-    "kpi_overview",
-    "agents",
-    "agent_efficiency",
-    "agent_peer_rank",
+    "rpt_cost_daily",
+    "rpt_usage_daily",
+    "rpt_kpi_overview",
+    "dim_agents",
+    "rpt_agent_efficiency",
+    "rpt_agent_peer_rank",
     "cost_forecast",
     "ingestion_ledger",
 )

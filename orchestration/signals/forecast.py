@@ -1,6 +1,11 @@
 """30-day daily cost forecasts per scope (total, workspace, department, top agents).
 
-Method: Prophet 1.5 with linear growth and multiplicative weekly seasonality
+Each scope is forecast with the method its backtest chose (orchestration/
+signals/backtest.py: Prophet, the statsforecast methods of baselines.py, or a
+plain baseline), with intervals calibrated on that method's realised errors;
+a scope without a backtest gets Prophet with Prophet's own intervals.
+
+Prophet's set-up: Prophet 1.5 with linear growth and multiplicative weekly seasonality
 (weekend traffic is a share of weekday traffic, so the weekly swing grows with
 the trend); no yearly or daily terms because the input is daily and spans months,
 not years. Both the 80 % and the 95 % intervals come from ONE fit: Prophet's
@@ -24,7 +29,7 @@ the usual cut-off for the modified z-score of Iglewicz and Hoaglin).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -34,7 +39,7 @@ SCOPE_COLUMNS = ["scope_type", "scope_id"]
 FORECAST_COLUMNS = [
     "scope_type", "scope_id", "date", "is_history", "actual_cost", "yhat",
     "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95",
-    "method", "fallback_reason", "model_version", "trained_at",
+    "method", "fallback_reason", "selection_reason", "model_version", "trained_at",
 ]
 
 
@@ -247,9 +252,12 @@ def prophet_forecast(
         future_dates = pd.date_range(train["ds"].max() + pd.Timedelta(days=1), periods=horizon, freq="D")
     future = pd.DataFrame({"ds": future_dates})
     np.random.seed(config.seed)  # Prophet samples with numpy's global generator
-    samples = model.predictive_samples(future)["yhat"]
+    if config.uncertainty_samples > 0:
+        samples = model.predictive_samples(future)["yhat"]
     model.uncertainty_samples = 0  # point predictions only below; intervals come from `samples`
     pred_future = model.predict(future)
+    if config.uncertainty_samples <= 0:  # intervals calibrated elsewhere: the point forecast only
+        samples = pred_future["yhat"].to_numpy()[:, None]
     point_future = pred_future["yhat"].to_numpy()
     pred_hist = model.predict(train[["ds"]])
     point_hist = pred_hist["yhat"].to_numpy()
@@ -319,8 +327,14 @@ def linear_trend_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- per scope
 
-def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.DataFrame, str, str | None]:
-    """Forecast one scope; returns (rows, method, fallback_reason).
+def forecast_scope(history: pd.DataFrame, config: ForecastConfig,
+                   method: str = "prophet") -> tuple[pd.DataFrame, str, str | None]:
+    """Forecast one scope with `method`; returns (rows, method used, fallback_reason).
+
+    `method` is `prophet` (the default), one of the statsforecast methods
+    (`auto_ets`, `auto_theta`, `auto_arima`: same cleaning and level-shift
+    handling as Prophet) or a plain baseline (`seasonal_naive`,
+    `linear_trend`: the textbook method on the raw history).
 
     Rules: fewer than `min_history_days` days since the first spend, or
     fewer days with any spend (sparse) -> no forecast (rows are the history
@@ -347,6 +361,10 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
     if float(np.sum(recent)) == 0.0:
         reason = f"no spend in the last {config.min_history_days} days"
         return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason
+    if method == "seasonal_naive":
+        return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", None
+    if method == "linear_trend":
+        return linear_trend_forecast(history, config.horizon_days), "linear_trend", None
     reason = None
     shift = detect_level_shift(remove_outliers(history["cost"].reset_index(drop=True), config.outlier_mad_threshold))
     if shift is not None:
@@ -358,24 +376,70 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig) -> tuple[pd.Da
         history = history.iloc[shift:]
         reason = f"level shift on {since}: trained on the {days_since} days since"
     try:
-        return prophet_forecast(history, config.horizon_days, config), "prophet", reason
-    except Exception as exc:  # Stan optimisation can fail on degenerate series
-        reason = f"prophet failed: {type(exc).__name__}: {exc}"[:300]
+        if method == "prophet":
+            return prophet_forecast(history, config.horizon_days, config), "prophet", reason
+        from orchestration.signals.baselines import statsforecast_forecast
+
+        cleaned = remove_outliers(history["cost"].reset_index(drop=True), config.outlier_mad_threshold)
+        return statsforecast_forecast(history, config.horizon_days, method, cleaned), method, reason
+    except Exception as exc:  # Stan or a state-space optimiser can fail on degenerate series
+        reason = f"{method} failed: {type(exc).__name__}: {exc}"[:300]
         return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason
 
 
-def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, trained_at: datetime | None = None) -> pd.DataFrame:
+def method_version(method: str, config: ForecastConfig) -> str:
+    """Settings string of a method, for the model_version column."""
+    if method == "prophet":
+        return config.model_version
+    if method in ("auto_ets", "auto_theta", "auto_arima"):
+        return f"statsforecast-2.1.1/{method}/season7/clean{config.outlier_mad_threshold}"
+    return method
+
+
+def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, trained_at: datetime | None = None,
+                    choice: pd.DataFrame | None = None) -> pd.DataFrame:
     """Forecast every scope in `series` (scope_type, scope_id, date, cost).
 
-    Output has the `signals.cost_forecast` columns: history rows carry the
-    actual cost (and Prophet's in-sample fit), future rows the forecast.
+    `choice` is the backtest's `signals.forecast_model_choice`: a scope with a
+    selected method is forecast with it and gets intervals calibrated on that
+    method's realised backtest errors; any other scope gets Prophet (the
+    default) with Prophet's own intervals. Output has the
+    `signals.cost_forecast` columns: history rows carry the actual cost (and
+    the in-sample fit where the method has one), future rows the forecast.
     """
+    from orchestration.signals.backtest import calibrated_bounds  # backtest imports this module
+
     config = config or ForecastConfig()
     trained_at = trained_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    chosen = {}
+    if choice is not None and len(choice):
+        for row in choice[choice["selected"].astype(bool)].itertuples(index=False):
+            chosen[(row.scope_type, row.scope_id)] = row
     parts = []
     for (scope_type, scope_id), hist in series.groupby(SCOPE_COLUMNS, sort=True):
         hist = hist[["date", "cost"]].sort_values("date").reset_index(drop=True)
-        rows, method, reason = forecast_scope(hist, config)
+        pick = chosen.get((scope_type, scope_id))
+        calibrate = pick is not None and not np.isnan(pick.q_lower_80) and not np.isnan(pick.q_upper_95)
+        if calibrate:
+            requested, selection = pick.method, f"chosen by backtest: {pick.reason}"
+            rows, method, reason = forecast_scope(hist, replace(config, uncertainty_samples=0), requested)
+        else:
+            requested = "prophet"
+            selection = ("the default (Prophet, its own intervals): "
+                         + (pick.reason if pick is not None else "no backtest for this scope (history too short)"))
+            rows, method, reason = forecast_scope(hist, config)
+        future_mask = ~rows["is_history"] if len(rows) else pd.Series(dtype=bool)
+        if calibrate and method == requested and future_mask.any():
+            future = rows[future_mask].copy()
+            h = np.arange(1, len(future) + 1)
+            yhat = future["yhat"].to_numpy(dtype=float)
+            for level in ("80", "95"):
+                q = (getattr(pick, f"q_lower_{level}"), getattr(pick, f"q_upper_{level}"))
+                future[f"yhat_lower_{level}"], future[f"yhat_upper_{level}"] = calibrated_bounds(yhat, h, q, pick.error_offset)
+            rows = pd.concat([rows[~future_mask], future], ignore_index=True)
+            version = method_version(method, config) + "/conformal"
+        else:
+            version = method_version(method, config)
         actual = hist.rename(columns={"cost": "actual_cost"})
         actual["is_history"] = True
         fitted = rows[rows["is_history"]][["date", "yhat"]] if len(rows) else pd.DataFrame(columns=["date", "yhat"])
@@ -384,7 +448,8 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
         part = pd.concat([actual, future], ignore_index=True)
         part["scope_type"], part["scope_id"] = scope_type, scope_id
         part["method"], part["fallback_reason"] = method, reason
-        part["model_version"] = config.model_version if method == "prophet" else method
+        part["selection_reason"] = selection if method == requested else None
+        part["model_version"] = version
         part["trained_at"] = trained_at
         parts.append(part)
     if not parts:
@@ -396,6 +461,7 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
     out = out[FORECAST_COLUMNS]
     out["date"] = pd.to_datetime(out["date"]).dt.date
     out["fallback_reason"] = out["fallback_reason"].astype("string")
+    out["selection_reason"] = out["selection_reason"].astype("string")
     return out
 
 
@@ -405,5 +471,6 @@ def empty_forecast_frame() -> pd.DataFrame:
         "date": pd.Series(dtype="datetime64[s]"), "is_history": pd.Series(dtype=bool),
         **{c: pd.Series(dtype=float) for c in ["actual_cost", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]},
         "method": pd.Series(dtype="string"), "fallback_reason": pd.Series(dtype="string"),
+        "selection_reason": pd.Series(dtype="string"),
         "model_version": pd.Series(dtype="string"), "trained_at": pd.Series(dtype="datetime64[us]"),
     })

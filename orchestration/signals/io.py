@@ -46,49 +46,37 @@ def require_fct(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-# Per agent-day aggregates. Costs are DECIMAL in the mart; they are cast to
-# DOUBLE here because the detectors work in floating point.
-AGENT_DAY_SQL = f"""
-select
-    call_date as date,
-    workspace_id,
-    coalesce(department, 'unknown') as department,
-    coalesce(agent_id, 'unknown') as agent_id,
-    count(*) as calls,
-    coalesce(sum(total_cost_usd), 0)::double as cost,
-    coalesce(sum(input_tokens), 0)::double as input_tokens,
-    coalesce(sum(output_tokens), 0)::double as output_tokens,
-    coalesce(sum(cache_read_tokens), 0)::double as cache_read_tokens,
-    coalesce(sum(case when is_error then 1 else 0 end), 0)::double as errors
-from {FCT_TABLE}
-group by all
-"""
+# The signals' inputs are dbt models (dbt_project/models/marts/signals), tested
+# and in dbt's lineage; Python only reads them.
+AGENT_DAILY_TABLE = "marts.rpt_signal_agent_daily"
+AGENT_MODEL_DAILY_TABLE = "marts.rpt_signal_agent_model_daily"
 
-# Calls per agent-day and model, for the model-mix driver.
-AGENT_DAY_MODEL_SQL = f"""
-select
-    call_date as date,
-    coalesce(agent_id, 'unknown') as agent_id,
-    workspace_id,
-    coalesce(response_model, request_model, 'unknown') as model,
-    coalesce(sum(total_cost_usd), 0)::double as cost,
-    coalesce(sum(input_tokens + output_tokens), 0)::double as tokens
-from {FCT_TABLE}
-group by all
-"""
+
+def read_signal_input(con: duckdb.DuckDBPyConnection, table: str, where: str = "true",
+                      params: list | None = None) -> pd.DataFrame:
+    """Every row of a signal input model (filtered by `where`), or a clear error when it was never built.
+
+    Rows come sorted on every column: the detectors sum doubles in row order,
+    and a fixed order makes two runs on the same data agree to the last bit.
+    """
+    if not table_exists(con, table):
+        raise LookupError(
+            f"{table} does not exist in this warehouse; build the dbt marts first "
+            "(dbt build, or materialize the warehouse assets)."
+        )
+    return con.execute(f"select * from {table} where {where} order by all", params or []).df()
 
 
 def read_agent_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per agent and day with cost and the driver features."""
-    require_fct(con)
-    df = con.execute(AGENT_DAY_SQL).df()
+    """One row per agent and day with cost and the driver features (marts.rpt_signal_agent_daily)."""
+    df = read_signal_input(con, AGENT_DAILY_TABLE)
     df["date"] = pd.to_datetime(df["date"])
     return df
 
 
 def read_agent_day_models(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    require_fct(con)
-    df = con.execute(AGENT_DAY_MODEL_SQL).df()
+    """Cost and tokens per agent, day and model (marts.rpt_signal_agent_model_daily)."""
+    df = read_signal_input(con, AGENT_MODEL_DAILY_TABLE)
     df["date"] = pd.to_datetime(df["date"])
     return df
 
@@ -102,11 +90,17 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
     "cost_forecast": {
         "scope_type": _V, "scope_id": _V, "date": _D, "is_history": _B, "actual_cost": _F, "yhat": _F,
         "yhat_lower_80": _F, "yhat_upper_80": _F, "yhat_lower_95": _F, "yhat_upper_95": _F,
-        "method": _V, "fallback_reason": _V, "model_version": _V, "trained_at": _T,
+        "method": _V, "fallback_reason": _V, "selection_reason": _V, "model_version": _V, "trained_at": _T,
     },
     "forecast_backtest": {
         "scope_type": _V, "scope_id": _V, "method": _V, "cutoff_date": _D, "train_days": _I, "test_days": _I,
-        "mape": _F, "smape": _F, "coverage_80": _F, "coverage_95": _F, "evaluated_at": _T,
+        "mape": _F, "smape": _F, "coverage_80": _F, "coverage_95": _F, "calibration_errors": _I, "evaluated_at": _T,
+    },
+    "forecast_model_choice": {
+        "scope_type": _V, "scope_id": _V, "method": _V, "cutoffs": _I, "median_mape": _F, "median_smape": _F,
+        "coverage_80": _F, "coverage_95": _F, "meets_coverage": _B, "selected": _B, "reason": _V,
+        "calibration_errors": _I, "q_lower_80": _F, "q_upper_80": _F, "q_lower_95": _F, "q_upper_95": _F,
+        "error_offset": _F, "evaluated_at": _T,
     },
     "cost_anomalies": {
         "scope_type": _V, "scope_id": _V, "workspace_id": _V, "date": _D, "actual_cost": _F, "expected_cost": _F,

@@ -38,14 +38,16 @@ def _r(x: float) -> float:
 
 
 def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    """Forecast every scope with the method its backtest chose (signals.forecast_model_choice)."""
     cfg = config or SignalsConfig()
     series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
-    fc = build_forecasts(series, cfg.forecast)
+    fc = build_forecasts(series, cfg.forecast, choice=read_table(con, "forecast_model_choice"))
     replace_table(con, "cost_forecast", fc)
     scopes = fc.drop_duplicates(["scope_type", "scope_id"])
     methods = scopes["method"].value_counts().to_dict()
     meta = {"rows": len(fc), "scopes": len(scopes), **{f"scopes_{m}": int(n) for m, n in methods.items()}}
-    reasons = scopes.loc[scopes["method"] != "prophet", "fallback_reason"].dropna()
+    reasons = scopes["fallback_reason"].dropna()
+    reasons = reasons[~reasons.str.startswith("level shift")]
     if len(reasons):
         # e.g. "history of 3 day(s) is shorter than the 14 days required": said, not failed
         meta["note"] = "; ".join(f"{n} scope(s): {r}" for r, n in reasons.value_counts().items())
@@ -53,12 +55,19 @@ def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
 
 
 def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
+    """Rolling-origin backtest of every method; writes the cut-off rows and each scope's choice of method."""
     cfg = config or SignalsConfig()
     series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
-    bt = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
-    replace_table(con, "forecast_backtest", bt)
+    result = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
+    replace_table(con, "forecast_backtest", result.rows)
+    replace_table(con, "forecast_model_choice", result.choice)
+    bt = result.rows
     med = median_mape(bt, "total")
     meta = {"rows": len(bt), **{f"total_median_mape_{m}": _r(v) for m, v in med.items()}}
+    chosen = result.choice[result.choice["selected"].astype(bool)] if len(result.choice) else result.choice
+    if len(chosen):
+        meta.update({f"scopes_chose_{m}": int(n) for m, n in chosen["method"].value_counts().items()})
+        meta["scopes_meeting_coverage"] = int(chosen["meets_coverage"].astype(bool).sum())
     if bt.empty:
         b = cfg.backtest
         meta["note"] = (f"history too short for a backtest: a cut-off needs {b.min_train_days} training and "

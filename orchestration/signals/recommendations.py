@@ -2,7 +2,8 @@
 
 Evidence is the last `window_days` days of priced traffic per agent and model,
 scaled to 30 days. Prices are the ones the warehouse actually charged
-(marts.fct_llm_calls' realised cost per token per model and token kind), so a
+(the realised cost per token per model and token kind of the calls in
+marts.fct_llm_calls, aggregated in dbt: marts.rpt_signal_usage_recent), so a
 recommendation never depends on a list price the organisation does not pay.
 
 Rules (parameters in RecommendationConfig, documented in docs/signals.md):
@@ -36,7 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.signals.io import FCT_TABLE, require_fct
+from orchestration.signals.io import read_signal_input
 
 RECOMMENDATION_COLUMNS = [
     "rank", "recommendation_id", "kind", "scope", "scope_type", "scope_id", "model", "title", "detail",
@@ -68,78 +69,28 @@ class RecommendationConfig:
     error_reduction_share: float = 0.8
 
 
-USAGE_SQL = f"""
-with recent as (
-    select * from {FCT_TABLE}
-    where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer and is_priced
-)
-select
-    agent_id, any_value(workspace_id) as workspace_id, provider,
-    coalesce(catalog_model_id, response_model, request_model) as model,
-    operation, coalesce(service_tier, 'default') as service_tier,
-    count(*) as calls,
-    count(distinct call_date) as active_days,
-    sum(case when is_error then 1 else 0 end)::double as errors,
-    median(duration_ms) as p50_duration_ms,
-    coalesce(median(duration_ms) filter (where time_to_first_token_ms is not null), median(duration_ms)) as latency_ms,
-    avg(case when time_to_first_token_ms is null then 1.0 else 0.0 end) as nonstreamed_share,
-    sum(input_tokens)::double as input_tokens,
-    sum(uncached_input_tokens)::double as uncached_input_tokens,
-    sum(cache_read_tokens)::double as cache_read_tokens,
-    sum(cache_write_tokens)::double as cache_write_tokens,
-    sum(output_tokens)::double as output_tokens,
-    sum(total_cost_usd)::double as cost,
-    sum(uncached_input_cost_usd)::double as uncached_input_cost,
-    sum(cache_read_cost_usd)::double as cache_read_cost,
-    sum(cache_write_cost_usd)::double as cache_write_cost,
-    sum(output_cost_usd + reasoning_cost_usd)::double as output_cost,
-    sum(case when is_error then total_cost_usd else 0 end)::double as error_cost
-from recent
-where agent_id is not null
-group by agent_id, provider, coalesce(catalog_model_id, response_model, request_model), operation,
-         coalesce(service_tier, 'default')
-"""
-
-# Latency per model as interactive callers see it: the median duration of
-# streamed calls (batch-like jobs on the same model would otherwise dominate),
-# or of all calls when none are streamed.
-LATENCY_SQL = f"""
-select provider, coalesce(catalog_model_id, response_model, request_model) as model, operation,
-       coalesce(median(duration_ms) filter (where time_to_first_token_ms is not null), median(duration_ms)) as latency_ms
-from {FCT_TABLE}
-where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer and is_priced
-group by all
-"""
-
-# Share of an agent's calls in its busiest 3 hours of the day (UTC): a scheduled
-# batch job concentrates there, interactive traffic follows the working day.
-PEAK_HOURS_SQL = f"""
-with recent as (
-    select agent_id, hour(started_at) as h from {FCT_TABLE}
-    where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer and agent_id is not null
-), per_hour as (
-    select agent_id, h, count(*) as n from recent group by all
-), ranked as (
-    select agent_id, n, row_number() over (partition by agent_id order by n desc) as r,
-           sum(n) over (partition by agent_id) as total
-    from per_hour
-)
-select agent_id, sum(case when r <= 3 then n else 0 end)::double / any_value(total) as peak_hours_share
-from ranked group by agent_id
-"""
+# The evidence, built by dbt (dbt_project/models/marts/signals) over the last
+# `recommendation_window_days` days (a dbt var): usage per agent, model and
+# tier; per-model latency; each agent's share of calls in its busiest hours.
+USAGE_TABLE = "marts.rpt_signal_usage_recent"
+LATENCY_TABLE = "marts.rpt_signal_model_latency_recent"
+PEAK_HOURS_TABLE = "marts.rpt_signal_agent_peak_hours"
 
 
 def read_usage(con: duckdb.DuckDBPyConnection, window_days: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
     """Usage per agent/model/tier, peak-hour shares, model latencies and the days observed."""
-    require_fct(con)
-    usage = con.execute(USAGE_SQL, [window_days]).df()
-    peaks = con.execute(PEAK_HOURS_SQL, [window_days]).df()
-    latency = con.execute(LATENCY_SQL, [window_days]).df()
-    span = con.execute(
-        f"select least(?, count(distinct call_date)) from {FCT_TABLE} "
-        f"where call_date > (select max(call_date) from {FCT_TABLE}) - ?::integer",
-        [window_days, window_days],
-    ).fetchone()[0]
+    usage = read_signal_input(con, USAGE_TABLE)
+    built_for = set(usage["window_days"].astype(int)) if len(usage) else set()
+    if built_for and built_for != {window_days}:
+        raise ValueError(
+            f"{USAGE_TABLE} covers the last {sorted(built_for)[0]} days but the recommendations are configured "
+            f"for {window_days} (RecommendationConfig.window_days); set the dbt var recommendation_window_days "
+            f"to {window_days} in dbt_project/dbt_project.yml and rebuild the marts, or use the same window here."
+        )
+    span = int(usage["observed_days"].iloc[0]) if len(usage) else 0
+    usage = usage.drop(columns=["window_days", "observed_days"])
+    peaks = read_signal_input(con, PEAK_HOURS_TABLE)
+    latency = read_signal_input(con, LATENCY_TABLE)
     return usage, peaks, latency, int(span or window_days)
 
 

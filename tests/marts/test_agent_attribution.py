@@ -34,9 +34,9 @@ COMPARED = (
     "marts.fct_traces",
     "intermediate.int_trace_agents",
     "intermediate.int_span_activity_daily",
-    "intermediate.int_agent_daily",
-    "intermediate.int_cost_daily",
-    "intermediate.int_usage_sources_daily",
+    "marts.fct_agent_daily",
+    "marts.fct_cost_daily",
+    "marts.fct_usage_sources_daily",
     "marts.rpt_cost_daily",
     "marts.rpt_agent_daily",
     "marts.rpt_usage_sources",
@@ -129,7 +129,7 @@ def test_an_ancestor_arriving_later_on_the_day_before_reattributes_its_calls(tmp
     con = duckdb.connect(str(warehouse))
     try:
         by_agent = dict(con.execute(
-            f"select agent_id, sum(calls) from intermediate.int_agent_daily where call_date = '{NEXT}' group by all"
+            f"select agent_id, sum(calls) from marts.fct_agent_daily where call_date = '{NEXT}' group by all"
         ).fetchall())
         assert by_agent == {"planner": 3, "writer": 1, "unassigned": 1}
         sources = con.execute(

@@ -15,9 +15,11 @@ import yaml
 from orchestration.settings import DBT_PROJECT_DIR
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
-AREAS = ("core", "usage", "cost", "attribution", "tokens", "caching", "providers", "agents")
-# Owned by the pricing layer, documented in its own file.
-NOT_ANALYTIC = {"fct_llm_calls"}
+AREAS = ("core", "usage", "cost", "attribution", "tokens", "caching", "providers", "agents", "signals")
+# Owned by the pricing layer, documented in its own file; and the ephemeral
+# attribution step every call-level mart reads (inlined, never a table, so no
+# contract), documented in its own file too.
+NOT_ANALYTIC = {"fct_llm_calls", "fct_llm_calls_attributed"}
 
 
 def _properties(area: str) -> dict:

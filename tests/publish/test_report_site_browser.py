@@ -62,6 +62,10 @@ PAGE_STATE_JS = """(() => {
 # Wait until the main chart has drawn (charts animate in) or, without a chart, a table has rows.
 DRAWN_JS = f"(() => {{ const s = {PAGE_STATE_JS}; return (s.coloured > 50 || (!s.canvases && s.table_rows > 0)) ? s : null; }})()"
 
+# How the Forecast page names each forecasting method (reports/sources/agentledger/cost_forecast.sql).
+METHOD_LABELS = {"prophet": "Prophet", "auto_ets": "AutoETS", "auto_theta": "AutoTheta", "auto_arima": "AutoARIMA",
+                 "seasonal_naive": "Seasonal naive", "linear_trend": "Linear trend"}
+
 
 def _published(path, sql: str, params: list | None = None) -> list[tuple]:
     conn = duckdb.connect(str(path), read_only=True)
@@ -122,18 +126,16 @@ def test_every_page_renders_its_data_without_errors(site):
     assert problems == {}
 
     # The Forecast page says for every scope what its forecast is, in words.
-    for scope_type, scope_id, method, reason in _published(
+    for scope_type, scope_id, method, reason, selection in _published(
         pipeline.published_path,
-        "select distinct scope_type, scope_id, method, fallback_reason from signals.cost_forecast",
+        "select distinct scope_type, scope_id, method, fallback_reason, selection_reason from signals.cost_forecast",
     ):
         if method == "none":
             expected = f"no forecast: {reason}"
-        elif method == "seasonal_naive":
-            expected = f"no Prophet forecast: {reason}"
-        elif reason:
-            expected = f"Prophet, {reason}"
+        elif selection is None:
+            expected = f"{METHOD_LABELS[method]} (fallback): {reason}"
         else:
-            expected = "Prophet forecast"
+            expected = METHOD_LABELS[method] + (f", {reason}" if reason else "") + f"; {selection}"
         assert expected in texts["/forecast"], f"{scope_type} {scope_id}: {expected!r} not on the Forecast page"
 
     # Empty signal tables are said in words, never left as a blank section.
@@ -200,7 +202,7 @@ def test_choosing_a_forecast_scope_redraws_the_page_for_it(site):
         status = page.evaluate("document.querySelector('#forecast-status').innerText")
         state = page.wait_for(DRAWN_JS, 60)
     assert heading == f"{label}: daily cost and forecast"
-    expected = {"none": "No forecast:", "seasonal_naive": "No Prophet forecast:"}.get(method, "Prophet forecast")
+    expected = "No forecast:" if method == "none" else METHOD_LABELS[method]
     assert status.startswith(expected)
     if reason:
         assert reason in status

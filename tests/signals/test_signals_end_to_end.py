@@ -1,10 +1,12 @@
 """Signals on the default synthetic dataset, through the real pipeline.
 
 generator (90 days, 300k calls, 20 agents) -> landing -> ingestion ->
-dbt seed + run (marts.fct_llm_calls) -> every signals table. Checks the
+dbt seed + run (marts.fct_llm_calls and the signal inputs, marts.rpt_signal_*) ->
+every signals table. Checks the
 targets the detectors are built for: anomaly precision and F1 >= 0.8 against
-the generator's labels, Prophet ahead of both baselines on median MAPE at the
-total level, budgets with mixed states, alerts raised once.
+the generator's labels, every forecasting method backtested and the total
+forecast with the method chosen for it, budgets with mixed states, alerts
+raised once.
 """
 
 from __future__ import annotations
@@ -58,13 +60,13 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
                         labels_path=labels, progress=False)
         ingest_window(settings)
         _dbt(["seed"], work, settings.warehouse_path)
-        _dbt(["run", "--select", "+fct_llm_calls"], work, settings.warehouse_path)
+        _dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], work, settings.warehouse_path)
         cfg = pipeline.SignalsConfig(backtest_scope_types=("total",))
         cfg = replace(cfg, forecast=replace(cfg.forecast, uncertainty_samples=300))
         results = {}
         with connect(settings.warehouse_path) as con:
-            results["forecast"] = pipeline.refresh_forecasts(con, cfg)
             results["backtest"] = pipeline.refresh_backtest(con, cfg)
+            results["forecast"] = pipeline.refresh_forecasts(con, cfg)
             results["anomalies"] = pipeline.refresh_anomalies(con, cfg)
             results["quality"] = pipeline.refresh_detection_quality(con, labels)
             results["budgets"] = pipeline.refresh_budget_status(con, budgets_path(settings))
@@ -72,7 +74,7 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
             results["alerts_rerun"] = pipeline.refresh_alerts(con, None)
             results["recommendations"] = pipeline.refresh_recommendations(con, cfg)
             tables = {t: read_table(con, t) for t in (
-                "cost_forecast", "forecast_backtest", "cost_anomalies", "anomaly_detection_quality",
+                "cost_forecast", "forecast_backtest", "forecast_model_choice", "cost_anomalies", "anomaly_detection_quality",
                 "budget_status", "alerts", "alert_deliveries", "recommendations")}
         yield results, tables
 
@@ -86,11 +88,20 @@ def test_anomaly_detection_meets_target(signals_run):
     assert set(kinds["kind"]) >= {"all", "runaway_loop", "model_switch", "prompt_blowup", "cache_regression"}
 
 
-def test_prophet_beats_both_baselines_at_total(signals_run):
+def test_backtest_compares_every_method_and_the_forecast_uses_the_choice(signals_run):
     _, tables = signals_run
-    med = median_mape(tables["forecast_backtest"])
-    assert med["prophet"] < med["seasonal_naive"] and med["prophet"] < med["linear_trend"], med
-    assert sorted(tables["forecast_backtest"]["train_days"].unique().tolist()) == [45, 52, 60]
+    bt = tables["forecast_backtest"]
+    assert set(bt["method"]) == {"prophet", "auto_ets", "auto_theta", "auto_arima", "seasonal_naive", "linear_trend"}
+    assert sorted(bt["train_days"].unique().tolist()) == [34, 41, 48, 55, 62, 69, 76, 83]
+    med = median_mape(bt)
+    assert all(med[m] < med["linear_trend"] for m in med if m != "linear_trend"), med
+    choice = tables["forecast_model_choice"]
+    chosen = choice[choice["selected"]]
+    assert len(chosen) == 1 and chosen["reason"].iloc[0]
+    total = tables["cost_forecast"].query("scope_type == 'total'")
+    assert set(total["method"]) == {chosen["method"].iloc[0]}
+    assert total["selection_reason"].iloc[0].startswith("chosen by backtest: ")
+    assert total["model_version"].iloc[0].endswith("/conformal")
 
 
 def test_forecast_covers_every_scope_for_30_days(signals_run):

@@ -1,11 +1,27 @@
 import numpy as np
 import pandas as pd
 
-from orchestration.signals.backtest import BacktestConfig, coverage, cutoffs_for, mape, median_mape, run_backtest, smape
+from orchestration.signals.backtest import (
+    BacktestConfig,
+    calibrated_bounds,
+    choose_method,
+    conformal_quantiles,
+    coverage,
+    error_offset,
+    error_table,
+    mape,
+    median_mape,
+    origin_forecasts,
+    origins_for,
+    run_backtest,
+    score_forecasts,
+    smape,
+)
 from orchestration.signals.forecast import (
     ForecastConfig,
     build_forecasts,
     fill_calendar,
+    forecast_scope,
     linear_trend_forecast,
     remove_outliers,
     scope_series,
@@ -112,15 +128,116 @@ def test_step_change_is_followed():
     assert abs(future["yhat"].iloc[:28].mean() / recent_level - 1) < 0.15
 
 
-def test_backtest_cutoffs_and_prophet_beats_baselines_on_weekly_growth():
-    assert cutoffs_for(90, BacktestConfig()) == [45, 52, 60]
-    assert cutoffs_for(40, BacktestConfig()) == []
+def test_backtest_origins_rows_and_choice_on_weekly_growth():
+    assert origins_for(90, BacktestConfig()) == [34, 41, 48, 55, 62, 69, 76, 83]
+    assert origins_for(40, BacktestConfig()) == [33] and origins_for(34, BacktestConfig()) == []
     series = _scoped(weekly_series(days=90, noise=0.05, seed=11))
-    bt = run_backtest(series, fc_config=ForecastConfig(uncertainty_samples=200))
-    assert len(bt) == 9 and set(bt["method"]) == {"prophet", "seasonal_naive", "linear_trend"}
-    assert set(bt["test_days"]) == {30}
-    med = median_mape(bt)
-    assert med["prophet"] < med["seasonal_naive"] and med["prophet"] < med["linear_trend"]
+    config = BacktestConfig(methods=("auto_theta", "seasonal_naive", "linear_trend"))
+    result = run_backtest(series, config)
+    rows = result.rows
+    assert len(rows) == 3 * 8 and set(rows["method"]) == {"auto_theta", "seasonal_naive", "linear_trend"}
+    assert rows[rows["method"] == "auto_theta"]["test_days"].tolist() == [30, 30, 30, 30, 28, 21, 14, 7]
+    # A cut-off is only scored for coverage once enough errors were realised before it.
+    early = rows[rows["calibration_errors"] < config.min_calibration_scores]
+    assert early["coverage_80"].isna().all() and rows["coverage_80"].notna().any()
+    med = median_mape(rows)
+    assert med["auto_theta"] < med["linear_trend"] and med["seasonal_naive"] < med["linear_trend"]
+    choice = result.choice
+    assert choice["selected"].sum() == 1 and len(choice) == 3
+    picked = choice[choice["selected"]].iloc[0]
+    assert picked["method"] != "linear_trend" and picked["reason"].startswith(("meets the coverage target", "no method"))
+    assert picked["q_lower_95"] <= picked["q_lower_80"] < 0 < picked["q_upper_80"] <= picked["q_upper_95"]
+
+
+def test_conformal_quantiles_and_calibrated_bounds():
+    scores = np.arange(1, 100, dtype=float)  # 99 scores: 1..99
+    assert conformal_quantiles(scores, 0.8) == (10.0, 90.0)  # floor(100 * 0.1), ceil(100 * 0.9)
+    assert conformal_quantiles(scores, 0.95) == (2.0, 98.0)
+    assert conformal_quantiles(np.array([0.1, 0.2]), 0.95) == (0.1, 0.2)  # too few: the extremes
+    yhat, h = np.array([100.0, 0.0]), np.array([1, 8])
+    lower, upper = calibrated_bounds(yhat, h, (-0.2, 0.3), offset=1.0)
+    assert np.allclose(lower, [101 * np.exp(-0.2) - 1, 0.0])  # never below zero
+    assert np.allclose(upper, [101 * np.exp(0.3) - 1, np.exp(0.3) - 1])
+
+
+def test_backtest_forecasts_never_see_their_evaluation_window():
+    """Changing every day after a cut-off changes no forecast made at it, nor its calibration."""
+    hist = weekly_series(days=70, noise=0.05, seed=5)
+    spoiled = hist.copy()
+    spoiled.loc[spoiled.index[49:], "cost"] *= 50.0  # every day after origin 49
+    config = BacktestConfig(methods=("prophet", "auto_ets", "seasonal_naive"), min_calibration_scores=10)
+    fc = ForecastConfig(uncertainty_samples=0)
+    clean, dirty = origin_forecasts(hist, config, fc), origin_forecasts(spoiled, config, fc)
+    assert origins_for(70, config) == [28, 35, 42, 49, 56, 63]
+    dates = pd.to_datetime(hist["date"])
+    offset = error_offset(hist["cost"].to_numpy(), config.min_train_days)
+    for method in config.methods:
+        for k in (28, 35, 42, 49):
+            assert np.array_equal(clean[method][k][2], dirty[method][k][2]), (method, k)
+        assert not np.array_equal(clean[method][56][2], dirty[method][56][2])
+        # Cut-off 49's interval is calibrated on the errors realised by day 49 only: with its own
+        # test window restored, the spoiled later days of the earlier windows change nothing.
+        restored = {**dirty[method], 49: clean[method][49]}
+        row_clean = score_forecasts(clean[method], dates, offset, error_table(clean[method], dates, offset), config)[3]
+        row_dirty = score_forecasts(restored, dates, offset, error_table(restored, dates, offset), config)[3]
+        assert row_clean["train_days"] == 49 and row_clean["calibration_errors"] == 21 + 14 + 7
+        assert row_clean == row_dirty
+    # The production forecast starts the day after the last day it was trained on.
+    out = build_forecasts(_scoped(hist), ForecastConfig(uncertainty_samples=0))
+    future = out[~out["is_history"]]
+    assert pd.to_datetime(future["date"]).min() == hist["date"].max() + pd.Timedelta(days=1)
+
+
+def test_method_choice_prefers_coverage_then_error_then_simplicity():
+    summary = pd.DataFrame({
+        "method": ["prophet", "auto_ets", "auto_theta", "seasonal_naive"],
+        "cutoffs": [5, 5, 5, 5],
+        "median_mape": [8.0, 8.3, 9.5, 7.0],
+        "coverage_80": [0.80, 0.78, 0.82, 0.60],  # seasonal naive: best error, intervals too narrow
+        "coverage_95": [0.94, 0.93, 0.96, 0.80],
+    })
+    pick, why = choose_method(summary, BacktestConfig())
+    assert pick == "auto_ets" and "within 0.5 points" in why  # 8.3 ties 8.0; ETS is simpler than Prophet
+    pick, _ = choose_method(summary.assign(median_mape=[7.0, 8.3, 9.5, 7.0]), BacktestConfig())
+    assert pick == "prophet"  # Prophet stays where it wins
+    # Linear trend covers (its calibrated interval is wide) but is far less accurate: not a candidate.
+    inaccurate = summary.assign(method=["linear_trend", "auto_ets", "auto_theta", "seasonal_naive"],
+                                median_mape=[40.0, 8.3, 9.5, 7.0], coverage_80=[0.8, 0.6, 0.6, 0.6])
+    pick, why = choose_method(inaccurate, BacktestConfig())
+    assert pick == "seasonal_naive" and why.startswith("no method meets the coverage target")
+    none_ok = summary.assign(coverage_80=[0.6, 0.65, 0.7, 0.5], coverage_95=[0.8] * 4)
+    pick, why = choose_method(none_ok, BacktestConfig())
+    assert pick == "seasonal_naive" and why.startswith("no method meets the coverage target")  # best error wins
+
+
+def test_statsforecast_methods_learn_the_weekly_pattern():
+    hist = weekly_series(days=63, noise=0.03)
+    for method in ("auto_ets", "auto_theta"):
+        out, used, reason = forecast_scope(hist, ForecastConfig(horizon_days=14), method)
+        assert used == method and reason is None and len(out) == 14
+        dow = pd.to_datetime(out["date"]).dt.day_of_week
+        assert 0.3 < out[dow >= 5]["yhat"].mean() / out[dow < 5]["yhat"].mean() < 0.6, method
+        assert (out["yhat_lower_95"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_upper_95"]).all()
+
+
+def test_forecast_uses_the_chosen_method_with_calibrated_intervals():
+    hist = _scoped(weekly_series(days=70, noise=0.03))
+    choice = pd.DataFrame([{
+        "scope_type": "total", "scope_id": "total", "method": "auto_theta", "selected": True,
+        "reason": "meets the coverage target; lowest median MAPE 5.0 %", "q_lower_80": -0.1, "q_upper_80": 0.1,
+        "q_lower_95": -0.2, "q_upper_95": 0.25, "error_offset": 0.5,
+    }])
+    out = build_forecasts(hist, ForecastConfig(), choice=choice)
+    future = out[~out["is_history"]]
+    assert (future["method"] == "auto_theta").all() and future["model_version"].iloc[0].endswith("/conformal")
+    assert future["selection_reason"].iloc[0].startswith("chosen by backtest: meets the coverage target")
+    first = future.iloc[0]
+    assert np.isclose(first["yhat_upper_80"], (first["yhat"] + 0.5) * np.exp(0.1) - 0.5)
+    assert (future["yhat_lower_95"] <= future["yhat_lower_80"]).all() and (future["yhat_upper_80"] <= future["yhat_upper_95"]).all()
+    # Without a backtest the scope keeps the default, Prophet, and says so.
+    default = build_forecasts(hist, ForecastConfig(uncertainty_samples=100))
+    assert set(default["method"]) == {"prophet"}
+    assert default["selection_reason"].iloc[0].startswith("the default (Prophet, its own intervals)")
 
 
 def test_sparse_history_gives_no_forecast_with_reason():

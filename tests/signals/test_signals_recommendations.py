@@ -1,11 +1,31 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.signals.recommendations import model_family, recommendations_from_warehouse
+from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.signals.recommendations import model_family, read_usage, recommendations_from_warehouse
+
+# The recommendations read dbt models built from the call fact.
+SIGNAL_INPUTS = ("rpt_signal_usage_recent", "rpt_signal_model_latency_recent", "rpt_signal_agent_peak_hours")
+
+
+def _build_signal_inputs(warehouse: Path, work: Path) -> None:
+    """Run the real dbt models of the recommendations' evidence over the call fact in `warehouse`."""
+    dbt = Path(sys.executable).with_name("dbt")
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(work), "AGENTLEDGER_WAREHOUSE": str(warehouse),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    done = subprocess.run(
+        [str(dbt), "run", "--select", *SIGNAL_INPUTS, "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, f"dbt run failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
 
 PRICES = {  # USD per token: input, cache read, output
     "gpt-4o": (2.5e-6, 1.25e-6, 10e-6),
@@ -37,8 +57,9 @@ def _calls(agent, model, provider, n_per_day, input_tokens, output_tokens, days=
     })
 
 
-@pytest.fixture()
-def warehouse(tmp_path):
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("recommendations")
     frames = [
         _calls("switcher", "gpt-4o", "openai", 100, 1000, 300, error_rate=0.02, seed=1),
         _calls("mini-user", "gpt-4o-mini", "openai", 100, 1000, 300, error_rate=0.01, duration_ms=1500, seed=2),
@@ -55,6 +76,9 @@ def warehouse(tmp_path):
     con.register("df", df)
     con.execute("""create table marts.fct_llm_calls as select * exclude (call_date, total_cost_usd),
                    call_date::date as call_date, total_cost_usd::decimal(38, 12) as total_cost_usd from df""")
+    con.close()
+    _build_signal_inputs(path, tmp_path)
+    con = duckdb.connect(str(path))
     yield con
     con.close()
 
@@ -91,3 +115,8 @@ def test_ranked_by_saving_with_stable_ids(warehouse):
     assert recs["estimated_monthly_saving_usd"].is_monotonic_decreasing
     again = recommendations_from_warehouse(warehouse)
     assert again["recommendation_id"].tolist() == recs["recommendation_id"].tolist()
+
+
+def test_a_window_other_than_the_models_is_refused(warehouse):
+    with pytest.raises(ValueError, match="recommendation_window_days"):
+        read_usage(warehouse, 14)

@@ -44,7 +44,7 @@
 {#- The rows of `relation` (an incremental daily aggregate keeping the
     department as recorded, trace_department, and the calls' agent_id) with the
     org-mapping fallback applied: every column plus department and
-    department_source, as in attributed_llm_calls(). A parenthesised subquery. -#}
+    department_source, as in the model fct_llm_calls_attributed. A parenthesised subquery. -#}
 {% macro with_attributed_department(relation) -%}
 (
     select

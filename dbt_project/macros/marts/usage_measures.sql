@@ -4,7 +4,7 @@
 {% macro usage_measures() -%}
         cast(count(*) as bigint) as calls,
         cast(sum(case when is_error then 1 else 0 end) as bigint) as error_calls,
-        cast(sum(case when is_error then 1 else 0 end) as {{ double_type() }}) / count(*) as error_rate,
+        cast(sum(case when is_error then 1 else 0 end) as double) / count(*) as error_rate,
         cast(sum(input_tokens) as bigint) as input_tokens,
         cast(sum(cache_read_tokens) as bigint) as cache_read_tokens,
         cast(sum(cache_write_tokens) as bigint) as cache_write_tokens,
@@ -15,11 +15,11 @@
         cast(sum(total_tokens) as bigint) as total_tokens,
         -- summed in DECIMAL: a DOUBLE sum depends on the order the rows arrive in,
         -- which would make a rebuild differ from an incremental run in the last bits
-        cast(avg(cast(duration_ms as decimal(38, 6))) as {{ double_type() }}) as latency_mean_ms,
-        cast({{ percentile_cont('duration_ms', 0.5, together_with=[0.95, 0.99]) }} as {{ double_type() }}) as latency_p50_ms,
-        cast({{ percentile_cont('duration_ms', 0.95, together_with=[0.5, 0.99]) }} as {{ double_type() }}) as latency_p95_ms,
-        cast({{ percentile_cont('duration_ms', 0.99, together_with=[0.5, 0.95]) }} as {{ double_type() }}) as latency_p99_ms,
-        cast({{ percentile_cont('time_to_first_token_ms', 0.5) }} as {{ double_type() }}) as ttft_p50_ms
+        cast(avg(cast(duration_ms as decimal(38, 6))) as double) as latency_mean_ms,
+        cast({{ percentile_cont('duration_ms', 0.5, together_with=[0.95, 0.99]) }} as double) as latency_p50_ms,
+        cast({{ percentile_cont('duration_ms', 0.95, together_with=[0.5, 0.99]) }} as double) as latency_p95_ms,
+        cast({{ percentile_cont('duration_ms', 0.99, together_with=[0.5, 0.95]) }} as double) as latency_p99_ms,
+        cast({{ percentile_cont('time_to_first_token_ms', 0.5) }} as double) as ttft_p50_ms
 {%- endmacro %}
 
 {#- The column names usage_measures() produces, in order, for explicit final selects. -#}

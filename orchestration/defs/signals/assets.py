@@ -1,7 +1,7 @@
 """Signals assets: declarations only; the work is in orchestration/signals.
 
-Every asset reads marts.fct_llm_calls (the dbt asset ["marts", "fct_llm_calls"])
-and writes one table in the `signals` schema of the working DuckDB file, so
+Every asset reads the dbt models made for it (marts.rpt_signal_*, aggregates of
+marts.fct_llm_calls in dbt_project/models/marts/signals) and writes one table in the `signals` schema of the working DuckDB file, so
 they all run in the DuckDB writer pool.
 """
 
@@ -13,7 +13,13 @@ from orchestration.signals import pipeline
 from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
 from orchestration.signals.io import read_table
 
-FCT = dg.AssetKey(["marts", "fct_llm_calls"])
+AGENT_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_daily"])
+AGENT_MODEL_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_model_daily"])
+RECOMMENDATION_INPUTS = [
+    dg.AssetKey(["marts", "rpt_signal_usage_recent"]),
+    dg.AssetKey(["marts", "rpt_signal_model_latency_recent"]),
+    dg.AssetKey(["marts", "rpt_signal_agent_peak_hours"]),
+]
 COST_FORECAST = dg.AssetKey(["signals", "cost_forecast"])
 FORECAST_BACKTEST = dg.AssetKey(["signals", "forecast_backtest"])
 COST_ANOMALIES = dg.AssetKey(["signals", "cost_anomalies"])
@@ -32,12 +38,14 @@ def _labels_path(warehouse: WarehouseResource):
 
 
 @dg.asset(
-    key=COST_FORECAST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
-    pool=DUCKDB_WRITER_POOL,
+    key=COST_FORECAST, deps=[AGENT_DAILY, FORECAST_BACKTEST], group_name="forecast",
+    kinds={"python", "prophet", "duckdb"}, owners=OWNERS, pool=DUCKDB_WRITER_POOL,
     description=(
         "30-day daily cost forecast with 80 % and 95 % intervals for the total, each workspace, each "
-        "department and the top agents (Prophet, weekly seasonality; fallbacks for short histories). "
-        "History rows carry actuals for charting."
+        "department and the top agents, each scope with the method its backtest chose (Prophet, AutoETS, "
+        "AutoTheta, seasonal naive, ...) and intervals calibrated on that method's past errors; Prophet with "
+        "its own intervals where there is no backtest; fallbacks for short histories. History rows carry "
+        "actuals for charting."
     ),
 )
 def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -47,11 +55,12 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
-    key=FORECAST_BACKTEST, deps=[FCT], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    key=FORECAST_BACKTEST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
-        "Rolling-origin backtest (cut-offs 45, 38 and 30 days before the last day, 30-day horizon): "
-        "MAPE, sMAPE and interval coverage per scope for Prophet, seasonal naive and linear trend."
+        "Rolling-origin backtest (weekly origins back from the last day, 30-day horizon): MAPE, sMAPE and "
+        "calibrated 80 % / 95 % interval coverage per scope for Prophet, AutoETS, AutoTheta, seasonal naive "
+        "and linear trend; also writes signals.forecast_model_choice, each scope's method and why."
     ),
 )
 def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -61,7 +70,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 
 @dg.asset(
-    key=COST_ANOMALIES, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=COST_ANOMALIES, deps=[AGENT_DAILY, AGENT_MODEL_DAILY], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Cost anomalies per agent-day and workspace-day against a weekly-seasonal robust baseline, "
@@ -89,7 +98,7 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
 
 
 @dg.asset(
-    key=BUDGET_STATUS, deps=[FCT, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
+    key=BUDGET_STATUS, deps=[AGENT_DAILY, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
     owners=OWNERS, pool=DUCKDB_WRITER_POOL,
     description=(
         "Budget status per budget and month: month-to-date spend, utilisation, projected month-end "
@@ -131,7 +140,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 
 
 @dg.asset(
-    key=RECOMMENDATIONS, deps=[FCT], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=RECOMMENDATIONS, deps=RECOMMENDATION_INPUTS, group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Rule-based savings recommendations (cheaper model, prompt caching, batch tier, output trimming, "
@@ -163,18 +172,20 @@ def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetChec
 
 
 @dg.asset_check(asset=FORECAST_BACKTEST, description=(
-    "Prophet's median MAPE at the total level is below both baselines' (seasonal naive, linear trend)."))
-def prophet_beats_baselines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    from orchestration.signals.backtest import median_mape
-
+    "At every scope level, the chosen methods' mean backtest coverage is within the target: 80 % intervals "
+    "75-85 %, 95 % intervals at least 90 %."))
+def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        backtest = read_table(con, "forecast_backtest")
-    med = median_mape(backtest) if backtest is not None else {}
-    if "prophet" not in med:
+        choice = read_table(con, "forecast_model_choice")
+    chosen = choice[choice["selected"].astype(bool)] if choice is not None and len(choice) else None
+    if chosen is None or chosen.empty:
         return dg.AssetCheckResult(passed=True, metadata={"note": "history too short for a backtest"})
-    passed = all(med["prophet"] < v for m, v in med.items() if m != "prophet")
-    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={f"median_mape_{m}": float(v) for m, v in med.items()})
+    by_level = chosen.groupby("scope_type")[["coverage_80", "coverage_95"]].mean()
+    passed = bool(((by_level["coverage_80"] >= 0.75) & (by_level["coverage_80"] <= 0.85)
+                   & (by_level["coverage_95"] >= 0.90)).all())
+    metadata = {f"coverage_{level}_{scope_type}": round(float(v), 3)
+                for scope_type, row in by_level.iterrows() for level, v in (("80", row["coverage_80"]), ("95", row["coverage_95"]))}
+    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
 
 @dg.asset_check(asset=BUDGET_STATUS, description=(
@@ -192,5 +203,5 @@ def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 defs = dg.Definitions(
     assets=[cost_forecast, forecast_backtest, cost_anomalies, anomaly_detection_quality, budget_status, alerts,
             recommendations],
-    asset_checks=[anomaly_detection_meets_target, prophet_beats_baselines, budgets_are_valid],
+    asset_checks=[anomaly_detection_meets_target, forecast_intervals_meet_coverage, budgets_are_valid],
 )

@@ -9,8 +9,11 @@ select
     method,
     case method
         when 'prophet' then 'Prophet'
-        when 'seasonal_naive' then 'Seasonal naive (baseline)'
-        when 'linear_trend' then 'Linear trend (baseline)'
+        when 'auto_ets' then 'AutoETS'
+        when 'auto_theta' then 'AutoTheta'
+        when 'auto_arima' then 'AutoARIMA'
+        when 'seasonal_naive' then 'Seasonal naive'
+        when 'linear_trend' then 'Linear trend'
         else method
     end as method_label,
     cutoff_date,
@@ -20,6 +23,7 @@ select
     smape,
     coverage_80,
     coverage_95,
+    calibration_errors,
     evaluated_at
 from signals.forecast_backtest
 )

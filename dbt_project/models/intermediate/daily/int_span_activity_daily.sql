@@ -23,7 +23,7 @@ with spans as (
 )
 
 select
-    {{ day_of('started_at') }} as span_date,
+    cast(started_at as date) as span_date,
     workspace_id,
     agent_id,
     agent_name,
@@ -33,4 +33,4 @@ select
     min(case when {{ is_llm_call_operation('operation') }} then started_at end) as first_call_at,
     max(case when {{ is_llm_call_operation('operation') }} then started_at end) as last_call_at
 from spans
-group by {{ day_of('started_at') }}, workspace_id, agent_id, agent_name
+group by cast(started_at as date), workspace_id, agent_id, agent_name

@@ -7,7 +7,7 @@ with model_spans as (
         spans.trace_id,
         spans.parent_span_id,
         spans.started_at,
-        {{ day_of('spans.started_at') }} as call_date,
+        cast(spans.started_at as date) as call_date,
         {{ hour_of('spans.started_at') }} as call_hour,
         {{ seconds_of_day('spans.started_at') }} as call_second_of_day,
         spans.workspace_id,

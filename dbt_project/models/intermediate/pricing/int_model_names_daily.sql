@@ -13,7 +13,7 @@
 -- combinations of this table (a few hundred) instead of grouping every span
 -- of the history on each run.
 select
-    {{ day_of('started_at') }} as call_date,
+    cast(started_at as date) as call_date,
     provider,
     request_model,
     response_model,
@@ -21,4 +21,4 @@ select
 from {{ ref('stg_raw__trace_spans') }}
 where {{ is_llm_call_operation('operation') }}
     and {{ partition_window_predicate('started_at') }}
-group by {{ day_of('started_at') }}, provider, request_model, response_model
+group by cast(started_at as date), provider, request_model, response_model

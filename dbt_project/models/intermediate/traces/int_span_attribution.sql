@@ -106,7 +106,7 @@ inherited as (
     select
         seekers.span_id,
         seekers.trace_id,
-        {{ day_of('seekers.started_at') }} as span_date,
+        cast(seekers.started_at as date) as span_date,
         case when seekers.agent_id is null then nearest.agent_id end as inherited_agent_id,
         case when seekers.agent_id is null then nearest.agent_name end as inherited_agent_name,
         case when seekers.agent_id is null then nearest.agent_depth end as agent_ancestor_depth,
@@ -117,7 +117,7 @@ inherited as (
         cast(null as varchar) as inherited_{{ f }},
         {%- endif %}
         {%- endfor %}
-        min({{ day_of('seekers.started_at') }}) over (partition by seekers.trace_id) as first_span_date
+        min(cast(seekers.started_at as date)) over (partition by seekers.trace_id) as first_span_date
     from seekers
     inner join nearest
         on nearest.span_id = seekers.span_id

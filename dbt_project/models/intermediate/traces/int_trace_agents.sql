@@ -38,7 +38,7 @@ spans as (
 select
     trace_id,
     agent_id,
-    {{ day_of('min(started_at)') }} as first_span_date,
+    cast(min(started_at) as date) as first_span_date,
     count(*) as span_count,
     sum(case when {{ is_llm_call_operation('operation') }} then 1 else 0 end) as llm_call_count
 from spans

@@ -1,9 +1,9 @@
 -- One row per agent and day with at least one LLM call (days without calls are absent).
--- The measures come from the incremental int_agent_daily; the agent's name,
+-- The measures come from the incremental fct_agent_daily; the agent's name,
 -- workspace and department are joined on every run.
 with daily as (
 
-    select * from {{ ref('int_agent_daily') }}
+    select * from {{ ref('fct_agent_daily') }}
 
 ),
 
@@ -18,7 +18,7 @@ final as (
         daily.calls,
         daily.traces,
         daily.error_calls,
-        cast(daily.error_calls as {{ double_type() }}) / daily.calls as error_rate,
+        cast(daily.error_calls as double) / daily.calls as error_rate,
         daily.unpriced_calls,
         daily.input_tokens,
         daily.cache_read_tokens,
@@ -42,13 +42,13 @@ select
     cast(calls as bigint) as calls,
     cast(traces as bigint) as traces,
     cast(error_calls as bigint) as error_calls,
-    cast(error_rate as {{ double_type() }}) as error_rate,
+    cast(error_rate as double) as error_rate,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(input_tokens as bigint) as input_tokens,
     cast(cache_read_tokens as bigint) as cache_read_tokens,
     cast(output_tokens as bigint) as output_tokens,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
-    cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms
 from final

@@ -13,7 +13,7 @@ with by_department as (
         sum(unpriced_calls) as unpriced_calls,
         sum(total_tokens) as total_tokens,
         sum(total_cost_usd) as total_cost_usd
-    from {{ with_attributed_department(ref('int_cost_daily')) }} as costs
+    from {{ with_attributed_department(ref('fct_cost_daily')) }} as costs
     group by agent_id, department
 
 ),
@@ -30,11 +30,11 @@ final as (
         by_department.unpriced_calls,
         by_department.total_tokens,
         by_department.total_cost_usd,
-        cast(by_department.total_cost_usd as {{ double_type() }})
-            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.agent_id) as {{ double_type() }}), 0)
+        cast(by_department.total_cost_usd as double)
+            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.agent_id) as double), 0)
             as share_of_agent_cost,
-        cast(by_department.total_cost_usd as {{ double_type() }})
-            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.department) as {{ double_type() }}), 0)
+        cast(by_department.total_cost_usd as double)
+            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.department) as double), 0)
             as share_of_department_cost
     from by_department
     left join {{ ref('dim_agents') }} as agents
@@ -52,6 +52,6 @@ select
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(share_of_agent_cost as {{ double_type() }}) as share_of_agent_cost,
-    cast(share_of_department_cost as {{ double_type() }}) as share_of_department_cost
+    cast(share_of_agent_cost as double) as share_of_agent_cost,
+    cast(share_of_department_cost as double) as share_of_department_cost
 from final

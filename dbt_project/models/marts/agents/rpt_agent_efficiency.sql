@@ -29,7 +29,7 @@ daily_sums as (
         sum(priced_tokens) as priced_tokens,
         sum(total_cost_usd) as total_cost_usd,
         sum(error_cost_usd) as error_waste_usd
-    from {{ ref('int_agent_daily') }}
+    from {{ ref('fct_agent_daily') }}
     group by agent_id
 
 ),
@@ -55,27 +55,27 @@ final as (
         by_agent.calls,
         by_agent.successful_calls,
         by_agent.error_calls,
-        cast(by_agent.error_calls as {{ double_type() }}) / by_agent.calls as error_rate,
+        cast(by_agent.error_calls as double) / by_agent.calls as error_rate,
         by_agent.unpriced_calls,
         by_agent.traces,
         by_agent.input_tokens,
         by_agent.output_tokens,
         by_agent.total_tokens,
         by_agent.total_cost_usd,
-        cast(by_agent.output_tokens as {{ double_type() }}) / nullif(by_agent.input_tokens, 0) as output_input_ratio,
-        cast(by_agent.cache_read_tokens as {{ double_type() }}) / nullif(by_agent.input_tokens, 0) as cache_hit_rate,
-        cast(by_agent.total_cost_usd as {{ double_type() }}) / nullif(by_agent.priced_calls, 0) as cost_per_call_usd,
-        cast(by_agent.total_cost_usd as {{ double_type() }}) / nullif(by_agent.successful_priced_calls, 0)
+        cast(by_agent.output_tokens as double) / nullif(by_agent.input_tokens, 0) as output_input_ratio,
+        cast(by_agent.cache_read_tokens as double) / nullif(by_agent.input_tokens, 0) as cache_hit_rate,
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.priced_calls, 0) as cost_per_call_usd,
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.successful_priced_calls, 0)
             as cost_per_successful_call_usd,
-        cast(by_agent.total_cost_usd as {{ double_type() }}) / nullif(by_agent.traces, 0) as cost_per_trace_usd,
-        cast(by_agent.total_cost_usd as {{ double_type() }}) * 1000 / nullif(by_agent.priced_tokens, 0)
+        cast(by_agent.total_cost_usd as double) / nullif(by_agent.traces, 0) as cost_per_trace_usd,
+        cast(by_agent.total_cost_usd as double) * 1000 / nullif(by_agent.priced_tokens, 0)
             as cost_per_1k_tokens_usd,
-        cast(by_agent.total_tokens as {{ double_type() }}) / nullif(by_agent.traces, 0) as tokens_per_trace,
-        cast(by_agent.calls as {{ double_type() }}) / nullif(by_agent.traces, 0) as calls_per_trace,
+        cast(by_agent.total_tokens as double) / nullif(by_agent.traces, 0) as tokens_per_trace,
+        cast(by_agent.calls as double) / nullif(by_agent.traces, 0) as calls_per_trace,
         coalesce(by_agent.error_waste_usd, case when by_agent.total_cost_usd is not null then 0 end)
             as error_waste_usd,
-        cast(coalesce(by_agent.error_waste_usd, 0) as {{ double_type() }})
-            / nullif(cast(by_agent.total_cost_usd as {{ double_type() }}), 0) as error_waste_share
+        cast(coalesce(by_agent.error_waste_usd, 0) as double)
+            / nullif(cast(by_agent.total_cost_usd as double), 0) as error_waste_share
     from by_agent
     left join {{ ref('dim_agents') }} as agents
         on by_agent.agent_id = agents.agent_id
@@ -90,21 +90,21 @@ select
     cast(calls as bigint) as calls,
     cast(successful_calls as bigint) as successful_calls,
     cast(error_calls as bigint) as error_calls,
-    cast(error_rate as {{ double_type() }}) as error_rate,
+    cast(error_rate as double) as error_rate,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(traces as bigint) as traces,
     cast(input_tokens as bigint) as input_tokens,
     cast(output_tokens as bigint) as output_tokens,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(output_input_ratio as {{ double_type() }}) as output_input_ratio,
-    cast(cache_hit_rate as {{ double_type() }}) as cache_hit_rate,
-    cast(cost_per_call_usd as {{ double_type() }}) as cost_per_call_usd,
-    cast(cost_per_successful_call_usd as {{ double_type() }}) as cost_per_successful_call_usd,
-    cast(cost_per_trace_usd as {{ double_type() }}) as cost_per_trace_usd,
-    cast(cost_per_1k_tokens_usd as {{ double_type() }}) as cost_per_1k_tokens_usd,
-    cast(tokens_per_trace as {{ double_type() }}) as tokens_per_trace,
-    cast(calls_per_trace as {{ double_type() }}) as calls_per_trace,
+    cast(output_input_ratio as double) as output_input_ratio,
+    cast(cache_hit_rate as double) as cache_hit_rate,
+    cast(cost_per_call_usd as double) as cost_per_call_usd,
+    cast(cost_per_successful_call_usd as double) as cost_per_successful_call_usd,
+    cast(cost_per_trace_usd as double) as cost_per_trace_usd,
+    cast(cost_per_1k_tokens_usd as double) as cost_per_1k_tokens_usd,
+    cast(tokens_per_trace as double) as tokens_per_trace,
+    cast(calls_per_trace as double) as calls_per_trace,
     cast(error_waste_usd as {{ money_type() }}) as error_waste_usd,
-    cast(error_waste_share as {{ double_type() }}) as error_waste_share
+    cast(error_waste_share as double) as error_waste_share
 from final

@@ -1,7 +1,7 @@
 -- One row per agent and (provider, model) it called: its model mix.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 
@@ -37,17 +37,17 @@ final as (
         by_model.first_call_date,
         by_model.last_call_date,
         by_model.calls,
-        cast(by_model.calls as {{ double_type() }}) / sum(by_model.calls) over (partition by by_model.agent_id)
+        cast(by_model.calls as double) / sum(by_model.calls) over (partition by by_model.agent_id)
             as share_of_agent_calls,
         by_model.error_calls,
-        cast(by_model.error_calls as {{ double_type() }}) / by_model.calls as error_rate,
+        cast(by_model.error_calls as double) / by_model.calls as error_rate,
         by_model.unpriced_calls,
         by_model.input_tokens,
         by_model.output_tokens,
         by_model.total_tokens,
         by_model.total_cost_usd,
-        cast(by_model.total_cost_usd as {{ double_type() }})
-            / nullif(cast(sum(by_model.total_cost_usd) over (partition by by_model.agent_id) as {{ double_type() }}), 0)
+        cast(by_model.total_cost_usd as double)
+            / nullif(cast(sum(by_model.total_cost_usd) over (partition by by_model.agent_id) as double), 0)
             as share_of_agent_cost,
         by_model.latency_p50_ms,
         by_model.latency_p95_ms
@@ -65,15 +65,15 @@ select
     cast(first_call_date as date) as first_call_date,
     cast(last_call_date as date) as last_call_date,
     cast(calls as bigint) as calls,
-    cast(share_of_agent_calls as {{ double_type() }}) as share_of_agent_calls,
+    cast(share_of_agent_calls as double) as share_of_agent_calls,
     cast(error_calls as bigint) as error_calls,
-    cast(error_rate as {{ double_type() }}) as error_rate,
+    cast(error_rate as double) as error_rate,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(input_tokens as bigint) as input_tokens,
     cast(output_tokens as bigint) as output_tokens,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(share_of_agent_cost as {{ double_type() }}) as share_of_agent_cost,
-    cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
-    cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms
+    cast(share_of_agent_cost as double) as share_of_agent_cost,
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms
 from final

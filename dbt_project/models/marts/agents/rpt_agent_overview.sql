@@ -5,7 +5,7 @@
 -- not add up across days, read the calls.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 
@@ -31,7 +31,7 @@ daily_activity as (
             and daily.call_date <= as_of.as_of_date then daily.calls else 0 end) as calls_last_30_days,
         sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
             and daily.call_date <= as_of.as_of_date then daily.total_cost_usd end) as cost_last_30_days_usd
-    from {{ ref('int_agent_daily') }} as daily
+    from {{ ref('fct_agent_daily') }} as daily
     cross join as_of
     group by daily.agent_id
 
@@ -101,17 +101,17 @@ final as (
         coalesce(call_activity.calls, 0) as calls,
         coalesce(call_activity.traces, 0) as traces,
         coalesce(root_traces.root_traces, 0) as root_traces,
-        cast(root_traces.successful_root_traces as {{ double_type() }})
+        cast(root_traces.successful_root_traces as double)
             / nullif(root_traces.root_traces, 0) as root_trace_success_rate,
         coalesce(call_activity.error_calls, 0) as error_calls,
-        cast(call_activity.error_calls as {{ double_type() }}) / nullif(call_activity.calls, 0) as error_rate,
+        cast(call_activity.error_calls as double) / nullif(call_activity.calls, 0) as error_rate,
         coalesce(call_activity.unpriced_calls, 0) as unpriced_calls,
         coalesce(call_activity.input_tokens, 0) as input_tokens,
         coalesce(call_activity.output_tokens, 0) as output_tokens,
         coalesce(call_activity.total_tokens, 0) as total_tokens,
         call_activity.total_cost_usd,
-        cast(call_activity.total_cost_usd as {{ double_type() }})
-            / nullif(cast(grand_total.total_cost_usd as {{ double_type() }}), 0) as share_of_total_cost,
+        cast(call_activity.total_cost_usd as double)
+            / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
         coalesce(call_activity.calls_last_30_days, 0) as calls_last_30_days,
         call_activity.cost_last_30_days_usd,
         call_activity.latency_p50_ms,
@@ -141,17 +141,17 @@ select
     cast(calls as bigint) as calls,
     cast(traces as bigint) as traces,
     cast(root_traces as bigint) as root_traces,
-    cast(root_trace_success_rate as {{ double_type() }}) as root_trace_success_rate,
+    cast(root_trace_success_rate as double) as root_trace_success_rate,
     cast(error_calls as bigint) as error_calls,
-    cast(error_rate as {{ double_type() }}) as error_rate,
+    cast(error_rate as double) as error_rate,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(input_tokens as bigint) as input_tokens,
     cast(output_tokens as bigint) as output_tokens,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(share_of_total_cost as {{ double_type() }}) as share_of_total_cost,
+    cast(share_of_total_cost as double) as share_of_total_cost,
     cast(calls_last_30_days as bigint) as calls_last_30_days,
     cast(cost_last_30_days_usd as {{ money_type() }}) as cost_last_30_days_usd,
-    cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
-    cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms
 from final

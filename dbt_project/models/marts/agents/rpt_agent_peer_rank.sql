@@ -71,12 +71,12 @@ select
     cast(department as varchar) as department,
     cast(calls as bigint) as calls,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(cost_percentile as {{ double_type() }}) as cost_percentile,
+    cast(cost_percentile as double) as cost_percentile,
     cast(cost_peer_count as bigint) as cost_peer_count,
-    cast(cost_per_successful_call_usd as {{ double_type() }}) as cost_per_successful_call_usd,
-    cast(efficiency_percentile as {{ double_type() }}) as efficiency_percentile,
+    cast(cost_per_successful_call_usd as double) as cost_per_successful_call_usd,
+    cast(efficiency_percentile as double) as efficiency_percentile,
     cast(efficiency_peer_count as bigint) as efficiency_peer_count,
-    cast(error_rate as {{ double_type() }}) as error_rate,
-    cast(error_rate_percentile as {{ double_type() }}) as error_rate_percentile,
+    cast(error_rate as double) as error_rate,
+    cast(error_rate_percentile as double) as error_rate_percentile,
     cast(error_rate_peer_count as bigint) as error_rate_peer_count
 from final

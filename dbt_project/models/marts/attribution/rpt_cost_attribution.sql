@@ -3,11 +3,11 @@
 -- Each node's share_of_parent is its cost over its parent's cost, so the shares
 -- of the children of one parent sum to 1; share_of_total is over the root.
 {%- set separator = "' > '" %}
--- The leaves are summed from the incremental int_cost_daily (the org-mapping
+-- The leaves are summed from the incremental fct_cost_daily (the org-mapping
 -- fallback applied on every run), not from every call of the history.
 with leaves as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
+    {{ cost_rollup_by_attributed_department(ref('fct_cost_daily'), []) }}
 
 ),
 
@@ -130,11 +130,11 @@ final as (
         nodes.total_cost_usd,
         case
             when nodes.level = 0 then 1.0
-            else cast(coalesce(nodes.total_cost_usd, 0) as {{ double_type() }})
-                / nullif(cast(parents.total_cost_usd as {{ double_type() }}), 0)
+            else cast(coalesce(nodes.total_cost_usd, 0) as double)
+                / nullif(cast(parents.total_cost_usd as double), 0)
         end as share_of_parent,
-        cast(coalesce(nodes.total_cost_usd, 0) as {{ double_type() }})
-            / nullif(cast(root.total_cost_usd as {{ double_type() }}), 0) as share_of_total
+        cast(coalesce(nodes.total_cost_usd, 0) as double)
+            / nullif(cast(root.total_cost_usd as double), 0) as share_of_total
     from nodes
     cross join root
     left join nodes as parents
@@ -156,6 +156,6 @@ select
     cast(calls as bigint) as calls,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(share_of_parent as {{ double_type() }}) as share_of_parent,
-    cast(share_of_total as {{ double_type() }}) as share_of_total
+    cast(share_of_parent as double) as share_of_parent,
+    cast(share_of_total as double) as share_of_total
 from final

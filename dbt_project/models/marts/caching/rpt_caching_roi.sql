@@ -25,11 +25,11 @@
 -- It is gross of the write premium needed to fill the cache, so an upper bound.
 {%- set assumed_share = var('assumed_cacheable_prefix_share', 0.5) %}
 {%- set assumed_ratio = var('assumed_cache_read_price_ratio', 0.5) %}
--- Sums of the incremental per-day aggregate int_caching_daily, which applies
+-- Sums of the incremental per-day aggregate fct_caching_daily, which applies
 -- the per-call conditions above (cache hit, candidate call) call by call.
 with caching_days as (
 
-    select * from {{ ref('int_caching_daily') }}
+    select * from {{ ref('fct_caching_daily') }}
 
 ),
 
@@ -40,8 +40,8 @@ catalog_cache_prices as (
     select
         provider_id,
         model_id,
-        cast(avg(case when usage_type = 'cache_read' then price_per_mtok end) as {{ double_type() }})
-            / nullif(cast(avg(case when usage_type = 'input' then price_per_mtok end) as {{ double_type() }}), 0)
+        cast(avg(case when usage_type = 'cache_read' then price_per_mtok end) as double)
+            / nullif(cast(avg(case when usage_type = 'input' then price_per_mtok end) as double), 0)
             as cache_read_price_ratio,
         sum(case when usage_type = 'cache_read' then 1 else 0 end) > 0 as has_cache_read_price
     from {{ ref('stg_reference__model_prices') }}
@@ -65,7 +65,7 @@ catalog_matches_ranked as (
             partition by provider, model
             order by sum(calls) desc, catalog_provider_id, catalog_model_id
         ) as match_rank
-    from {{ ref('int_model_daily') }}
+    from {{ ref('fct_model_daily') }}
     where catalog_model_id is not null
     group by provider, model, catalog_provider_id, catalog_model_id
 
@@ -76,9 +76,9 @@ model_rates as (
     select
         provider,
         model,
-        cast(sum(uncached_input_cost_usd) as {{ double_type() }})
+        cast(sum(uncached_input_cost_usd) as double)
             / nullif(sum(priced_uncached_input_tokens), 0) as uncached_input_rate_usd,
-        cast(sum(cache_savings_usd) as {{ double_type() }})
+        cast(sum(cache_savings_usd) as double)
             / nullif(sum(priced_cache_read_tokens), 0) as observed_read_discount_usd
     from caching_days
     group by provider, model
@@ -133,7 +133,7 @@ agent_models as (
         sum(cache_write_cost_usd) as cache_write_cost_usd,
         sum(cache_savings_usd) as cache_savings_usd,
         sum(cache_write_premium_usd) as cache_write_premium_usd,
-        cast(sum(cache_hit_read_tokens) as {{ double_type() }})
+        cast(sum(cache_hit_read_tokens) as double)
             / nullif(sum(cache_hit_input_tokens), 0) as observed_prefix_share,
         sum(candidate_uncached_tokens) as candidate_uncached_tokens
     from caching_days
@@ -170,14 +170,14 @@ final as (
         estimated.cache_read_tokens,
         estimated.cache_write_tokens,
         estimated.uncached_input_tokens,
-        cast(estimated.cache_read_tokens as {{ double_type() }}) / nullif(estimated.input_tokens, 0) as cache_hit_rate,
+        cast(estimated.cache_read_tokens as double) / nullif(estimated.input_tokens, 0) as cache_hit_rate,
         estimated.cache_read_cost_usd,
         estimated.cache_write_cost_usd,
         estimated.cache_savings_usd,
         estimated.cache_write_premium_usd,
         estimated.cache_savings_usd - coalesce(estimated.cache_write_premium_usd, 0) as net_cache_savings_usd,
-        cast(estimated.cache_savings_usd - coalesce(estimated.cache_write_premium_usd, 0) as {{ double_type() }})
-            / nullif(cast(estimated.cache_write_premium_usd as {{ double_type() }}), 0) as cache_roi,
+        cast(estimated.cache_savings_usd - coalesce(estimated.cache_write_premium_usd, 0) as double)
+            / nullif(cast(estimated.cache_write_premium_usd as double), 0) as cache_roi,
         estimated.candidate_uncached_tokens,
         estimated.cacheable_prefix_share,
         estimated.prefix_share_source,
@@ -203,17 +203,17 @@ select
     cast(cache_read_tokens as bigint) as cache_read_tokens,
     cast(cache_write_tokens as bigint) as cache_write_tokens,
     cast(uncached_input_tokens as bigint) as uncached_input_tokens,
-    cast(cache_hit_rate as {{ double_type() }}) as cache_hit_rate,
+    cast(cache_hit_rate as double) as cache_hit_rate,
     cast(cache_read_cost_usd as {{ money_type() }}) as cache_read_cost_usd,
     cast(cache_write_cost_usd as {{ money_type() }}) as cache_write_cost_usd,
     cast(cache_savings_usd as {{ money_type() }}) as cache_savings_usd,
     cast(cache_write_premium_usd as {{ money_type() }}) as cache_write_premium_usd,
     cast(net_cache_savings_usd as {{ money_type() }}) as net_cache_savings_usd,
-    cast(cache_roi as {{ double_type() }}) as cache_roi,
+    cast(cache_roi as double) as cache_roi,
     cast(candidate_uncached_tokens as bigint) as candidate_uncached_tokens,
-    cast(cacheable_prefix_share as {{ double_type() }}) as cacheable_prefix_share,
+    cast(cacheable_prefix_share as double) as cacheable_prefix_share,
     cast(prefix_share_source as varchar) as prefix_share_source,
-    cast(read_discount_per_token_usd as {{ double_type() }}) as read_discount_per_token_usd,
+    cast(read_discount_per_token_usd as double) as read_discount_per_token_usd,
     cast(discount_source as varchar) as discount_source,
     cast(potential_savings_usd as {{ money_type() }}) as potential_savings_usd
 from final

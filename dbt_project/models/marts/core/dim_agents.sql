@@ -11,7 +11,7 @@ with span_days as (
 -- all days (org-mapping fallback applied).
 call_rollup as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
+    {{ cost_rollup_by_attributed_department(ref('fct_cost_daily'), []) }}
 
 ),
 

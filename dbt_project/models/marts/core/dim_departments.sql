@@ -11,7 +11,7 @@ with call_activity as (
         count(distinct workspace_id) as workspace_count,
         count(distinct agent_id) as agent_count,
         sum(calls) as call_count
-    from {{ with_attributed_department(ref('int_cost_daily')) }} as costs
+    from {{ with_attributed_department(ref('fct_cost_daily')) }} as costs
     group by department
 
 ),

@@ -1,8 +1,8 @@
 -- One row per (provider, requested model) seen in LLM calls, with its catalog match.
--- Built from the incremental per-day aggregate int_model_daily, not from every call.
+-- Built from the incremental per-day aggregate fct_model_daily, not from every call.
 with model_days as (
 
-    select * from {{ ref('int_model_daily') }}
+    select * from {{ ref('fct_model_daily') }}
 
 ),
 

@@ -23,7 +23,7 @@ trace_activity as (
 
 call_rollup as (
 
-    {{ cost_rollup_by_attributed_department(ref('int_cost_daily'), []) }}
+    {{ cost_rollup_by_attributed_department(ref('fct_cost_daily'), []) }}
 
 ),
 

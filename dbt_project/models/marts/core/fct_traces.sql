@@ -153,7 +153,7 @@ final as (
         cast(environment as varchar) as environment,
         cast(started_at as timestamp) as started_at,
         cast(started_at as date) as trace_date,
-        cast(duration_ms as {{ double_type() }}) as duration_ms,
+        cast(duration_ms as double) as duration_ms,
         cast(span_count as bigint) as span_count,
         cast(llm_call_count as bigint) as llm_call_count,
         cast(tool_call_count as bigint) as tool_call_count,

@@ -10,7 +10,7 @@ with by_model as (
         cast(count(distinct agent_id) as bigint) as agent_count,
         cast(sum(priced_tokens) as bigint) as priced_tokens,
         {{ cost_measures_rollup() }}
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by provider, model
 
 ),
@@ -31,10 +31,10 @@ final as (
         by_model.last_call_date,
         by_model.agent_count,
         {{ cost_measure_columns('by_model.') }},
-        cast(by_model.total_cost_usd as {{ double_type() }})
-            / nullif(cast(grand_total.total_cost_usd as {{ double_type() }}), 0) as share_of_total_cost,
-        cast(by_model.total_cost_usd as {{ double_type() }}) / nullif(by_model.priced_calls, 0) as cost_per_priced_call_usd,
-        cast(by_model.total_cost_usd as {{ double_type() }}) * 1000 / nullif(by_model.priced_tokens, 0) as cost_per_1k_tokens_usd
+        cast(by_model.total_cost_usd as double)
+            / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
+        cast(by_model.total_cost_usd as double) / nullif(by_model.priced_calls, 0) as cost_per_priced_call_usd,
+        cast(by_model.total_cost_usd as double) * 1000 / nullif(by_model.priced_tokens, 0) as cost_per_1k_tokens_usd
     from by_model
     cross join grand_total
     left join {{ ref('dim_models') }} as models
@@ -51,7 +51,7 @@ select
     cast(last_call_date as date) as last_call_date,
     agent_count,
     {{ cost_measure_columns() }},
-    cast(share_of_total_cost as {{ double_type() }}) as share_of_total_cost,
-    cast(cost_per_priced_call_usd as {{ double_type() }}) as cost_per_priced_call_usd,
-    cast(cost_per_1k_tokens_usd as {{ double_type() }}) as cost_per_1k_tokens_usd
+    cast(share_of_total_cost as double) as share_of_total_cost,
+    cast(cost_per_priced_call_usd as double) as cost_per_priced_call_usd,
+    cast(cost_per_1k_tokens_usd as double) as cost_per_1k_tokens_usd
 from final

@@ -1,10 +1,10 @@
 -- Agents ranked by cost over two windows: the full data range and the last 30
 -- days ending on the as-of date (var as_of_date, default the last day with calls).
--- Summed from the incremental int_cost_daily (one row per day, workspace,
+-- Summed from the incremental fct_cost_daily (one row per day, workspace,
 -- department, agent, provider and model), not from every call of the history.
 with daily as (
 
-    select * from {{ ref('int_cost_daily') }}
+    select * from {{ ref('fct_cost_daily') }}
 
 ),
 
@@ -68,13 +68,13 @@ final as (
         ranked.unpriced_calls,
         ranked.total_tokens,
         ranked.total_cost_usd,
-        cast(ranked.total_cost_usd as {{ double_type() }})
-            / nullif(cast(ranked.window_total_cost_usd as {{ double_type() }}), 0) as share_of_window_cost,
+        cast(ranked.total_cost_usd as double)
+            / nullif(cast(ranked.window_total_cost_usd as double), 0) as share_of_window_cost,
         cast(sum(ranked.total_cost_usd) over (
             partition by ranked.ranking_window
             order by ranked.cost_rank
             rows between unbounded preceding and current row
-        ) as {{ double_type() }}) / nullif(cast(ranked.window_total_cost_usd as {{ double_type() }}), 0) as cumulative_share_of_window_cost
+        ) as double) / nullif(cast(ranked.window_total_cost_usd as double), 0) as cumulative_share_of_window_cost
     from ranked
     left join {{ ref('dim_agents') }} as agents
         on ranked.agent_id = agents.agent_id
@@ -92,6 +92,6 @@ select
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(share_of_window_cost as {{ double_type() }}) as share_of_window_cost,
-    cast(cumulative_share_of_window_cost as {{ double_type() }}) as cumulative_share_of_window_cost
+    cast(share_of_window_cost as double) as share_of_window_cost,
+    cast(cumulative_share_of_window_cost as double) as cumulative_share_of_window_cost
 from final

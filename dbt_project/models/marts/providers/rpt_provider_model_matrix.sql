@@ -3,7 +3,7 @@
 -- only the latency percentiles, which do not add up across days, read the calls.
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    select * from {{ ref('fct_llm_calls_attributed') }}
 
 ),
 
@@ -25,7 +25,7 @@ costs as (
         sum(total_cost_usd) as total_cost_usd,
         sum(uncached_input_cost_usd) + sum(cache_read_cost_usd) + sum(cache_write_cost_usd) as input_cost_usd,
         sum(output_cost_usd) + sum(reasoning_cost_usd) as output_cost_usd
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by provider, model
 
 ),
@@ -33,7 +33,7 @@ costs as (
 errors as (
 
     select provider, model, sum(error_calls) as error_calls
-    from {{ ref('int_usage_daily') }}
+    from {{ ref('fct_usage_daily') }}
     group by provider, model
 
 ),
@@ -55,7 +55,7 @@ by_model as (
 
     select
         costs.*,
-        cast(errors.error_calls as {{ double_type() }}) / costs.calls as error_rate,
+        cast(errors.error_calls as double) / costs.calls as error_rate,
         latency.latency_p50_ms,
         latency.latency_p95_ms,
         latency.ttft_p50_ms
@@ -75,17 +75,17 @@ final as (
         provider,
         model,
         calls,
-        cast(calls as {{ double_type() }}) / sum(calls) over () as share_of_calls,
+        cast(calls as double) / sum(calls) over () as share_of_calls,
         unpriced_calls,
         agent_count,
         input_tokens,
         output_tokens,
         total_tokens,
         total_cost_usd,
-        cast(total_cost_usd as {{ double_type() }}) * 1000 / nullif(priced_tokens, 0) as cost_per_1k_tokens_usd,
-        cast(input_cost_usd as {{ double_type() }}) * 1000 / nullif(priced_input_tokens, 0) as cost_per_1k_input_tokens_usd,
-        cast(output_cost_usd as {{ double_type() }}) * 1000 / nullif(priced_output_tokens, 0) as cost_per_1k_output_tokens_usd,
-        cast(total_cost_usd as {{ double_type() }}) / nullif(priced_calls, 0) as cost_per_call_usd,
+        cast(total_cost_usd as double) * 1000 / nullif(priced_tokens, 0) as cost_per_1k_tokens_usd,
+        cast(input_cost_usd as double) * 1000 / nullif(priced_input_tokens, 0) as cost_per_1k_input_tokens_usd,
+        cast(output_cost_usd as double) * 1000 / nullif(priced_output_tokens, 0) as cost_per_1k_output_tokens_usd,
+        cast(total_cost_usd as double) / nullif(priced_calls, 0) as cost_per_call_usd,
         latency_p50_ms,
         latency_p95_ms,
         ttft_p50_ms,
@@ -98,19 +98,19 @@ select
     cast(provider as varchar) as provider,
     cast(model as varchar) as model,
     cast(calls as bigint) as calls,
-    cast(share_of_calls as {{ double_type() }}) as share_of_calls,
+    cast(share_of_calls as double) as share_of_calls,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(agent_count as bigint) as agent_count,
     cast(input_tokens as bigint) as input_tokens,
     cast(output_tokens as bigint) as output_tokens,
     cast(total_tokens as bigint) as total_tokens,
     cast(total_cost_usd as {{ money_type() }}) as total_cost_usd,
-    cast(cost_per_1k_tokens_usd as {{ double_type() }}) as cost_per_1k_tokens_usd,
-    cast(cost_per_1k_input_tokens_usd as {{ double_type() }}) as cost_per_1k_input_tokens_usd,
-    cast(cost_per_1k_output_tokens_usd as {{ double_type() }}) as cost_per_1k_output_tokens_usd,
-    cast(cost_per_call_usd as {{ double_type() }}) as cost_per_call_usd,
-    cast(latency_p50_ms as {{ double_type() }}) as latency_p50_ms,
-    cast(latency_p95_ms as {{ double_type() }}) as latency_p95_ms,
-    cast(ttft_p50_ms as {{ double_type() }}) as ttft_p50_ms,
-    cast(error_rate as {{ double_type() }}) as error_rate
+    cast(cost_per_1k_tokens_usd as double) as cost_per_1k_tokens_usd,
+    cast(cost_per_1k_input_tokens_usd as double) as cost_per_1k_input_tokens_usd,
+    cast(cost_per_1k_output_tokens_usd as double) as cost_per_1k_output_tokens_usd,
+    cast(cost_per_call_usd as double) as cost_per_call_usd,
+    cast(latency_p50_ms as double) as latency_p50_ms,
+    cast(latency_p95_ms as double) as latency_p95_ms,
+    cast(ttft_p50_ms as double) as ttft_p50_ms,
+    cast(error_rate as double) as error_rate
 from final

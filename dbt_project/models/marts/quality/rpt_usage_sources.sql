@@ -18,4 +18,4 @@ select
     calls_without_agent,
     total_cost_usd,
     cost_without_agent_usd
-from {{ ref('int_usage_sources_daily') }}
+from {{ ref('fct_usage_sources_daily') }}

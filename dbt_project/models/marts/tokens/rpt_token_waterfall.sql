@@ -26,7 +26,7 @@ with daily_agent as (
         sum(uncached_input_cost_usd) as uncached_input_cost_usd,
         sum(reasoning_cost_usd) as reasoning_cost_usd,
         sum(output_cost_usd) as visible_output_cost_usd
-    from {{ ref('int_cost_daily') }}
+    from {{ ref('fct_cost_daily') }}
     group by call_date, workspace_id, agent_id
 
 ),
@@ -146,7 +146,7 @@ final as (
         step_kind,
         tokens,
         cost_usd,
-        cast(tokens as {{ double_type() }}) / nullif(cascade_total_tokens, 0) as share_of_cascade_tokens,
+        cast(tokens as double) / nullif(cascade_total_tokens, 0) as share_of_cascade_tokens,
         bar_top_tokens - tokens as bar_bottom_tokens,
         bar_top_tokens,
         calls,
@@ -166,7 +166,7 @@ select
     cast(step_kind as varchar) as step_kind,
     cast(tokens as bigint) as tokens,
     cast(cost_usd as {{ money_type() }}) as cost_usd,
-    cast(share_of_cascade_tokens as {{ double_type() }}) as share_of_cascade_tokens,
+    cast(share_of_cascade_tokens as double) as share_of_cascade_tokens,
     cast(bar_bottom_tokens as bigint) as bar_bottom_tokens,
     cast(bar_top_tokens as bigint) as bar_top_tokens,
     cast(calls as bigint) as calls,

@@ -8,7 +8,9 @@
 ] %}
 with calls as (
 
-    select * from {{ attributed_llm_calls() }} as calls
+    -- only the day and duration of each call (for the latency percentiles):
+    -- no attribution needed
+    select * from {{ ref('fct_llm_calls') }}
 
 ),
 
@@ -80,7 +82,7 @@ window_sums as (
         coalesce(sum(daily.output_tokens), 0) as output_tokens,
         coalesce(sum(daily.cache_read_tokens), 0) as cache_read_tokens
     from windows
-    left join {{ ref('int_agent_daily') }} as daily
+    left join {{ ref('fct_agent_daily') }} as daily
         on daily.call_date between windows.start_date and windows.end_date
     group by windows.period, windows.window_kind
 
@@ -124,7 +126,7 @@ window_measures as (
         window_sums.cache_read_tokens,
         window_latency.latency_p50_ms,
         window_latency.latency_p95_ms,
-        cast(window_sums.error_calls as {{ double_type() }}) / nullif(window_sums.calls, 0) as error_rate
+        cast(window_sums.error_calls as double) / nullif(window_sums.calls, 0) as error_rate
     from window_sums
     inner join window_latency
         on window_sums.period = window_latency.period
@@ -161,8 +163,8 @@ final as (
         previous_window.{{ metric }} as {{ metric }}_previous,
         {%- endfor %}
         {%- for metric in metrics if metric != 'error_rate' %}
-        cast(current_window.{{ metric }} as {{ double_type() }})
-            / nullif(cast(previous_window.{{ metric }} as {{ double_type() }}), 0) - 1 as {{ metric }}_change_pct,
+        cast(current_window.{{ metric }} as double)
+            / nullif(cast(previous_window.{{ metric }} as double), 0) - 1 as {{ metric }}_change_pct,
         {%- endfor %}
         current_window.error_rate - previous_window.error_rate as error_rate_change_pts
     from periods
@@ -185,12 +187,12 @@ select
     cast(previous_period_start as date) as previous_period_start,
     cast(previous_period_end as date) as previous_period_end,
     {%- for metric in metrics %}
-    {%- set metric_type = money_type() if metric.endswith('_usd') else (double_type() if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}
+    {%- set metric_type = money_type() if metric.endswith('_usd') else ('double' if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}
     cast({{ metric }} as {{ metric_type }}) as {{ metric }},
     cast({{ metric }}_previous as {{ metric_type }}) as {{ metric }}_previous,
     {%- endfor %}
     {%- for metric in metrics if metric != 'error_rate' %}
-    cast({{ metric }}_change_pct as {{ double_type() }}) as {{ metric }}_change_pct,
+    cast({{ metric }}_change_pct as double) as {{ metric }}_change_pct,
     {%- endfor %}
-    cast(error_rate_change_pts as {{ double_type() }}) as error_rate_change_pts
+    cast(error_rate_change_pts as double) as error_rate_change_pts
 from final

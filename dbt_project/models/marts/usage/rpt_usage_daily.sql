@@ -1,9 +1,9 @@
 -- Daily usage per agent, provider and model. Percentiles at this grain only.
--- The measures come from the incremental int_usage_daily; the labels are
+-- The measures come from the incremental fct_usage_daily; the labels are
 -- joined on every run, so a renamed agent shows its new name on every day.
 with daily as (
 
-    select * from {{ ref('int_usage_daily') }}
+    select * from {{ ref('fct_usage_daily') }}
 
 ),
 

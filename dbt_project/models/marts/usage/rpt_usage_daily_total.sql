@@ -12,7 +12,9 @@
 -- Incremental by day (no labels to refresh): a run replaces its window's days.
 with calls as (
 
-    select * from {{ attributed_llm_calls_in_window() }} as calls
+    -- the calls of the run's window and trace_span_days beyond it (see fct_usage_daily)
+    select * from {{ ref('fct_llm_calls_attributed') }}
+    where {{ partition_window_predicate('started_at', 'call_date', margin_days=var('trace_span_days') | int) }}
 
 ),
 

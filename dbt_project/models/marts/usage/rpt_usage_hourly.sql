@@ -1,9 +1,9 @@
 -- Hourly usage per agent, provider and model. Percentiles at this grain only.
--- The measures come from the incremental int_usage_hourly; the labels are
+-- The measures come from the incremental fct_usage_hourly; the labels are
 -- joined on every run.
 with hourly as (
 
-    select * from {{ ref('int_usage_hourly') }}
+    select * from {{ ref('fct_usage_hourly') }}
 
 ),
 

@@ -3,7 +3,11 @@
 -- rpt_agent_daily adds the agent's name, workspace and department on every run.
 with calls as (
 
-    select * from {{ attributed_llm_calls_in_window() }} as calls
+    -- the calls of the run's window, and trace_span_days beyond it on both
+    -- sides: there fct_llm_calls may have re-attributed calls to an agent
+    -- whose span arrived in this run, and those days are re-aggregated whole
+    select * from {{ ref('fct_llm_calls_attributed') }}
+    where {{ partition_window_predicate('started_at', 'call_date', margin_days=var('trace_span_days') | int) }}
 
 )
 

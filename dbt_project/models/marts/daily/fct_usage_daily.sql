@@ -1,0 +1,21 @@
+-- Usage per day, agent, provider and model, from the call fact's keys alone
+-- (no labels), incremental by day: a run replaces the days of its partition
+-- window. rpt_usage_daily adds the labels on every run.
+with calls as (
+
+    -- the calls of the run's window, and trace_span_days beyond it on both
+    -- sides: there fct_llm_calls may have re-attributed calls to an agent
+    -- whose span arrived in this run, and those days are re-aggregated whole
+    select * from {{ ref('fct_llm_calls_attributed') }}
+    where {{ partition_window_predicate('started_at', 'call_date', margin_days=var('trace_span_days') | int) }}
+
+)
+
+select
+    call_date,
+    agent_id,
+    provider,
+    model,
+    {{ usage_measures() }}
+from calls
+group by call_date, agent_id, provider, model
