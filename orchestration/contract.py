@@ -113,7 +113,7 @@ TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wr
 LINEAGE_FIELDS: tuple[Field, ...] = (
     Field("_source_file", "VARCHAR", True, "Landing-relative path of the file the row came from."),
     Field("_source_row", "BIGINT", True, "1-based row (line, or span ordinal for OTLP) within that file."),
-    Field("_source_format", "VARCHAR", True, "parquet, jsonl, csv, otlp_jsonl or otlp_json."),
+    Field("_source_format", "VARCHAR", True, "parquet, jsonl, csv, otlp_jsonl, otlp_json or otlp_proto."),
     Field("_loaded_at", "TIMESTAMP", True, "When the loader wrote the row, UTC."),
 )
 

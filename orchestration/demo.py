@@ -10,11 +10,13 @@ the generator's workspaces, departments and agents) are installed into
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import sys
 import time
+import warnings
 
 import dagster as dg
 import duckdb
@@ -22,6 +24,7 @@ import duckdb
 from generators import GeneratorConfig
 from orchestration.defs.automation.definitions import range_tags
 from orchestration.defs.generate.assets import demo_window
+from orchestration.progress import RunOutcome, elapsed_text, log_path_for, run_with_progress, stage_by_step
 from orchestration.reference import DEMO_REFERENCE_DIR, REFERENCE_FILES, install_reference_files
 from orchestration.run_range import CONSOLE_INFO, PID_TAG, announce_reclaimed_runs
 from orchestration.settings import Settings, load_settings
@@ -43,22 +46,48 @@ def _reset_if_dataset_changed(settings: Settings, window: dict[str, object]) -> 
     marker.write_text(json.dumps(window))
 
 
-def _summary(settings: Settings) -> str:
+def _summary(settings: Settings) -> list[str]:
+    """Calls, cost, dates and quarantined rows by rule, read from the published copy."""
     conn = duckdb.connect(str(settings.published_warehouse_path), read_only=True)
     try:
         calls, cost, first, last = conn.execute(
             "select count(*), sum(total_cost_usd), min(call_date), max(call_date) from marts.fct_llm_calls"
         ).fetchone()
+        quarantined = conn.execute(
+            "select rule, sum(quarantined_rows) from quality.quarantine_summary group by rule order by 2 desc, 1"
+        ).fetchall()
     finally:
         conn.close()
-    return f"{calls:,} LLM calls from {first} to {last}, total cost ${cost:,.2f}"
+    lines = [f"{calls:,} LLM calls from {first} to {last}, total cost ${cost:,.2f}"]
+    if quarantined:
+        reasons = ", ".join(f"{rule} {rows:,}" for rule, rows in quarantined)
+        lines.append(f"quarantined rows: {sum(r for _, r in quarantined):,} ({reasons})")
+    else:
+        lines.append("quarantined rows: 0")
+    return lines
 
 
-def main() -> int:
+def _report_failure(what: str, outcome: RunOutcome, log_path) -> None:
+    step, first_line = outcome.failure or ("(no step failed; the run could not start)", "")
+    print(f"{what} failed at step {step}: {first_line}", file=sys.stderr)
+    print(f"  log: {log_path}", file=sys.stderr)
+    print(f"  run: {outcome.run_id} in the Dagster UI (agentledger ui)", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="stream dbt and Dagster logs instead of progress lines")
+    args = parser.parse_args(argv)
+    # Dagster flags the beta parameters the definitions use, at import; nothing a user can act on.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
     from orchestration.definitions import defs
 
     settings = load_settings()
     first, last = demo_window(settings.demo_days, None)
+    log_path = log_path_for(settings.logs_dir, "demo")
+    print(f"AgentLedger demo: {settings.demo_calls:,} synthetic LLM calls, {first}..{last}, in {settings.data_dir}")
     _reset_if_dataset_changed(
         settings,
         {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
@@ -69,36 +98,34 @@ def main() -> int:
         print(f"Installed the demo's {', '.join(p.name for p in installed)} into {settings.reference_dir}")
     if kept:
         print(f"Kept the existing {', '.join(kept)} in {settings.reference_dir}")
+    print(f"Logs: {log_path}" + ("" if args.verbose else "  (--verbose streams them)"))
     instance = dg.DagsterInstance.get()
     announce_reclaimed_runs(instance)
     started = time.monotonic()
+    stages = stage_by_step(defs)
 
-    print(f"[1/2] Generating {settings.demo_calls:,} synthetic LLM calls for {first}..{last}")
-    generate = defs.resolve_job_def("generate_demo_data").execute_in_process(
-        instance=instance, run_config=CONSOLE_INFO, raise_on_error=False
-    )
+    generate = run_with_progress(defs.resolve_job_def("generate_demo_data"), instance, stages, log_path,
+                                 verbose=args.verbose, run_config=CONSOLE_INFO)
     if not generate.success:
-        print("Generating the synthetic dataset failed; see the run in the Dagster UI (make dev).", file=sys.stderr)
+        _report_failure("Generating the synthetic dataset", generate, log_path)
         return 1
-
-    print("[2/2] Running the pipeline: ingest, dbt, forecasts and signals, publish, report site")
-    run = defs.resolve_job_def("agentledger_pipeline").execute_in_process(
-        instance=instance,
-        run_config=CONSOLE_INFO,
-        tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
-        raise_on_error=False,
+    run = run_with_progress(
+        defs.resolve_job_def("agentledger_pipeline"), instance, stages, log_path, verbose=args.verbose,
+        run_config=CONSOLE_INFO, tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
     )
     if not run.success:
-        print(f"The pipeline run {run.run_id} failed; see it in the Dagster UI (make dev).", file=sys.stderr)
+        _report_failure("The pipeline run", run, log_path)
         return 1
 
-    elapsed = time.monotonic() - started
+    summary = _summary(settings)
     print(
-        f"\nDone in {elapsed:.0f}s: {_summary(settings)}\n"
+        f"\nDone in {elapsed_text(time.monotonic() - started)}: {summary[0]}\n"
+        f"  {summary[1]}\n"
         f"  working warehouse : {settings.warehouse_path}\n"
         f"  published marts   : {settings.published_warehouse_path} (read-only copy for analysts)\n"
-        f"  report site       : {settings.published_dir / 'site'}  ->  make serve-report  (http://127.0.0.1:3001)\n"
-        f"  Dagster UI        : make dev  (http://127.0.0.1:3000, run {run.run_id[:8]})"
+        f"  report site       : {settings.published_dir / 'site'}  ->  agentledger serve-report  (http://127.0.0.1:3001)\n"
+        f"  Dagster UI        : agentledger ui  (http://127.0.0.1:3000, run {run.run_id[:8]})\n"
+        f"  log               : {log_path}"
     )
     return 0
 

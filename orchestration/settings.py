@@ -18,6 +18,7 @@ so that one variable moves everything a run writes.
 | AGENTLEDGER_FRESHNESS_HOURS | `36` | newest loaded span older than this fails the freshness check |
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
 | AGENTLEDGER_DEMO_DAYS | `90` | days of synthetic history, ending yesterday (UTC) |
+| AGENTLEDGER_RECEIVER_TOKEN | unset | bearer token the OTLP/HTTP receiver requires; unset means none (it binds 127.0.0.1) |
 | AGENTLEDGER_CHROMIUM | `/usr/bin/chromium` | the Chromium executable for the report checks, screenshots and PDFs |
 
 The loader's own variables (`load_ingest_settings()`; their meaning and
@@ -64,6 +65,7 @@ class Settings:
     demo_calls: int
     demo_days: int
     chromium_path: Path | None = None  # None: the Debian package's path (orchestration/publish/browser.py)
+    receiver_token: str | None = None
 
     @property
     def landing_dir(self) -> Path:
@@ -92,6 +94,11 @@ class Settings:
     @property
     def exports_dir(self) -> Path:
         return self.data_dir / "exports"
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per command-line run (dbt, Dagster and report-build output)."""
+        return self.data_dir / "logs"
 
     @property
     def dagster_home(self) -> Path:
@@ -142,6 +149,7 @@ def load_settings() -> Settings:
         demo_calls=int(_float_env("AGENTLEDGER_DEMO_CALLS", 300_000)),
         demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
         chromium_path=Path(chromium) if (chromium := os.environ.get("AGENTLEDGER_CHROMIUM")) else None,
+        receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
     )
 
 

@@ -28,11 +28,13 @@ from orchestration.ingest.landing import (
     UnrecognisedFormat,
     detect_format,
     is_gzip,
+    open_decompressed,
     path_day_hint,
     scan_text,
     write_clean_copy,
 )
 from orchestration.ingest.options import IngestOptions
+from orchestration.ingest.otlp_proto import OtlpFormatError, ProtoFileTooLarge, convert_proto_file
 from orchestration.ingest.plan import FilePlan, fallback_day
 from orchestration.ingest.readers import (
     STAGE_FILES_TABLE,
@@ -118,21 +120,46 @@ def _changed_since_listed(f: LandingFile) -> bool:
     return st.st_size != f.size or st.st_mtime_ns != f.mtime_ns
 
 
+def reader_format(fmt: str) -> str:
+    """The format a file's rows are read in: a Collector proto file is read as the OTLP JSON lines it becomes."""
+    return "otlp_jsonl" if fmt == "otlp_proto" else fmt
+
+
+def _proto_as_json_lines(plan: FilePlan, options: IngestOptions, workdir: Path) -> Path:
+    """A Collector `format: proto` file converted to OTLP JSON lines (content removed) in the run's private folder.
+
+    DuckDB has no protobuf reader, so the frames are parsed with the official
+    opentelemetry-proto classes, the one step of a load done per message in Python.
+    """
+    target = workdir / f"f{plan.file_id}.from_proto.jsonl"
+    try:
+        with open_decompressed(plan.file.path) as stream:
+            convert_proto_file(stream, plan.file.rel, target, options.limits.max_line_bytes,
+                               options.limits.max_decompressed_bytes)
+    except ProtoFileTooLarge as exc:
+        raise FileRejected("decompressed_too_large", str(exc)) from exc
+    except OtlpFormatError as exc:
+        raise FileRejected("unparseable_file", str(exc)) from exc
+    return target
+
+
 def read_path(plan: FilePlan, options: IngestOptions, workdir: Path) -> Path:
     """The path a text file's reader reads: the file itself, or a cleaned copy
-    (decompressed, BOM dropped, unreadable lines replaced) in the run's
-    private folder when the pre-pass found lines that must be quarantined
-    one by one. Raises FileRejected for a whole-file limit."""
-    ext = "csv" if plan.fmt == "csv" else "jsonl"
-    if plan.fmt == "csv":
-        check_csv_header(plan.file.path, options.limits)  # before any line is rewritten
-    unpacked = workdir / f"f{plan.file_id}.unpacked.{ext}" if is_gzip(plan.file.path) else None
-    scan = scan_text(plan.file.path, plan.fmt, options.limits, copy_to=unpacked)
-    source = unpacked or plan.file.path
-    if not scan.needs_copy(plan.fmt):
+    (decompressed, BOM dropped, unreadable lines replaced, or converted from
+    protobuf) in the run's private folder when the pre-pass found lines that
+    must be quarantined one by one. Raises FileRejected for a whole-file limit."""
+    fmt = reader_format(plan.fmt)
+    path = _proto_as_json_lines(plan, options, workdir) if plan.fmt == "otlp_proto" else plan.file.path
+    ext = "csv" if fmt == "csv" else "jsonl"
+    if fmt == "csv":
+        check_csv_header(path, options.limits)  # before any line is rewritten
+    unpacked = workdir / f"f{plan.file_id}.unpacked.{ext}" if is_gzip(path) else None
+    scan = scan_text(path, fmt, options.limits, copy_to=unpacked)
+    source = unpacked or path
+    if not scan.needs_copy(fmt):
         return source
     copy = workdir / f"f{plan.file_id}.{ext}"
-    plan.line_issues = write_clean_copy(source, copy, plan.fmt, options.limits)
+    plan.line_issues = write_clean_copy(source, copy, fmt, options.limits)
     if unpacked is not None:
         unpacked.unlink()
     return copy
@@ -200,7 +227,7 @@ def _stage_one(con, plan: FilePlan, ctx: StageContext) -> bool:
     options = ctx.options
     try:
         path = f.path if plan.fmt == "parquet" else read_path(plan, options, ctx.workdir)
-        query = source_query(con, path, plan.fmt, options.mapping, tag=str(plan.file_id), limits=options.limits)
+        query = source_query(con, path, reader_format(plan.fmt), options.mapping, tag=str(plan.file_id), limits=options.limits)
         sql = typed_rows_sql(
             query,
             salt=ctx.salt,

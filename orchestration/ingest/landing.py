@@ -19,8 +19,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from orchestration.ingest.options import InputLimits
+from orchestration.ingest.otlp_proto import looks_like_proto_frames
 
-FORMATS = ("parquet", "jsonl", "csv", "otlp_jsonl", "otlp_json")
+FORMATS = ("parquet", "jsonl", "csv", "otlp_jsonl", "otlp_json", "otlp_proto")
 
 # Files still being written by common copy tools, and hidden files.
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".inprogress")
@@ -176,11 +177,14 @@ def path_day_hint(rel: str) -> date | None:
         return None
 
 
-def _open(path: Path):
+def open_decompressed(path: Path):
+    """The file's bytes, gunzipped when its name ends in .gz."""
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
 
 
 BOM = codecs.BOM_UTF8
+# The Collector file exporter's `format: proto` files (any name is sniffed too).
+PROTO_EXTENSIONS = ("pb", "binpb")
 # Errors of a corrupt or truncated gzip stream (gzip.BadGzipFile is an OSError).
 _GZIP_ERRORS = (zlib.error, EOFError, gzip.BadGzipFile)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -238,12 +242,14 @@ def detect_format(path: Path, limits: InputLimits | None = None) -> str:
     stem = name[:-3] if name.endswith(".gz") else name
     ext = stem.rsplit(".", 1)[-1] if "." in stem else ""
     try:
-        with _open(path) as fh:
+        with open_decompressed(path) as fh:
             head = fh.read(8)
     except _GZIP_ERRORS as exc:
         raise FileRejected("unparseable_file", "corrupt or truncated gzip stream") from exc
     except OSError as exc:
         raise FileRejected("unparseable_file", f"the file cannot be opened ({type(exc).__name__})") from exc
+    if ext in PROTO_EXTENSIONS or looks_like_proto_frames(head):
+        return "otlp_proto"
     if head.startswith(BOM):
         head = head[len(BOM):]
     if head[:4] == b"PAR1" or ext == "parquet":
@@ -252,7 +258,7 @@ def detect_format(path: Path, limits: InputLimits | None = None) -> str:
         return "csv"
     if ext in ("json", "jsonl", "ndjson") or head.lstrip()[:1] in (b"{", b"["):
         try:
-            with _open(path) as fh:
+            with open_decompressed(path) as fh:
                 doc = _first_json_value(fh, limits)
                 if doc is None:
                     # Not a complete JSON value on the first line: a pretty-printed
@@ -270,7 +276,8 @@ def detect_format(path: Path, limits: InputLimits | None = None) -> str:
         return "jsonl"
     raise UnrecognisedFormat(
         "unrecognised format; expected Parquet (.parquet), CSV (.csv), "
-        "JSON Lines (.jsonl) or OTLP JSON (.json / .jsonl with resourceSpans)"
+        "JSON Lines (.jsonl), OTLP JSON (.json / .jsonl with resourceSpans) "
+        "or the Collector's OTLP protobuf (.pb, length-prefixed TracesData)"
     )
 
 
@@ -321,7 +328,7 @@ def scan_text(path: Path, fmt: str, limits: InputLimits, copy_to: Path | None = 
     run = 0  # bytes since the last newline
     out = copy_to.open("wb") if copy_to is not None else None
     try:
-        with _open(path) as fh:
+        with open_decompressed(path) as fh:
             first = True
             while block := fh.read(_SCAN_CHUNK):
                 if out is not None:
@@ -382,7 +389,7 @@ def write_clean_copy(path: Path, dest: Path, fmt: str, limits: InputLimits) -> l
     issues: list[LineIssue] = []
     limit = limits.max_line_bytes
     physical = ordinal = 0
-    with _open(path) as src, dest.open("wb") as out:
+    with open_decompressed(path) as src, dest.open("wb") as out:
         if fmt == "otlp_json":
             head = src.read(len(BOM))
             if head != BOM:
