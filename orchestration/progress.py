@@ -95,6 +95,16 @@ class _Stage:
         return ", ".join(parts)
 
 
+def _first_error_line(error) -> str:
+    """The user's own error under Dagster's wrapper: the innermost cause, its first two lines joined."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "unknown error"
+    lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else error.cls_name or "unknown error"
+
+
 class RunFollower:
     """Follows one run's events and prints a line whenever a stage ends."""
 
@@ -165,9 +175,7 @@ class RunFollower:
             else:
                 self._current.checks_failed += 1
         elif kind == dg.DagsterEventType.STEP_FAILURE:
-            error = event.step_failure_data.error
-            message = (error.message if error else "unknown error").strip().splitlines()
-            self.failure = (step, message[0] if message else "unknown error")
+            self.failure = (step, _first_error_line(event.step_failure_data.error))
             self._current.metadata["failed"] = step
         self._last_timestamp = entry.timestamp
 
@@ -190,15 +198,19 @@ def _output_to(log_path: Path, verbose: bool) -> Iterator[TextIO]:
         yield sys.stdout
         return
     saved_out, saved_err = os.dup(1), os.dup(2)
+    saved_streams = sys.stdout, sys.stderr
     terminal = os.fdopen(os.dup(1), "w", buffering=1)
-    with log_path.open("ab") as log:
+    with log_path.open("ab") as log, log_path.open("a", buffering=1) as log_text:
+        # Child processes write to the file descriptors; Python code may hold a
+        # replaced sys.stdout (a test runner's, for one): both point at the log.
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        sys.stdout = sys.stderr = log_text
         try:
             yield terminal
         finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            sys.stdout, sys.stderr = saved_streams
+            log_text.flush()
             os.dup2(saved_out, 1)
             os.dup2(saved_err, 2)
             os.close(saved_out)

@@ -16,7 +16,9 @@ swapped in whole as `<data>/published/site/`, next to the file it was built from
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -25,6 +27,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from orchestration.publish.publish import swap_directory
 from orchestration.settings import REPORTS_DIR, Settings
@@ -184,8 +188,9 @@ def built_pages(build_dir: Path) -> list[str]:
     return routes
 
 
+PUBLICATION_FILE = "publication.json"
 PROJECT_FILES = ("package.json", "package-lock.json", "evidence.plugins.yaml", "evidence.settings.json")
-PROJECT_FOLDERS = ("sources", "pages", "partials", "components")
+PROJECT_FOLDERS = ("sources", "pages", "partials", "components", "static")
 
 
 def site_dir(settings: Settings) -> Path:
@@ -259,6 +264,28 @@ def check_report_sources(
     return _stage_and_run_sources(settings, timeout_s, project_dir, required_sources)[2]
 
 
+def publication(settings: Settings) -> dict[str, str | None]:
+    """What the site says it shows: the last day with data and when the published file was written (UTC)."""
+    published = settings.published_warehouse_path
+    conn = duckdb.connect(str(published), read_only=True)
+    try:
+        (data_through,) = conn.execute("select max(call_date) from marts.rpt_cost_daily").fetchone()
+    finally:
+        conn.close()
+    published_at = dt.datetime.fromtimestamp(published.stat().st_mtime, dt.timezone.utc)
+    return {
+        "data_through": None if data_through is None else data_through.isoformat(),
+        "published_at": f"{published_at:%Y-%m-%d %H:%M} UTC",
+    }
+
+
+def write_publication(settings: Settings, build_dir: Path) -> Path:
+    """publication.json beside the built pages; the site's layout shows it on every page."""
+    target = build_dir / PUBLICATION_FILE
+    target.write_text(json.dumps(publication(settings)))
+    return target
+
+
 def build_report_site(
     settings: Settings,
     timeout_s: float = 900,
@@ -282,6 +309,7 @@ def build_report_site(
     if not (build_dir / "index.html").exists():
         raise ReportBuildError(f"`npm run build` finished but {build_dir}/index.html is missing:\n{out[-3000:]}")
     pages = built_pages(build_dir)
+    write_publication(settings, build_dir)
     final = site_dir(settings)
     _swap_in(build_dir, final)
     return ReportBuildResult(

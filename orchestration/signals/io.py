@@ -122,7 +122,8 @@ TABLE_SCHEMAS: dict[str, dict[str, str]] = {
     },
     "recommendations": {
         "rank": _I, "recommendation_id": _V, "kind": _V, "scope": _V, "scope_type": _V, "scope_id": _V, "model": _V,
-        "title": _V, "detail": _V, "evidence": _V, "estimated_monthly_saving_usd": _F, "confidence": _V,
+        "title": _V, "detail": _V, "evidence": _V, "evidence_query": _V, "estimated_monthly_saving_usd": _F,
+        "confidence": _V,
         "generated_at": _T,
     },
 }

@@ -41,7 +41,7 @@ from orchestration.signals.io import read_signal_input
 
 RECOMMENDATION_COLUMNS = [
     "rank", "recommendation_id", "kind", "scope", "scope_type", "scope_id", "model", "title", "detail",
-    "evidence", "estimated_monthly_saving_usd", "confidence", "generated_at",
+    "evidence", "evidence_query", "estimated_monthly_saving_usd", "confidence", "generated_at",
 ]
 CACHING_PROVIDERS = ("openai", "anthropic", "gcp.gemini", "gcp.vertex_ai", "azure.ai.openai", "aws.bedrock", "deepseek", "x_ai")
 BATCH_PROVIDERS = ("openai", "anthropic", "gcp.gemini", "gcp.vertex_ai", "azure.ai.openai", "aws.bedrock", "mistral_ai")
@@ -124,6 +124,40 @@ def model_rates(usage: pd.DataFrame, latency: pd.DataFrame) -> pd.DataFrame:
     g["error_rate"] = g["errors"] / g["calls"]
     g["family"] = g["model"].map(model_family)
     return g.merge(latency, on=["provider", "model", "operation"], how="left")
+
+
+# What each kind of recommendation rests on, per day and model of the agent's
+# calls: the measures an analyst re-runs against the published file to check it.
+_EVIDENCE_MEASURES = {
+    "model_switch": "sum(total_cost_usd) as cost_usd, sum(input_tokens) as input_tokens, "
+                    "sum(output_tokens) as output_tokens, median(duration_ms) as median_duration_ms",
+    "prompt_caching": "sum(input_tokens) as input_tokens, sum(cache_read_tokens) as cache_read_tokens, "
+                      "sum(cache_write_tokens) as cache_write_tokens, sum(uncached_input_cost_usd) as uncached_input_cost_usd",
+    "batch_tier": "sum(total_cost_usd) as cost_usd, median(duration_ms) as median_duration_ms, "
+                  "count(time_to_first_token_ms) as streamed_calls, mode(call_hour) as busiest_hour",
+    "trim_output": "sum(total_cost_usd) as cost_usd, sum(output_cost_usd + reasoning_cost_usd) as output_cost_usd, "
+                   "avg(output_tokens) as output_tokens_per_call",
+    "error_waste": "sum(total_cost_usd) as cost_usd, count(*) filter (where is_error) as failed_calls, "
+                   "sum(total_cost_usd) filter (where is_error) as failed_cost_usd",
+}
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def evidence_query(kind: str, agent_id: str, model: str | None, window_days: int) -> str:
+    """SQL over the published file's call fact that shows what a recommendation rests on."""
+    model_filter = (f"\n  and coalesce(catalog_model_id, response_model, request_model) = {_sql_text(model)}"
+                    if model else "")
+    return (
+        "select call_date, provider, coalesce(catalog_model_id, response_model, request_model) as model, "
+        f"count(*) as calls, {_EVIDENCE_MEASURES[kind]}\n"
+        "from marts.fct_llm_calls\n"
+        f"where agent_id = {_sql_text(agent_id)}{model_filter}\n"
+        f"  and call_date > (select max(call_date) from marts.fct_llm_calls) - {int(window_days)}\n"
+        "group by all order by call_date, model"
+    )
 
 
 def _rec(kind: str, scope_id: str, model: str | None, title: str, detail: str, evidence: dict,
@@ -288,6 +322,8 @@ def build_recommendations(
     out = out[out["estimated_monthly_saving_usd"] >= cfg.min_monthly_saving_usd]
     out = out.sort_values(["estimated_monthly_saving_usd", "recommendation_id"], ascending=[False, True])
     out["rank"] = np.arange(1, len(out) + 1)
+    out["evidence_query"] = [evidence_query(k, a, m if isinstance(m, str) else None, cfg.window_days)
+                             for k, a, m in zip(out["kind"], out["scope_id"], out["model"])]
     out["generated_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
     return out[RECOMMENDATION_COLUMNS].reset_index(drop=True)
 

@@ -120,3 +120,27 @@ def test_ranked_by_saving_with_stable_ids(warehouse):
 def test_a_window_other_than_the_models_is_refused(warehouse):
     with pytest.raises(ValueError, match="recommendation_window_days"):
         read_usage(warehouse, 14)
+
+
+def test_each_kind_has_an_evidence_query_that_runs_against_the_call_fact():
+    """The query a recommendation offers as its evidence is valid SQL over marts.fct_llm_calls."""
+    import duckdb
+
+    from orchestration.signals.recommendations import _EVIDENCE_MEASURES, evidence_query
+
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_llm_calls as select * from (values "
+        "(date '2026-11-01', 3, 'openai', 'gpt-4o', null, null, 'o''brien-bot', 0.5::double, 900, 20, 10, 1200.0, "
+        "400.0, 0.1::double, 0.2::double, 0.01::double, 0.0::double, false), "
+        "(date '2026-11-02', 4, 'openai', 'gpt-4o', null, null, 'o''brien-bot', 0.7::double, 1000, 0, 0, 900.0, "
+        "null, 0.2::double, 0.3::double, 0.0::double, 0.0::double, true)) "
+        "t(call_date, call_hour, provider, catalog_model_id, response_model, request_model, agent_id, total_cost_usd, "
+        "input_tokens, cache_read_tokens, cache_write_tokens, duration_ms, time_to_first_token_ms, "
+        "uncached_input_cost_usd, output_cost_usd, reasoning_cost_usd, output_tokens, is_error)"
+    )
+    for kind in _EVIDENCE_MEASURES:
+        rows = con.execute(evidence_query(kind, "o'brien-bot", "gpt-4o" if kind == "model_switch" else None, 30)).fetchall()
+        assert [r[0].isoformat() for r in rows] == ["2026-11-01", "2026-11-02"], kind
+        assert all(r[3] == 1 for r in rows), kind

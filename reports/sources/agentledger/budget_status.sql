@@ -27,8 +27,19 @@ select
     b.thresholds_crossed_projected,
     b.status,
     b.note,
+    -- The commands that change this budget (the site is static; budgets change from the command line
+    -- and show here after the next run). Ids that are not plain words are single-quoted for the shell.
+    'agentledger budgets add ' || shell_budget_id || ' --limit ' || cast(round(b.monthly_limit_usd, 2) as varchar)
+        as change_limit_command,
+    'agentledger budgets remove ' || shell_budget_id as remove_command,
     case b.status when 'breached' then 1 when 'projected_breach' then 2 when 'warning' then 3 when 'ok' then 4 else 5 end as status_order
-from signals.budget_status as b
+from (
+    select
+        *,
+        case when regexp_full_match(budget_id, '[A-Za-z0-9._:@/+-]+') then budget_id
+             else '''' || replace(budget_id, '''', '''"''"''') || '''' end as shell_budget_id
+    from signals.budget_status
+) as b
 left join marts.dim_agents as a
     on b.scope_type = 'agent' and b.scope_id = a.agent_id
 )

@@ -26,6 +26,7 @@ select
     r.title,
     r.detail,
     r.evidence,
+    r.evidence_query,
     r.estimated_monthly_saving_usd,
     r.confidence,
     case r.confidence when 'high' then 3 when 'medium' then 2 else 1 end as confidence_order,
