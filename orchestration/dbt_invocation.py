@@ -55,14 +55,14 @@ def prune_invocation_targets(target_root: Path, op_names: Iterable[str], now: dt
     """
     if not target_root.is_dir():
         return []
-    cutoff = (now or dt.datetime.now(dt.timezone.utc)).timestamp() - TARGET_RETENTION.total_seconds()
+    cutoff = (now or dt.datetime.now(dt.UTC)).timestamp() - TARGET_RETENTION.total_seconds()
     prefixes = tuple(f"{name}-" for name in op_names)
     removed = []
     for folder in target_root.iterdir():
-        if folder.is_dir() and not folder.is_symlink() and folder.name.startswith(prefixes):
-            if folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder)
+        is_invocation = folder.is_dir() and not folder.is_symlink() and folder.name.startswith(prefixes)
+        if is_invocation and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed
 
 
@@ -165,9 +165,16 @@ def run_dbt(
         **(env or {}),
     }
     command = [
-        str(DBT_EXECUTABLE), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target_dir), "--log-path", str(log_dir),
+        str(DBT_EXECUTABLE),
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(log_dir),
     ]
     began = time.perf_counter()
     with output_path.open("w") as out:

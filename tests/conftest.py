@@ -89,9 +89,13 @@ def _drop_department(landing: Path, org_mapping: Path) -> tuple[str, str]:
     assert files, f"the generator wrote no Parquet files under {landing}"
     con = duckdb.connect()
     try:
-        generated = [row[0] for row in con.execute(
-            "select distinct agent_id from read_parquet(?) where agent_id is not null order by 1", [[str(f) for f in files]]
-        ).fetchall()]
+        generated = [
+            row[0]
+            for row in con.execute(
+                "select distinct agent_id from read_parquet(?) where agent_id is not null order by 1",
+                [[str(f) for f in files]],
+            ).fetchall()
+        ]
         agent = next((a for a in generated if a in mapped), None)
         assert agent, f"no generated agent is listed in {org_mapping}; expected the generator's agent ids there"
         for path in files:
@@ -140,7 +144,11 @@ def run_real_pipeline(data_dir: Path) -> PipelineData:
         landing = settings.landing_dir / "synthetic"
         generate_traces(
             GeneratorConfig(
-                calls=PIPELINE_CALLS, days=PIPELINE_DAYS, start=PIPELINE_START, seed=PIPELINE_SEED, agents=PIPELINE_AGENTS
+                calls=PIPELINE_CALLS,
+                days=PIPELINE_DAYS,
+                start=PIPELINE_START,
+                seed=PIPELINE_SEED,
+                agents=PIPELINE_AGENTS,
             ),
             landing,
             fmt="parquet",

@@ -182,7 +182,7 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
     # Failed calls report no usage: they cost nothing at either price.
     expected = {span for span, _, m, day, tokens, _ in after if span in repriced and tokens > 0}
     assert expected and changed == expected
-    for span, cost, m, day, tokens, source in after:
+    for span, cost, _, _, tokens, source in after:
         if span in repriced:
             assert source == "custom"
             assert float(cost) == pytest.approx(tokens * 0.5 / 1_000_000, abs=1e-9)

@@ -134,7 +134,7 @@ def test_every_priced_call_matches_genai_prices(generated, tmp_path):
     assert len(calls) >= 5_000
     assert {c[11] for c in calls} == {"catalog"}
     mismatches = []
-    for span_id, started_at, tier, inp, out, cr, cw, reasoning, total, provider_id, model_ref, _ in calls:
+    for span_id, started_at, tier, inp, out, cr, cw, _reasoning, total, provider_id, model_ref, _ in calls:
         expected = calc_price(
             Usage(input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw),
             model_ref,
