@@ -1,5 +1,7 @@
 # AgentLedger: the two commands are `make demo` and `make test`.
 # Every target bootstraps what it needs, once; a second run reinstalls nothing.
+# Development: `make test-fast` after each change, `make lint` before a commit,
+# `make format` to apply the formatters' fixes.
 
 SHELL := /bin/bash
 PYTHON_BOOTSTRAP ?= python3.11
@@ -21,15 +23,35 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: demo test dev setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
+.PHONY: demo test test-fast lint format dev setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
 
 ## demo: set up, then generate 90 days of synthetic traces and run the whole pipeline through Dagster
 demo: setup reports-deps
 	$(PY) -m orchestration.demo
 
-## test: set up, then run the full test suite (unit, graph, end-to-end, browser)
+## test: set up, then run the full test suite (unit, graph, end-to-end, browser); CI runs it after `make lint`
 test: setup reports-deps browser
 	$(PY) -m pytest tests -q
+
+## test-fast: the unit and Dagster graph tests only (not the slow end-to-end layer), for the inner loop
+test-fast: setup
+	$(PY) -m pytest tests -q -m "not slow"
+
+# sqlfluff's dbt templater compiles every model, which opens the profile's
+# database: an in-memory one, so linting never touches a warehouse file.
+SQLFLUFF := cd dbt_project && AGENTLEDGER_WAREHOUSE=:memory: ../$(VENV)/bin/sqlfluff
+
+## lint: check Python (ruff: lint rules and formatting) and the dbt models (sqlfluff); changes nothing
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(SQLFLUFF) lint models
+
+## format: apply the automatic fixes of `make lint` (ruff's fixes and formatter, sqlfluff fix); what remains needs a hand edit
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	$(SQLFLUFF) fix models
 
 setup: $(VENV)/.installed prepare dagster-home
 

@@ -24,11 +24,8 @@ import json
 import multiprocessing
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -38,10 +35,8 @@ import duckdb
 
 from benchmarks.record import record_section
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
-from orchestration.dbt_cli import CAUTIOUS_TESTS, PRODUCTION_BUILD, WINDOW_ENV
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.dbt_invocation import CAUTIOUS_TESTS, PRODUCTION_BUILD, run_dbt
 
-DBT = Path(sys.executable).parent / "dbt"
 START = date(2026, 7, 1)
 PRICING_SELECT = ["+fct_llm_calls", "rpt_unpriced_models"]
 ANALYST_QUERIES = {
@@ -71,37 +66,18 @@ class StepResult:
     failed: int
 
 
-def run_dbt(args: list[str], warehouse: Path, work: Path, label: str, env: Mapping[str, str] | None = None) -> StepResult:
-    """Run one dbt command in a child process (`env` added to its environment); wall time and that child's peak RSS."""
-    env = {
-        **os.environ,
-        # no window unless the step gives one, whatever the calling shell holds
-        **dict.fromkeys(WINDOW_ENV, ""),
-        "AGENTLEDGER_WAREHOUSE": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **(env or {}),
-    }
-    target = work / "target"
-    command = [
-        str(DBT), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target), "--log-path", str(work / "logs"),
-    ]
-    began = time.perf_counter()
-    with open(work / f"{label}.log", "w") as log:
-        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=DBT_PROJECT_DIR)
-        _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - began
-    child.returncode = os.waitstatus_to_exitcode(status)
-    results_path = target / "run_results.json"
-    if child.returncode != 0 and (not results_path.exists() or results_path.stat().st_mtime < time.time() - seconds):
-        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {child.returncode}); see {work / f'{label}.log'}")
+def dbt_step(args: list[str], warehouse: Path, work: Path, label: str, window: tuple[str, str] | None = None) -> StepResult:
+    """Run one dbt command as the pipeline does (`window` as its partition window); wall time and the child's peak RSS."""
+    run = run_dbt(args, warehouse, work, window=window, label=label, check=False)
+    results_path = run.target_dir / "run_results.json"
+    if run.returncode != 0 and (not results_path.exists() or results_path.stat().st_mtime < time.time() - run.seconds):
+        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {run.returncode}); see {run.output_path}")
     results = json.loads(results_path.read_text())["results"]
     models = sum(1 for r in results if r["unique_id"].startswith("model."))
     tests = sum(1 for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
     # a failing data test or model elsewhere in the project is reported, not fatal: the timing still stands
     failed = sum(1 for r in results if r["status"] in ("error", "fail"))
-    return StepResult(label, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, models, tests, failed)
+    return StepResult(label, run.seconds, run.cpu_seconds, run.peak_rss_mb, models, tests, failed)
 
 
 @dataclass(frozen=True)
@@ -243,34 +219,34 @@ def main(argv: list[str] | None = None) -> int:
         # 1M: a fresh warehouse with the first days
         small = work / "small.duckdb"
         small_calls = load_raw(small, glob, START, START + timedelta(days=small_days - 1))
-        run_dbt(["seed"], small, work, "seed_small")
-        figures.append(("full build", small_calls, run_dbt(["build", *select], small, work, "build_small")))
+        dbt_step(["seed"], small, work, "seed_small")
+        figures.append(("full build", small_calls, dbt_step(["build", *select], small, work, "build_small")))
         # the same one-day run as on 10M below, on a tenth of the history: the
         # daily run's cost should follow the day's volume, not the history's
         next_day = START + timedelta(days=small_days)
         small_day_calls = load_raw(small, glob, next_day, next_day)
-        small_window = dict(zip(WINDOW_ENV, (str(next_day), str(next_day)), strict=True))
         figures.append((
             "incremental, one day, whole build as the daily run does it, on top of the smaller build", small_day_calls,
-            run_dbt(["build", *select, *PRODUCTION_BUILD], small, work, "incremental_build_small", env=small_window),
+            dbt_step(["build", *select, *PRODUCTION_BUILD], small, work, "incremental_build_small",
+                     window=(str(next_day), str(next_day))),
         ))
         small.unlink()
 
         # 10M: everything but the last day, then the last day incrementally
         big = work / "big.duckdb"
         big_calls = load_raw(big, glob, START, last_day - timedelta(days=1))
-        run_dbt(["seed"], big, work, "seed_big")
-        figures.append(("full build", big_calls, run_dbt(["build", *select], big, work, "build_big")))
+        dbt_step(["seed"], big, work, "seed_big")
+        figures.append(("full build", big_calls, dbt_step(["build", *select], big, work, "build_big")))
         models_full = built_models(work)
         day_calls = load_raw(big, glob, last_day, last_day)
-        window = dict(zip(WINDOW_ENV, (str(last_day), str(last_day)), strict=True))
+        window = (str(last_day), str(last_day))
         figures.append((
             "incremental, one day, pricing models (+fct_llm_calls)", day_calls,
-            run_dbt(["run", "--select", *PRICING_SELECT, *CAUTIOUS_TESTS], big, work, "incremental_pricing", env=window),
+            dbt_step(["run", "--select", *PRICING_SELECT, *CAUTIOUS_TESTS], big, work, "incremental_pricing", window=window),
         ))
         figures.append((
             "incremental, one day, whole build as the daily run does it (models and data tests), on top of the larger build", day_calls,
-            run_dbt(["build", *select, *PRODUCTION_BUILD], big, work, "incremental_build", env=window),
+            dbt_step(["build", *select, *PRODUCTION_BUILD], big, work, "incremental_build", window=window),
         ))
         daily_models_s, daily_tests_s, daily_slowest = slowest_nodes(work)
         queries = time_analyst_queries(big)

@@ -1,7 +1,7 @@
 """The synthetic world: models with their list prices, tools, error kinds.
 
 Model prices are USD per million tokens as the genai-prices catalog lists
-them (tests/generators check every priced entry against
+them (tests/trace_generator check every priced entry against
 `genai_prices.calc_price`). The generator uses them for two things only:
 the `reported_cost_usd` a cost-reporting source would attach to a span, and
 the ground-truth cost multiplier of each injected anomaly. The warehouse

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.dbt_invocation import run_dbt
 
 pytestmark = pytest.mark.slow
 
-DBT = Path(sys.executable).parent / "dbt"
 DAY = dt.date(2026, 10, 20)
 NEXT = DAY + dt.timedelta(days=1)
 COMPARED = (
@@ -88,15 +84,8 @@ def load(warehouse: Path, rows: list[dict]) -> None:
         con.close()
 
 
-def dbt(args: list[str], warehouse: Path, work: Path, window: tuple[str, str] = ("", "")) -> None:
-    env = {**os.environ, "AGENTLEDGER_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "AGENTLEDGER_WINDOW_MIN_DATE": window[0], "AGENTLEDGER_WINDOW_MAX_DATE": window[1]}
-    done = subprocess.run(
-        [str(DBT), *args, "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR,
-    )
-    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
+def dbt(args: list[str], warehouse: Path, work: Path, window: tuple[str, str] | None = None) -> None:
+    run_dbt([*args, "--exclude-resource-type", "unit_test"], warehouse, work, window=window)
 
 
 def calls(warehouse: Path) -> dict[str, tuple]:

@@ -1,36 +1,26 @@
-"""The analytic marts built for real: generator -> raw.trace_spans -> dbt seed + build.
+"""The analytic marts built for real, read from the session's small warehouse.
 
-One small generated dataset (20k LLM calls over 30 days) is loaded into a
-temporary DuckDB file, the whole dbt project is built on it (models, data
-tests and unit tests), and the marts are checked against the call-level fact
-they derive from. One agent's spans lose their department on the way in, so
-the org_mapping fallback is exercised too.
+The session's pipeline run (tests/conftest.py: 20k generated LLM calls over
+60 days -> landing -> ingestion -> dbt, with every data test) is checked here
+against the call-level fact the marts derive from, and dbt's unit tests run
+on it. One agent's spans lose their department on the way in, so the
+org_mapping fallback is exercised too.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from generators.config import GeneratorConfig
-from generators.traces import generate_traces
-from orchestration.contract import TRACE_COLUMNS, raw_table_ddl
-from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files, load_org_mapping
-from orchestration.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.dbt_invocation import run_dbt
 
 pytestmark = pytest.mark.slow
 
-START = date(2026, 9, 1)
-DAYS = 30
-CALLS = 20_000
 MICRO = Decimal("0.000001")
 
 
@@ -39,82 +29,27 @@ class BuiltWarehouse:
     path: Path
     stripped_agent_id: str
     stripped_agent_department: str
-    build_output: str
+    first_day: date
+    last_day: date
+    calls: int
+    agents: int
 
-
-def _dbt(args: list[str], env: dict[str, str], work: Path) -> subprocess.CompletedProcess[str]:
-    """Run dbt on the real project, with target and logs in the temp dir (never in the repo)."""
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def _mapped_agent(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """An agent present both in the spans and in the demo's org mapping, and its mapped department."""
-    rows = con.execute(
-        f"""
-        select spans.agent_id, org.department
-        from (select distinct agent_id from raw.trace_spans) as spans
-        join read_csv('{DEMO_REFERENCE_DIR / 'org_mapping.csv'}', header = true, all_varchar = true) as org
-            on spans.agent_id = org.agent_id
-        order by spans.agent_id
-        limit 1
-        """
-    ).fetchall()
-    assert rows, "no generated agent is listed in generators/demo_reference/org_mapping.csv; expected the generator's agent ids there"
-    return rows[0][0], rows[0][1]
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
-    work = tmp_path_factory.mktemp("marts")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AGENTLEDGER_DATA_DIR", str(work))
-        mp.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
-        settings = load_settings()
-        landing = settings.landing_dir
-        generate_traces(
-            GeneratorConfig(calls=CALLS, days=DAYS, start=START, seed=11, agents=20),
-            landing,
-            fmt="parquet",
-            labels_path=work / "ground_truth" / "anomalies.csv",
-            progress=False,
-        )
-        con = duckdb.connect(str(settings.warehouse_path))
-        try:
-            con.execute("create schema if not exists raw")
-            con.execute(raw_table_ddl())
-            columns = ", ".join(TRACE_COLUMNS)
-            con.execute(
-                f"""
-                insert into raw.trace_spans
-                select {columns}, filename, row_number() over (partition by filename order by span_id),
-                    'parquet', current_timestamp
-                from read_parquet('{landing}/**/*.parquet', filename = true)
-                """
-            )
-            agent_id, department = _mapped_agent(con)
-            # Traces from other sources may lack a department: the marts must fall back to org_mapping.
-            con.execute("update raw.trace_spans set department = null where agent_id = ?", [agent_id])
-            # The generated agents' owners, as the demo installs them (the product ships none).
-            install_reference_files(DEMO_REFERENCE_DIR, settings)
-            load_org_mapping(con, settings)
-        finally:
-            con.close()
-
-        env = {**os.environ, **settings.dbt_env()}
-        seed = _dbt(["seed"], env, work)
-        assert seed.returncode == 0, f"dbt seed failed:\n{seed.stdout[-4000:]}"
-        build = _dbt(["build"], env, work)
-        assert build.returncode == 0, f"dbt build failed (models, data tests or unit tests):\n{build.stdout[-8000:]}"
-    return BuiltWarehouse(settings.warehouse_path, agent_id, department, build.stdout)
+def warehouse(pipeline_warehouse) -> BuiltWarehouse:
+    return BuiltWarehouse(
+        pipeline_warehouse.warehouse_path,
+        pipeline_warehouse.agent_without_department,
+        pipeline_warehouse.agent_mapped_department,
+        pipeline_warehouse.first_day,
+        pipeline_warehouse.last_day,
+        pipeline_warehouse.calls,
+        pipeline_warehouse.agents,
+    )
 
 
 def _query(warehouse: BuiltWarehouse, sql: str, params: list | None = None) -> list[tuple]:
@@ -125,22 +60,23 @@ def _query(warehouse: BuiltWarehouse, sql: str, params: list | None = None) -> l
         con.close()
 
 
-def test_build_ran_the_marts_tests(warehouse: BuiltWarehouse) -> None:
-    out = warehouse.build_output
+def test_unit_tests_pass_on_the_built_warehouse(warehouse: BuiltWarehouse, tmp_path: Path) -> None:
+    """dbt's unit tests, which production runs leave to CI, on the warehouse whose data tests the pipeline ran."""
+    out = run_dbt(["test", "--select", "test_type:unit"], warehouse.path, tmp_path).output
     assert "ERROR=0" in out and "FAIL" not in out.split("Finished running")[-1]
     for unit_test in ("attribution_shares_sum_to_one_per_parent", "peer_rank_percentiles_and_null_metrics",
                       "caching_potential_savings_sources", "traces_root_agent_department_and_outcome",
                       "waterfall_steps_reconcile_and_skip_unpriced_cost", "kpi_periods_and_previous_comparable_periods"):
-        assert unit_test in out, f"unit test {unit_test} did not run in dbt build"
+        assert unit_test in out, f"unit test {unit_test} did not run"
 
 
 def test_fact_holds_the_generated_calls(warehouse: BuiltWarehouse) -> None:
     [(calls, priced, days)] = _query(
         warehouse, "select count(*), count(total_cost_usd), count(distinct call_date) from marts.fct_llm_calls"
     )
-    assert calls == CALLS
-    assert priced > 0.9 * CALLS
-    assert days == DAYS
+    assert calls == warehouse.calls
+    assert priced > 0.9 * warehouse.calls
+    assert days == warehouse.days
 
 
 @pytest.mark.parametrize(
@@ -204,31 +140,34 @@ def test_attribution_shares_sum_to_one_within_each_parent(warehouse: BuiltWareho
 def test_every_agent_has_an_overview_row(warehouse: BuiltWarehouse) -> None:
     dim = {row[0] for row in _query(warehouse, "select agent_id from marts.dim_agents")}
     overview = {row[0] for row in _query(warehouse, "select agent_id from marts.rpt_agent_overview")}
-    assert len(dim) == 20
+    assert len(dim) == warehouse.agents
     assert dim == overview
 
 
 def test_analyst_query_month_of_daily_cost_by_agent(warehouse: BuiltWarehouse) -> None:
-    """'Daily cost per agent for September' from the mart equals the same question asked of the fact."""
+    """'Daily cost per agent for a month' from the mart equals the same question asked of the fact."""
+    month = [warehouse.first_day, warehouse.first_day + timedelta(days=29)]
     from_mart = _query(
         warehouse,
         """
         select call_date, agent_id, sum(total_cost_usd)
         from marts.rpt_cost_daily
-        where call_date between date '2026-09-01' and date '2026-09-30'
+        where call_date between ? and ?
         group by call_date, agent_id
         """,
+        month,
     )
     from_fact = _query(
         warehouse,
         """
         select call_date, agent_id, sum(total_cost_usd)
         from marts.fct_llm_calls
-        where call_date between date '2026-09-01' and date '2026-09-30'
+        where call_date between ? and ?
         group by call_date, agent_id
         """,
+        month,
     )
-    assert len(from_mart) > DAYS * 10
+    assert len(from_mart) > 30 * 10
     assert {(d, a): c for d, a, c in from_mart} == {(d, a): c for d, a, c in from_fact}
 
 
@@ -316,7 +255,7 @@ def test_kpi_overview_last_30_days_matches_the_fact(warehouse: BuiltWarehouse) -
         warehouse,
         "select period_start, period_end, calls, total_cost_usd from marts.rpt_kpi_overview where period = 'last_30_days'",
     )
-    assert period_end == date(2026, 9, 30) and period_start == date(2026, 9, 1)
+    assert period_end == warehouse.last_day and period_start == warehouse.last_day - timedelta(days=29)
     [(fact_calls, fact_cost)] = _query(
         warehouse,
         "select count(*), sum(total_cost_usd) from marts.fct_llm_calls where call_date between ? and ?",

@@ -6,9 +6,6 @@ Slow (two dbt builds); run with `pytest -m slow tests/pricing`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,12 +17,11 @@ from genai_prices import Usage, calc_price
 from generators.config import GeneratorConfig
 from generators.traces import generate_traces
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS, raw_table_ddl
+from orchestration.dbt_invocation import run_dbt
 from orchestration.pricing.price_seed import SERVICE_TIER_PRICE_CONTEXTS
-from orchestration.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
-DBT = Path(sys.executable).parent / "dbt"
 # The incremental models, and the dimensions and report tables built on the
 # incremental aggregates: after an incremental run each must equal a full rebuild.
 INCREMENTAL_MODELS = (
@@ -75,18 +71,6 @@ SELECT = [
 START = date(2026, 10, 12)
 DAYS = 4
 TOLERANCE = Decimal("0.000001")
-
-
-def run_dbt(args: list[str], warehouse: Path, work: Path) -> str:
-    env = {**os.environ, "AGENTLEDGER_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(DBT), *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
-    return done.stdout
 
 
 def load_raw(warehouse: Path, parquet_glob: str, where: str = "true") -> int:
@@ -150,7 +134,7 @@ def test_every_priced_call_matches_genai_prices(generated, tmp_path):
     assert len(calls) >= 5_000
     assert {c[11] for c in calls} == {"catalog"}
     mismatches = []
-    for span_id, started_at, tier, inp, out, cr, cw, reasoning, total, provider_id, model_ref, _ in calls:
+    for span_id, started_at, tier, inp, out, cr, cw, _reasoning, total, provider_id, model_ref, _ in calls:
         expected = calc_price(
             Usage(input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw),
             model_ref,

@@ -18,12 +18,12 @@ import pytest
 
 from generators.config import PRESETS
 from generators.traces import generate_traces
+from orchestration.dbt_invocation import run_dbt
 from orchestration.ingest.loader import ingest_window
 from orchestration.settings import load_settings
 from orchestration.signals import pipeline
 from orchestration.signals.io import connect, read_table
 from orchestration.signals.quality import expand_labels, read_labels
-from test_signals_end_to_end import _dbt
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +43,8 @@ def validation_run(tmp_path_factory: pytest.TempPathFactory):
         generate_traces(replace(PRESETS["validation-small"], start=START), settings.landing_dir,
                         labels_path=labels_path, progress=False)
         ingest_window(settings)
-        _dbt(["seed"], work, settings.warehouse_path)
-        _dbt(["run", "--select", "+fct_llm_calls"], work, settings.warehouse_path)
+        run_dbt(["seed"], settings.warehouse_path, work)
+        run_dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], settings.warehouse_path, work)
         with connect(settings.warehouse_path) as con:
             pipeline.refresh_anomalies(con)
             quality = pipeline.refresh_detection_quality(con, labels_path)

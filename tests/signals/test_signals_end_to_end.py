@@ -11,19 +11,17 @@ raised once.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from generators.config import GeneratorConfig
 from generators.traces import generate_traces
+from orchestration.dbt_invocation import run_dbt
 from orchestration.ingest.loader import ingest_window
 from orchestration.reference import DEMO_REFERENCE_DIR, budgets_path, install_reference_files
-from orchestration.settings import DBT_PROJECT_DIR, load_settings
+from orchestration.settings import load_settings
 from orchestration.signals import pipeline
 from orchestration.signals.backtest import median_mape
 from orchestration.signals.io import connect, read_table
@@ -31,18 +29,6 @@ from orchestration.signals.io import connect, read_table
 pytestmark = pytest.mark.slow
 
 START = date(2026, 8, 27)  # 90 days ending 2026-11-24: two full months and two partial ones
-
-
-def _dbt(args: list[str], work: Path, warehouse: Path) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(work), "AGENTLEDGER_WAREHOUSE": str(warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run(
-        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
-    )
-    assert done.returncode == 0, f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +45,8 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
         generate_traces(GeneratorConfig(start=START, seed=7), settings.landing_dir, fmt="parquet",
                         labels_path=labels, progress=False)
         ingest_window(settings)
-        _dbt(["seed"], work, settings.warehouse_path)
-        _dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], work, settings.warehouse_path)
+        run_dbt(["seed"], settings.warehouse_path, work)
+        run_dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], settings.warehouse_path, work)
         cfg = pipeline.SignalsConfig(backtest_scope_types=("total",))
         cfg = replace(cfg, forecast=replace(cfg.forecast, uncertainty_samples=300))
         results = {}

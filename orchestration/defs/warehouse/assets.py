@@ -19,15 +19,14 @@ Unit tests are not run here: dbt recommends them for development and CI
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV, prune_invocation_targets
+from orchestration.dbt_invocation import PRODUCTION_BUILD, environment, prune_invocation_targets, window_env
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
 
@@ -142,39 +141,6 @@ def marts_window_args(run_tags: Mapping[str, str]) -> tuple[list[str], dict[str,
     if days is None:
         return ["--full-refresh"], window_env(None)
     return [], window_env(days)
-
-
-def window_env(days: tuple[str, str] | None) -> dict[str, str]:
-    """The environment variables that give dbt a window of inclusive days (first, last), or none.
-
-    Both are always set, to empty strings for no window, so that a variable
-    left in the parent's environment (a shell, an earlier step) never reaches
-    a run as its window.
-    """
-    first, last = days or ("", "")
-    return dict(zip(WINDOW_ENV, (first, last), strict=True))
-
-
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, then restore what was there.
-
-    DbtCliResource.cli() copies os.environ when it is called and starts the
-    dbt process before it returns, and takes no environment of its own; so
-    the window is set around that call only, and removed right after, so
-    that it does not outlive the step in this (long-lived) process. Steps
-    that call dbt never overlap: they share a concurrency pool of one.
-    """
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 defs = dg.Definitions(assets=[dbt_reference_seeds, dbt_daily_models, dbt_marts])

@@ -1,8 +1,8 @@
 """Snapshot of the Dagster graph: catches accidental rewiring.
 
 A change to the graph that is meant shows up as a diff of
-tests/orchestration/snapshots/asset_graph.json; regenerate it with
-`AGENTLEDGER_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/orchestration/test_asset_graph.py`
+tests/pipeline/snapshots/asset_graph.json; regenerate it with
+`AGENTLEDGER_UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/pipeline/test_asset_graph.py`
 and review the diff like code.
 """
 

@@ -6,20 +6,16 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.dbt_cli import PRODUCTION_BUILD, WINDOW_ENV
+from orchestration.dbt_invocation import PRODUCTION_BUILD, WINDOW_ENV, environment, run_dbt, window_env
 from orchestration.defs.automation.definitions import range_tags
-from orchestration.defs.warehouse.assets import environment, marts_window_args, window_env
+from orchestration.defs.warehouse.assets import marts_window_args
 from orchestration.partitions import PARTITION_TAG, run_partition_days
-from orchestration.settings import DBT_PROJECT_DIR
 
-DBT = Path(sys.executable).parent / "dbt"
 MIN_ENV, MAX_ENV = WINDOW_ENV
 
 
@@ -52,24 +48,11 @@ def test_production_builds_leave_unit_tests_to_ci():
     assert PRODUCTION_BUILD[:2] == ["--exclude-resource-type", "unit_test"]
 
 
-def _compile_fct_llm_calls(work: Path, label: str, args: list[str], window: dict[str, str]) -> tuple[str, str]:
+def _compile_fct_llm_calls(work: Path, label: str, args: list[str], window: tuple[str, str]) -> tuple[str, str]:
     """`dbt compile` of the call fact in `work`; its compiled SQL and this invocation's log."""
-    env = {
-        **os.environ,
-        **window_env(None),
-        **window,
-        "AGENTLEDGER_WAREHOUSE": str(work / "warehouse.duckdb"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    command = [
-        str(DBT), "compile", "--select", "fct_llm_calls", *args,
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work / "target"), "--log-path", str(work / f"logs_{label}"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
-    assert done.returncode == 0, f"dbt compile ({label}) failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
-    [compiled] = (work / "target" / "compiled").rglob("fct_llm_calls.sql")
-    return compiled.read_text(), (work / f"logs_{label}" / "dbt.log").read_text()
+    run = run_dbt(["compile", "--select", "fct_llm_calls", *args], work / "warehouse.duckdb", work, window=window, label=label)
+    [compiled] = (run.target_dir / "compiled").rglob("fct_llm_calls.sql")
+    return compiled.read_text(), (run.log_dir / "dbt.log").read_text()
 
 
 @pytest.mark.slow
@@ -82,8 +65,8 @@ def test_an_environment_window_compiles_like_vars_and_keeps_partial_parsing(tmp_
     finally:
         conn.close()
 
-    _compile_fct_llm_calls(tmp_path, "first", [], {MIN_ENV: "2026-10-01", MAX_ENV: "2026-10-01"})
-    from_env, log = _compile_fct_llm_calls(tmp_path, "env", [], {MIN_ENV: "2026-10-02", MAX_ENV: "2026-10-03"})
+    _compile_fct_llm_calls(tmp_path, "first", [], ("2026-10-01", "2026-10-01"))
+    from_env, log = _compile_fct_llm_calls(tmp_path, "env", [], ("2026-10-02", "2026-10-03"))
     # A new window in the environment leaves the saved parse valid: no full
     # re-parse, and not even the models that read the window are parsed again.
     assert "Partial parsing enabled" in log
@@ -93,7 +76,7 @@ def test_an_environment_window_compiles_like_vars_and_keeps_partial_parsing(tmp_
     window_vars = json.dumps({"min_date": "2026-10-02", "max_date": "2026-10-03"})
     # vars win over a (different) window in the environment
     from_vars, _ = _compile_fct_llm_calls(
-        tmp_path, "vars", ["--vars", window_vars], {MIN_ENV: "2026-01-01", MAX_ENV: "2026-01-31"}
+        tmp_path, "vars", ["--vars", window_vars], ("2026-01-01", "2026-01-31")
     )
     predicate = re.search(r"where (started_at >= .*?)\n\n", from_env, re.S)
     assert predicate, from_env

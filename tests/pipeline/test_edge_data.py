@@ -36,6 +36,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.dbt_invocation import environment
+
 pytestmark = pytest.mark.slow
 
 DAY = dt.date(2026, 9, 14)  # a Monday
@@ -252,16 +254,6 @@ class EdgeRun:
             con.close()
 
 
-def _environment(values: dict[str, str | None]):
-    previous = {k: os.environ.get(k) for k in values}
-    for k, v in values.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    return previous
-
-
 def run_dataset(dataset: Dataset, root: Path) -> EdgeRun:
     import dagster as dg
 
@@ -271,13 +263,12 @@ def run_dataset(dataset: Dataset, root: Path) -> EdgeRun:
 
     data_dir = root / dataset.name
     dataset.write(data_dir)
-    previous = _environment({
+    started = time.monotonic()
+    with environment({
         "AGENTLEDGER_DATA_DIR": str(data_dir),
         "AGENTLEDGER_WAREHOUSE": None,
         "AGENTLEDGER_ALERT_WEBHOOK_URL": None,
-    })
-    started = time.monotonic()
-    try:
+    }):
         job = defs.resolve_job_def("agentledger_pipeline")
         selection = None
         if not dataset.build_site:
@@ -306,8 +297,6 @@ def run_dataset(dataset: Dataset, root: Path) -> EdgeRun:
             run.site_rows = check_report_sources(load_settings())
         run.seconds = time.monotonic() - started
         return run
-    finally:
-        _environment(previous)
 
 
 class EdgeRuns:
@@ -331,12 +320,9 @@ def edge_runs(tmp_path_factory) -> Iterator[EdgeRuns]:
         pytest.skip("npm is not installed (Node 20 is required for the report site)")
     configured = os.environ.get("AGENTLEDGER_PARTITIONS_START")
     # The daily partitions are defined at import from this variable; they must cover the datasets.
-    previous = _environment({"AGENTLEDGER_PARTITIONS_START": "2026-01-01"} if not configured
-                            or dt.date.fromisoformat(configured) > DAY else {})
-    try:
+    with environment({"AGENTLEDGER_PARTITIONS_START": "2026-01-01"} if not configured
+                     or dt.date.fromisoformat(configured) > DAY else {}):
         yield EdgeRuns(tmp_path_factory.mktemp("edge_data"))
-    finally:
-        _environment(previous)
 
 
 @pytest.mark.parametrize("name", [d.name for d in DATASETS])

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from generators import GeneratorConfig, generate_traces
+from orchestration.dbt_invocation import environment
 from orchestration.settings import SEEDS_DIR
 
 pytestmark = pytest.mark.slow
@@ -36,19 +37,13 @@ def workspace(tmp_path_factory):
         labels_path=data_dir / "ground_truth" / "anomalies.csv",
     )
     env = {"AGENTLEDGER_DATA_DIR": str(data_dir), "AGENTLEDGER_PARTITIONS_START": "2026-01-01"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield data_dir, custom_prices
-    finally:
-        # The test appends a contract price to the repository's seed (the dbt
-        # assets always run the project they were defined from); put it back.
-        custom_prices.write_bytes(original_prices)
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with environment(env):
+        try:
+            yield data_dir, custom_prices
+        finally:
+            # The test appends a contract price to the repository's seed (the dbt
+            # assets always run the project they were defined from); put it back.
+            custom_prices.write_bytes(original_prices)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +182,7 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
     # Failed calls report no usage: they cost nothing at either price.
     expected = {span for span, _, m, day, tokens, _ in after if span in repriced and tokens > 0}
     assert expected and changed == expected
-    for span, cost, m, day, tokens, source in after:
+    for span, cost, _, _, tokens, source in after:
         if span in repriced:
             assert source == "custom"
             assert float(cost) == pytest.approx(tokens * 0.5 / 1_000_000, abs=1e-9)
