@@ -23,11 +23,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: demo test test-fast lint format dev setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
+.PHONY: demo test test-fast lint format dev receive setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
 
 ## demo: set up, then generate 90 days of synthetic traces and run the whole pipeline through Dagster
 demo: setup reports-deps
-	$(PY) -m orchestration.demo
+	$(VENV)/bin/agentledger demo
 
 ## test: set up, then run the full test suite (unit, graph, end-to-end, browser); CI runs it after `make lint`
 test: setup reports-deps browser
@@ -83,11 +83,15 @@ browser:
 
 ## dev: the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT)
 dev: setup
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+	$(VENV)/bin/agentledger ui --port $(DAGSTER_PORT)
+
+## receive: the OTLP/HTTP receiver on http://127.0.0.1:4318 (point OTEL_EXPORTER_OTLP_ENDPOINT at it)
+receive: setup
+	$(VENV)/bin/agentledger receive
 
 ## serve-report: the built report site on http://127.0.0.1:$(REPORT_PORT)
-serve-report:
-	$(PY) -m http.server --directory $(AGENTLEDGER_DATA_DIR)/published/site --bind 127.0.0.1 $(REPORT_PORT)
+serve-report: setup
+	$(VENV)/bin/agentledger serve-report --port $(REPORT_PORT)
 
 ## screenshots: regenerate docs/screenshots from the built site
 screenshots: setup browser
@@ -103,7 +107,7 @@ refresh-prices: setup
 
 ## reprice: after a price seed change, re-price history (see README)
 reprice: setup
-	$(PY) -m orchestration.reprice $(if $(START),--start $(START)) $(if $(END),--end $(END))
+	$(VENV)/bin/agentledger reprice $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
 ## dbt-docs: build dbt's documentation site and serve it on 127.0.0.1:8080
 dbt-docs: setup
