@@ -9,10 +9,11 @@ cleaning, level shifts and fallbacks included) and scored on the next
 
 Intervals are calibrated, not taken from the models: every forecast made at an
 origin leaves realised errors, one per day ahead, on the log scale
-(`log_errors`), pooled per method over every backtested scope.
-An interval at level L is the forecast times the exponentials of the
-split-conformal quantiles (1 - L) / 2 and (1 + L) / 2 of those scores
-(`conformal_quantiles`). In the backtest, the interval of a cut-off is
+(`log_errors`); divided by the scope's own scale at the origin (`error_scale`:
+its recent week-on-week noise plus a share for the level's drift), they are
+pooled per method over every backtested scope. An interval at level L is the
+forecast times the exponentials of the scope's scale times the split-conformal
+quantiles (1 - L) / 2 and (1 + L) / 2 of those scores (`conformal_quantiles`). In the backtest, the interval of a cut-off is
 calibrated only on the errors that had been realised by that cut-off (earlier
 origins, days up to the cut-off), so its coverage is measured on days the
 calibration never saw; a cut-off with fewer than `min_calibration_scores`
@@ -291,10 +292,13 @@ def run_backtest(
 ) -> BacktestResult:
     """Backtest all scopes in `series` (scope_type, scope_id, date, cost) and choose each scope's method.
 
-    Calibration pools each method's errors over every backtested scope: log
-    errors are relative, so they compare across scopes, and an incident seen
-    in any scope widens every scope's interval (one scope rarely has enough
-    history to show its own incidents before they happen).
+    Calibration pools each method's errors over every backtested scope, each
+    divided by its scope's scale so that they compare across scopes: an
+    incident seen in any scope widens every scope's interval (one scope rarely
+    has enough history to show its own incidents before they happen), in
+    proportion to that scope's own noise. The choice table's q_* columns are
+    the pooled quantiles times the scope's scale on its whole history: the
+    scope's own log-scale quantiles, which the production forecast applies.
     """
     config, fc_config = config or BacktestConfig(), fc_config or ForecastConfig()
     evaluated_at = datetime.now(timezone.utc).replace(tzinfo=None)
