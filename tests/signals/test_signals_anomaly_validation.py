@@ -2,7 +2,7 @@
 
 generator preset `validation-small` (35 agents, 120 days, the validation
 incident mix, its own seed) -> landing -> ingestion -> dbt seed + run
-(marts.fct_llm_calls) -> signals.cost_anomalies -> scored against the
+(the session's `validation_warehouse`, conftest.py) -> signals.cost_anomalies -> scored against the
 generator's labels. The detector runs with its frozen defaults
 (`AnomalyConfig()`); nothing here tunes it. Every false alarm is printed with
 its explanation (expected value and band, rule, driver, what moved).
@@ -10,47 +10,28 @@ its explanation (expected value and band, rule, driver, what moved).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
-
 import pandas as pd
 import pytest
 
-from generators.config import PRESETS
-from generators.traces import generate_traces
-from orchestration.dbt_invocation import run_dbt
-from orchestration.ingest.loader import ingest_window
-from orchestration.settings import load_settings
 from orchestration.signals import pipeline
 from orchestration.signals.io import connect, read_table
 from orchestration.signals.quality import expand_labels, read_labels
 
 pytestmark = pytest.mark.slow
 
-START = date(2026, 7, 27)
 KINDS = {"runaway_loop", "level_shift", "token_drift", "model_switch", "retry_storm", "weekend_spike",
          "small_agent_spike"}
 
 
 @pytest.fixture(scope="module")
-def validation_run(tmp_path_factory: pytest.TempPathFactory):
-    work = tmp_path_factory.mktemp("anomaly_validation")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AGENTLEDGER_DATA_DIR", str(work))
-        mp.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
-        settings = load_settings()
-        labels_path = settings.ground_truth_dir / "anomalies.csv"
-        generate_traces(replace(PRESETS["validation-small"], start=START), settings.landing_dir,
-                        labels_path=labels_path, progress=False)
-        ingest_window(settings)
-        run_dbt(["seed"], settings.warehouse_path, work)
-        run_dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], settings.warehouse_path, work)
-        with connect(settings.warehouse_path) as con:
-            pipeline.refresh_anomalies(con)
-            quality = pipeline.refresh_detection_quality(con, labels_path)
-            anomalies = read_table(con, "cost_anomalies")
-            scores = read_table(con, "anomaly_detection_quality")
-        yield quality, anomalies, scores, read_labels(labels_path)
+def validation_run(validation_warehouse):
+    """The detector's tables on the session's validation warehouse (conftest.py)."""
+    with connect(validation_warehouse.warehouse) as con:
+        pipeline.refresh_anomalies(con)
+        quality = pipeline.refresh_detection_quality(con, validation_warehouse.labels)
+        anomalies = read_table(con, "cost_anomalies")
+        scores = read_table(con, "anomaly_detection_quality")
+    return quality, anomalies, scores, read_labels(validation_warehouse.labels)
 
 
 def _false_alarms(anomalies: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from orchestration.signals.backtest import (
     conformal_quantiles,
     coverage,
     error_offset,
+    error_scale,
     error_table,
     mape,
     median_mape,
@@ -158,6 +159,21 @@ def test_conformal_quantiles_and_calibrated_bounds():
     lower, upper = calibrated_bounds(yhat, h, (-0.2, 0.3), offset=1.0)
     assert np.allclose(lower, [101 * np.exp(-0.2) - 1, 0.0])  # never below zero
     assert np.allclose(upper, [101 * np.exp(0.3) - 1, np.exp(0.3) - 1])
+
+
+def test_error_scale_follows_each_scopes_own_noise_from_its_recent_history():
+    config = BacktestConfig()
+    calm = weekly_series(days=70, noise=0.03, seed=2)["cost"].to_numpy()
+    jumpy = weekly_series(days=70, noise=0.25, seed=2)["cost"].to_numpy()
+    s_calm, s_jumpy = error_scale(calm, 1.0, config), error_scale(jumpy, 1.0, config)
+    # The median |week-on-week log change| of lognormal noise sd s is about 0.95 s, added in
+    # quadrature to the level's share.
+    assert config.level_error_scale < s_calm < 0.16 and 0.25 < s_jumpy < 0.40
+    # Only the last `scale_window_days` (+ the week they are compared with) count.
+    mixed = np.concatenate([jumpy[:35], calm[35:]])
+    assert error_scale(mixed, 1.0, config) == error_scale(calm[35:], 1.0, config)
+    assert error_scale(np.full(70, 5.0), 1.0, config) == config.level_error_scale  # no noise: the level's share
+    assert error_scale(calm[:10], 1.0, config) == 1.0  # too short to tell: unscaled
 
 
 def test_backtest_forecasts_never_see_their_evaluation_window():
