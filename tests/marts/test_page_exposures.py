@@ -17,7 +17,7 @@ from orchestration.settings import DBT_PROJECT_DIR, REPORTS_DIR
 
 PAGES = REPORTS_DIR / "pages"
 SOURCES = REPORTS_DIR / "sources" / "agentledger"
-SOURCE_READ = re.compile(r"\bagentledger\.([a-z_0-9]+)")
+SOURCE_READ = re.compile(r"\bagentledger\.(?!duckdb\b)([a-z_0-9]+)")  # not the file name agentledger.duckdb
 TABLE_READ = re.compile(r"\bfrom\s+(marts|signals|quality)\.([a-z_0-9]+)", re.IGNORECASE)
 DEPENDENCY = re.compile(r"""(?:ref\('([a-z_0-9]+)'\)|source\('[a-z_]+',\s*'([a-z_0-9]+)'\))""")
 

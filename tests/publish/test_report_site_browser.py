@@ -57,6 +57,14 @@ PAGE_STATE_JS = """(() => {
         coloured,
         table_rows: Math.max(0, main.querySelectorAll('table tr').length - main.querySelectorAll('table thead tr').length - 1),
         text,
+        // Tables wider than the box that scrolls them (their columns are cut off at this window width).
+        clipped: [...main.querySelectorAll('table')].filter(t => {
+            for (let e = t.parentElement; e && e !== main; e = e.parentElement) {
+                if (getComputedStyle(e).overflowX !== 'visible') return e.scrollWidth > e.clientWidth + 1;
+            }
+            return false;
+        }).map(t => [...t.querySelectorAll('th')].map(h => h.innerText.trim()).filter(Boolean).join(' | ')),
+        publication: (document.querySelector('#publication-line') || {}).innerText || null,
     };
 })()"""
 # Wait until the main chart has drawn (charts animate in) or, without a chart, a table has rows.
@@ -84,17 +92,21 @@ def site(pipeline_data_dir):
         chromium_path()
     except ChromiumMissingError as exc:
         pytest.skip(f"BROWSER TESTS NOT RUN: {exc}")
-    with serve_directory(pipeline_data_dir.site_dir) as base, Browser() as browser:
+    # 1280 px: the narrowest common laptop window, at which no table may be cut off.
+    with serve_directory(pipeline_data_dir.site_dir) as base, Browser(width=1280, height=900) as browser:
         yield pipeline_data_dir, base, browser
 
 
 def _state(browser: Browser, url: str) -> dict:
-    """The page's state once its queries ran and its main chart drew; on a timeout, what it showed."""
+    """The page's state once its queries ran, its main chart drew and the data-through line
+    (fetched after load) showed; on a timeout, what it showed."""
     with browser.page(url, PAGE_READY_JS, timeout_s=120) as page:
         try:
-            return page.wait_for(DRAWN_JS, 60)
+            page.wait_for(DRAWN_JS, 60)
+            page.wait_for("!!document.querySelector('#publication-line')", 20)
         except Exception:  # report what the page shows rather than a bare timeout
-            return page.evaluate(PAGE_STATE_JS)
+            pass
+        return page.evaluate(PAGE_STATE_JS)
 
 
 def _big_value(text: str, title: str) -> str | None:
@@ -117,13 +129,22 @@ def test_every_page_renders_its_data_without_errors(site):
     pipeline, base, browser = site
     built = set(built_pages(pipeline.site_dir))
     assert set(STATIC_PAGES) <= built
+    (data_through,) = _published(pipeline.published_path, "select max(call_date) from marts.rpt_cost_daily")[0]
     problems, texts = {}, {}
     for route in STATIC_PAGES:
         state = _state(browser, base + route)
         texts[route] = state["text"]
         if (problem := _problems(state)) is not None:
             problems[route] = problem
+        elif state["clipped"]:
+            problems[route] = f"tables cut off at 1280 px: {state['clipped']}"
+        elif not (state["publication"] or "").startswith(f"Data through {data_through.isoformat()}, published "):
+            problems[route] = f"data-through line: {state['publication']!r}"
     assert problems == {}
+
+    # The default range is the whole history, so there is no previous period: every comparison says "—".
+    for title in ("Total cost", "LLM calls", "Tokens", "Active agents"):
+        assert re.search(rf"^{re.escape(title)}\s*\n\s*\S+\s*\n\s*—", texts["/"], re.MULTILINE), title
 
     # The Forecast page says for every scope what its forecast is, in words.
     for scope_type, scope_id, method, reason, selection in _published(
