@@ -66,7 +66,9 @@ class StepResult:
     failed: int
 
 
-def dbt_step(args: list[str], warehouse: Path, work: Path, label: str, window: tuple[str, str] | None = None) -> StepResult:
+def dbt_step(
+    args: list[str], warehouse: Path, work: Path, label: str, window: tuple[str, str] | None = None
+) -> StepResult:
     """Run one dbt command as the pipeline does (`window` as its partition window); wall time and the child's peak RSS."""
     run = run_dbt(args, warehouse, work, window=window, label=label, check=False)
     results_path = run.target_dir / "run_results.json"
@@ -103,10 +105,17 @@ def time_analyst_queries(warehouse: Path, repeats: int = 30) -> list[QueryTiming
             rows = 0
             for _ in range(repeats + 1):
                 began = time.perf_counter()
-                rows = sum(len(conn.execute(sql, {"agent": agent} if "$agent" in sql else None).fetchall()) for sql in statements)
+                rows = sum(
+                    len(conn.execute(sql, {"agent": agent} if "$agent" in sql else None).fetchall())
+                    for sql in statements
+                )
                 samples.append((time.perf_counter() - began) * 1000)
             warm = sorted(samples[1:])
-            timings.append(QueryTiming(label, len(statements), rows, samples[0], warm[len(warm) // 2], warm[int(len(warm) * 0.95) - 1]))
+            timings.append(
+                QueryTiming(
+                    label, len(statements), rows, samples[0], warm[len(warm) // 2], warm[int(len(warm) * 0.95) - 1]
+                )
+            )
         return timings
     finally:
         conn.close()
@@ -191,12 +200,16 @@ def first_days_with(calls: list[int], target: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch directory (default: a temp dir, removed after)"
+    )
     parser.add_argument("--calls", type=int, default=10_100_000, help="calls to generate (10M plus one ~100k day)")
     parser.add_argument("--days", type=int, default=101)
     parser.add_argument("--small", type=int, default=1_000_000, help="call count of the smaller full build")
     parser.add_argument("--select", default=None, help="dbt selector for the full builds (default: the whole project)")
-    parser.add_argument("--generated", type=Path, default=None, help="reuse a generated parquet dataset (OUT dir of the generator)")
+    parser.add_argument(
+        "--generated", type=Path, default=None, help="reuse a generated parquet dataset (OUT dir of the generator)"
+    )
     args = parser.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_dbt_"))
@@ -225,11 +238,19 @@ def main(argv: list[str] | None = None) -> int:
         # daily run's cost should follow the day's volume, not the history's
         next_day = START + timedelta(days=small_days)
         small_day_calls = load_raw(small, glob, next_day, next_day)
-        figures.append((
-            "incremental, one day, whole build as the daily run does it, on top of the smaller build", small_day_calls,
-            dbt_step(["build", *select, *PRODUCTION_BUILD], small, work, "incremental_build_small",
-                     window=(str(next_day), str(next_day))),
-        ))
+        figures.append(
+            (
+                "incremental, one day, whole build as the daily run does it, on top of the smaller build",
+                small_day_calls,
+                dbt_step(
+                    ["build", *select, *PRODUCTION_BUILD],
+                    small,
+                    work,
+                    "incremental_build_small",
+                    window=(str(next_day), str(next_day)),
+                ),
+            )
+        )
         small.unlink()
 
         # 10M: everything but the last day, then the last day incrementally
@@ -240,14 +261,26 @@ def main(argv: list[str] | None = None) -> int:
         models_full = built_models(work)
         day_calls = load_raw(big, glob, last_day, last_day)
         window = (str(last_day), str(last_day))
-        figures.append((
-            "incremental, one day, pricing models (+fct_llm_calls)", day_calls,
-            dbt_step(["run", "--select", *PRICING_SELECT, *CAUTIOUS_TESTS], big, work, "incremental_pricing", window=window),
-        ))
-        figures.append((
-            "incremental, one day, whole build as the daily run does it (models and data tests), on top of the larger build", day_calls,
-            dbt_step(["build", *select, *PRODUCTION_BUILD], big, work, "incremental_build", window=window),
-        ))
+        figures.append(
+            (
+                "incremental, one day, pricing models (+fct_llm_calls)",
+                day_calls,
+                dbt_step(
+                    ["run", "--select", *PRICING_SELECT, *CAUTIOUS_TESTS],
+                    big,
+                    work,
+                    "incremental_pricing",
+                    window=window,
+                ),
+            )
+        )
+        figures.append(
+            (
+                "incremental, one day, whole build as the daily run does it (models and data tests), on top of the larger build",
+                day_calls,
+                dbt_step(["build", *select, *PRODUCTION_BUILD], big, work, "incremental_build", window=window),
+            )
+        )
         daily_models_s, daily_tests_s, daily_slowest = slowest_nodes(work)
         queries = time_analyst_queries(big)
     finally:
@@ -273,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Where the one-day run's time goes (dbt's own timings; two dbt threads, so they overlap): models "
         f"{daily_models_s:.1f} s, data tests {daily_tests_s:.1f} s; the rest of the wall time is dbt starting and "
         "parsing the project (partially: the window comes in environment variables, not vars). Slowest models: "
-        + ", ".join(f"`{name}` {seconds:.1f} s" for name, seconds in daily_slowest) + ".",
+        + ", ".join(f"`{name}` {seconds:.1f} s" for name, seconds in daily_slowest)
+        + ".",
     ]
     lines += [
         "",
@@ -284,10 +318,15 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for q in queries:
-        lines.append(f"| {q.label} | {q.statements} | {q.rows:,} | {q.first_ms:.1f} ms | {q.median_ms:.1f} ms | {q.p95_ms:.1f} ms |")
+        lines.append(
+            f"| {q.label} | {q.statements} | {q.rows:,} | {q.first_ms:.1f} ms | {q.median_ms:.1f} ms | {q.p95_ms:.1f} ms |"
+        )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    lines += ["", f"Machine load average at the end of the run (1, 5, 15 min): {load} on {os.cpu_count()} cores; "
-              "other jobs sharing the machine inflate the wall times."]
+    lines += [
+        "",
+        f"Machine load average at the end of the run (1, 5, 15 min): {load} on {os.cpu_count()} cores; "
+        "other jobs sharing the machine inflate the wall times.",
+    ]
     lines += ["", f"Models in the full build ({len(models_full)}): " + ", ".join(f"`{m}`" for m in models_full) + "."]
     markdown = "\n".join(lines)
     print(markdown)

@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def timed_make_demo(clone: Path, env: dict[str, str]) -> float:
     started = time.monotonic()
-    subprocess.run(["make", "demo"], cwd=clone, env=env, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        ["make", "demo"], cwd=clone, env=env, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
     return time.monotonic() - started
 
 

@@ -29,8 +29,9 @@ def _cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", default=",".join(BacktestConfig().methods),
-                        help=f"comma-separated, from {', '.join(METHODS)}")
+    parser.add_argument(
+        "--methods", default=",".join(BacktestConfig().methods), help=f"comma-separated, from {', '.join(METHODS)}"
+    )
     parser.add_argument("--scope-types", default="total,workspace,department,agent")
     args = parser.parse_args()
     settings = load_settings()
@@ -42,17 +43,27 @@ def main() -> None:
     result = run_backtest(series, config, ForecastConfig(), tuple(args.scope_types.split(",")))
     wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     days = series["date"].nunique()
-    print(f"backtest: {days} days, {result.choice[['scope_type', 'scope_id']].drop_duplicates().shape[0]} scopes, "
-          f"{len(config.methods)} methods: wall {wall:.1f} s, CPU {cpu:.1f} s")
+    print(
+        f"backtest: {days} days, {result.choice[['scope_type', 'scope_id']].drop_duplicates().shape[0]} scopes, "
+        f"{len(config.methods)} methods: wall {wall:.1f} s, CPU {cpu:.1f} s"
+    )
     choice = result.choice
     per_method = choice.groupby(["scope_type", "method"])[["median_mape", "median_smape", "coverage_80", "coverage_95"]]
     print("\nevery method, mean over the scopes of each level (MAPE, sMAPE in %; coverage as shares):")
     print(per_method.mean().round(3).to_string())
     chosen = choice[choice["selected"].astype(bool)]
     print("\nchosen methods by scope level:")
-    print(chosen.groupby("scope_type")[["median_mape", "median_smape", "coverage_80", "coverage_95"]].mean().round(3).to_string())
-    print("methods chosen:", chosen["method"].value_counts().to_dict(),
-          f"; scopes meeting the target on their own: {int(chosen['meets_coverage'].sum())} of {len(chosen)}")
+    print(
+        chosen.groupby("scope_type")[["median_mape", "median_smape", "coverage_80", "coverage_95"]]
+        .mean()
+        .round(3)
+        .to_string()
+    )
+    print(
+        "methods chosen:",
+        chosen["method"].value_counts().to_dict(),
+        f"; scopes meeting the target on their own: {int(chosen['meets_coverage'].sum())} of {len(chosen)}",
+    )
     print("total, median MAPE by method:", {m: round(v, 1) for m, v in median_mape(result.rows).items()})
 
 

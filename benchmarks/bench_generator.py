@@ -38,9 +38,15 @@ def child(fmt: str, calls: int, out: Path) -> dict:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     size = sum(p.stat().st_size for p in result.files)
     return {
-        "format": fmt, "calls": result.llm_calls, "spans": result.spans, "files": len(result.files),
-        "wall_s": wall, "cpu_s": cpu, "calls_per_s": result.llm_calls / wall,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "bytes": size,
+        "format": fmt,
+        "calls": result.llm_calls,
+        "spans": result.spans,
+        "files": len(result.files),
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "calls_per_s": result.llm_calls / wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "bytes": size,
     }
 
 
@@ -48,7 +54,10 @@ def run_child(fmt: str, calls: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="agentledger-bench-gen-") as tmp:
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_generator", "--child", fmt, str(calls), tmp],
-            capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parents[1],
         )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child {fmt} {calls} failed:\n{proc.stderr}")
@@ -93,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, calls in runs:
         row = run_child(fmt, calls)
         rows.append(row)
-        print(f"{fmt:8s} {row['calls']:>11,} calls {row['spans']:>11,} spans  wall {row['wall_s']:6.1f} s  "
-              f"cpu {row['cpu_s']:6.1f} s  {row['calls_per_s']:>10,.0f} calls/s  peak RSS {row['peak_rss_mb']:6.0f} MiB", flush=True)
+        print(
+            f"{fmt:8s} {row['calls']:>11,} calls {row['spans']:>11,} spans  wall {row['wall_s']:6.1f} s  "
+            f"cpu {row['cpu_s']:6.1f} s  {row['calls_per_s']:>10,.0f} calls/s  peak RSS {row['peak_rss_mb']:6.0f} MiB",
+            flush=True,
+        )
     if not args.no_record:
         from benchmarks.record import record_section
 

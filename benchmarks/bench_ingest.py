@@ -42,10 +42,19 @@ def _child(data_dir: str) -> None:
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({
-        "seconds": seconds, "cpu_seconds": cpu, "rows_read": summary.rows_read, "rows_loaded": summary.rows_loaded,
-        "rows_quarantined": summary.rows_quarantined, "files": summary.files_seen, "peak_rss_mb": rss,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "rows_read": summary.rows_read,
+                "rows_loaded": summary.rows_loaded,
+                "rows_quarantined": summary.rows_quarantined,
+                "files": summary.files_seen,
+                "peak_rss_mb": rss,
+            }
+        )
+    )
 
 
 def _load(data_dir: Path) -> dict:
@@ -59,7 +68,9 @@ def _parquet_dataset(data_dir: Path, calls: int) -> str:
     from generators.config import GeneratorConfig
     from generators.traces import generate_traces
 
-    result = generate_traces(GeneratorConfig(calls=calls, days=30, start=START), data_dir / "landing", fmt="parquet", progress=False)
+    result = generate_traces(
+        GeneratorConfig(calls=calls, days=30, start=START), data_dir / "landing", fmt="parquet", progress=False
+    )
     return f"synthetic generator, {calls:,} LLM calls ({result.spans:,} spans) over 30 days, {len(result.files)} files"
 
 
@@ -121,11 +132,15 @@ def _otlp_dataset(data_dir: Path, spans: int) -> str:
         from generators.traces import generate_traces
 
         calls = int(spans / 1.67)
-        result = generate_traces(GeneratorConfig(calls=calls, days=30, start=START), data_dir / "landing", fmt="otlp", progress=False)
+        result = generate_traces(
+            GeneratorConfig(calls=calls, days=30, start=START), data_dir / "landing", fmt="otlp", progress=False
+        )
         return f"synthetic generator, {result.spans:,} spans, {len(result.files)} files"
     except Exception as exc:  # the generator's OTLP writer may be unavailable; the load is what is measured
         shutil.rmtree(data_dir / "landing", ignore_errors=True)
-        print(f"generator OTLP output unavailable ({type(exc).__name__}); building OTLP with DuckDB SQL", file=sys.stderr)
+        print(
+            f"generator OTLP output unavailable ({type(exc).__name__}); building OTLP with DuckDB SQL", file=sys.stderr
+        )
         return _otlp_dataset_sql(data_dir, spans)
 
 
@@ -133,7 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000_000, help="LLM calls in the Parquet dataset")
     parser.add_argument("--otlp-spans", type=int, default=1_000_000, help="spans in the OTLP dataset")
-    parser.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temp dir, removed after)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="scratch folder (default: a temp dir, removed after)"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, do not write docs/benchmarks.md")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the generated landing data in --workdir and reuse it on the next run"
@@ -168,10 +185,13 @@ def main() -> None:
             figures = _load(data_dir)
             figures["load_avg"] = max(load_before, os.getloadavg()[0])
             rate = figures["rows_read"] / figures["seconds"]
-            print(f"{name}: {figures['rows_read']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s "
-                  f"({figures['rows_read'] / figures['cpu_seconds']:,.0f} rows per CPU-second), "
-                  f"peak RSS {figures['peak_rss_mb']:,.0f} MiB, load average {figures['load_avg']:.1f} "
-                  f"(data ready in {gen_s:.0f} s: {source})", flush=True)
+            print(
+                f"{name}: {figures['rows_read']:,} rows in {figures['seconds']:.1f} s = {rate:,.0f} rows/s "
+                f"({figures['rows_read'] / figures['cpu_seconds']:,.0f} rows per CPU-second), "
+                f"peak RSS {figures['peak_rss_mb']:,.0f} MiB, load average {figures['load_avg']:.1f} "
+                f"(data ready in {gen_s:.0f} s: {source})",
+                flush=True,
+            )
             rows.append((name, source, figures, rate))
             if not args.reuse:
                 shutil.rmtree(data_dir, ignore_errors=True)

@@ -117,8 +117,14 @@ def relation(catalog: str, qualified: str) -> str:
     return f"{quote(catalog)}.{quote(schema)}.{quote(name)}"
 
 
-def compare_table(con: duckdb.DuckDBPyConnection, before: str, after: str, keep_run_times: bool,
-                  significant_digits: int | None = None, ignored: frozenset[str] = frozenset()) -> TableResult:
+def compare_table(
+    con: duckdb.DuckDBPyConnection,
+    before: str,
+    after: str,
+    keep_run_times: bool,
+    significant_digits: int | None = None,
+    ignored: frozenset[str] = frozenset(),
+) -> TableResult:
     before_columns = columns(con, "before", before)
     after_columns = columns(con, "after", after)
     common = [c for c in before_columns if c in after_columns]
@@ -160,9 +166,15 @@ def compare_table(con: duckdb.DuckDBPyConnection, before: str, after: str, keep_
     return TableResult(before, after, "equal", detail="; ".join([f"{rows} rows"] + notes))
 
 
-def compare_files(before_path: Path, after_path: Path, schemas: tuple[str, ...], mapping: dict[str, str],
-                  keep_run_times: bool, significant_digits: int | None = None,
-                  ignored: frozenset[str] = frozenset()) -> list[TableResult]:
+def compare_files(
+    before_path: Path,
+    after_path: Path,
+    schemas: tuple[str, ...],
+    mapping: dict[str, str],
+    keep_run_times: bool,
+    significant_digits: int | None = None,
+    ignored: frozenset[str] = frozenset(),
+) -> list[TableResult]:
     for path in (before_path, after_path):
         if not path.is_file():
             raise SystemExit(f"{path}: no such DuckDB file")
@@ -177,7 +189,9 @@ def compare_files(before_path: Path, after_path: Path, schemas: tuple[str, ...],
         for table in before_tables:
             target = mapping.get(table, table)
             if target not in after_tables:
-                results.append(TableResult(table, target, "missing", detail="not in AFTER (give --map OLD=NEW if renamed)"))
+                results.append(
+                    TableResult(table, target, "missing", detail="not in AFTER (give --map OLD=NEW if renamed)")
+                )
                 continue
             matched.add(target)
             results.append(compare_table(con, table, target, keep_run_times, significant_digits, ignored))
@@ -205,18 +219,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
-    parser.add_argument("--map", action="append", default=[], metavar="OLD=NEW",
-                        help="a table renamed between BEFORE and AFTER, e.g. marts.rpt_cost_by_day=marts.rpt_cost_daily")
-    parser.add_argument("--schema", action="append", dest="schemas", metavar="SCHEMA",
-                        help=f"schema to compare (repeatable; default: {', '.join(DEFAULT_SCHEMAS)})")
-    parser.add_argument("--published", nargs=2, type=Path, metavar=("BEFORE_PUBLISHED", "AFTER_PUBLISHED"),
-                        help="also compare the two published copies the same way")
-    parser.add_argument("--keep-run-times", action="store_true",
-                        help="compare the signals' run-time stamp columns too (they differ between any two runs)")
-    parser.add_argument("--significant-digits", type=int, metavar="N",
-                        help="compare DOUBLE columns rounded to N significant digits (default: exactly)")
-    parser.add_argument("--ignore-column", action="append", default=[], metavar="SCHEMA.TABLE.COLUMN",
-                        help="leave a column out of the comparison (named in the output)")
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="a table renamed between BEFORE and AFTER, e.g. marts.rpt_cost_by_day=marts.rpt_cost_daily",
+    )
+    parser.add_argument(
+        "--schema",
+        action="append",
+        dest="schemas",
+        metavar="SCHEMA",
+        help=f"schema to compare (repeatable; default: {', '.join(DEFAULT_SCHEMAS)})",
+    )
+    parser.add_argument(
+        "--published",
+        nargs=2,
+        type=Path,
+        metavar=("BEFORE_PUBLISHED", "AFTER_PUBLISHED"),
+        help="also compare the two published copies the same way",
+    )
+    parser.add_argument(
+        "--keep-run-times",
+        action="store_true",
+        help="compare the signals' run-time stamp columns too (they differ between any two runs)",
+    )
+    parser.add_argument(
+        "--significant-digits",
+        type=int,
+        metavar="N",
+        help="compare DOUBLE columns rounded to N significant digits (default: exactly)",
+    )
+    parser.add_argument(
+        "--ignore-column",
+        action="append",
+        default=[],
+        metavar="SCHEMA.TABLE.COLUMN",
+        help="leave a column out of the comparison (named in the output)",
+    )
     args = parser.parse_args(argv)
     schemas = tuple(args.schemas or DEFAULT_SCHEMAS)
     mapping = parse_mapping(args.map)
@@ -232,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     report(f"{args.before} vs {args.after}", results)
     failed = any(r.failed for r in results)
     if args.published:
-        published = compare_files(args.published[0], args.published[1], schemas, mapping, args.keep_run_times,
-                                  digits, ignored)
+        published = compare_files(
+            args.published[0], args.published[1], schemas, mapping, args.keep_run_times, digits, ignored
+        )
         report(f"{args.published[0]} vs {args.published[1]} (published)", published)
         failed = failed or any(r.failed for r in published)
     print("DIFFERENT" if failed else "EQUAL")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 import resource
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCHMARKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -28,7 +28,7 @@ def machine_line() -> str:
 
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-        f"run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+        f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 FORMATS = ("parquet", "jsonl", "csv", "otlp")
@@ -49,7 +49,7 @@ class GeneratorConfig:
     def start_date(self) -> date:
         if self.start is not None:
             return self.start
-        yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
         return yesterday - timedelta(days=self.days - 1)
 
     @property

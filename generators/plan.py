@@ -8,7 +8,7 @@ random stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -146,23 +146,36 @@ def plan_outages(days: int, start: date, seed: int) -> tuple[Outage, ...]:
     """About one provider outage per 20 days: a provider erroring heavily for 1-2 hours."""
     rng = np.random.default_rng([seed, 303])
     n = max(1, round(days / 20))
-    day0 = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
+    day0 = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     out = []
     for _ in range(n):
         day = int(rng.integers(0, days))
         begin = day0 + timedelta(days=day, minutes=int(rng.integers(6 * 60, 20 * 60)))
         length = timedelta(minutes=int(rng.integers(60, 121)))
         us = int(begin.timestamp()) * 1_000_000
-        out.append(Outage(str(rng.choice(OUTAGE_PROVIDERS)), us, us + int(length.total_seconds()) * 1_000_000,
-                          round(float(rng.uniform(0.6, 0.9)), 2)))
+        out.append(
+            Outage(
+                str(rng.choice(OUTAGE_PROVIDERS)),
+                us,
+                us + int(length.total_seconds()) * 1_000_000,
+                round(float(rng.uniform(0.6, 0.9)), 2),
+            )
+        )
     return tuple(sorted(out, key=lambda o: o.start_us))
 
 
 WEEKDAY_SHAPE = np.array([1.05, 1.04, 1.02, 1.0, 0.92])  # Monday..Friday
 
 
-def plan_volume(agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], calls: int, days: int,
-                start: date, seed: int, shape: np.ndarray | None = None) -> np.ndarray:
+def plan_volume(
+    agents: tuple[Agent, ...],
+    anomalies: tuple[Anomaly, ...],
+    calls: int,
+    days: int,
+    start: date,
+    seed: int,
+    shape: np.ndarray | None = None,
+) -> np.ndarray:
     """int64 [agents, days] LLM calls, summing exactly to `calls`.
 
     Volume = agent weight x growth trend x weekly shape x day noise, times

@@ -27,17 +27,39 @@ class PriceTable:
         self.input = inp
         self.output = _col([m.output_per_mtok for m in MODELS])
         # A missing cache price means the provider bills those tokens as plain input.
-        self.cache_read = np.where(np.isnan(_col([m.cache_read_per_mtok for m in MODELS])), inp, _col([m.cache_read_per_mtok for m in MODELS]))
-        self.cache_write = np.where(np.isnan(_col([m.cache_write_per_mtok for m in MODELS])), inp, _col([m.cache_write_per_mtok for m in MODELS]))
+        self.cache_read = np.where(
+            np.isnan(_col([m.cache_read_per_mtok for m in MODELS])), inp, _col([m.cache_read_per_mtok for m in MODELS])
+        )
+        self.cache_write = np.where(
+            np.isnan(_col([m.cache_write_per_mtok for m in MODELS])),
+            inp,
+            _col([m.cache_write_per_mtok for m in MODELS]),
+        )
         self.threshold = np.array([m.long_context_threshold or np.iinfo(np.int64).max for m in MODELS], dtype=np.int64)
-        self.long_input = np.where(np.isnan(_col([m.long_input_per_mtok for m in MODELS])), self.input, _col([m.long_input_per_mtok for m in MODELS]))
-        self.long_output = np.where(np.isnan(_col([m.long_output_per_mtok for m in MODELS])), self.output, _col([m.long_output_per_mtok for m in MODELS]))
+        self.long_input = np.where(
+            np.isnan(_col([m.long_input_per_mtok for m in MODELS])),
+            self.input,
+            _col([m.long_input_per_mtok for m in MODELS]),
+        )
+        self.long_output = np.where(
+            np.isnan(_col([m.long_output_per_mtok for m in MODELS])),
+            self.output,
+            _col([m.long_output_per_mtok for m in MODELS]),
+        )
         lcr = _col([m.long_cache_read_per_mtok for m in MODELS])
         self.long_cache_read = np.where(np.isnan(lcr), self.cache_read, lcr)
         lcw = _col([m.long_cache_write_per_mtok for m in MODELS])
         self.long_cache_write = np.where(np.isnan(lcw), self.long_input, lcw)
-        self.offpeak_input = np.where(np.isnan(_col([m.offpeak_input_per_mtok for m in MODELS])), self.input, _col([m.offpeak_input_per_mtok for m in MODELS]))
-        self.offpeak_output = np.where(np.isnan(_col([m.offpeak_output_per_mtok for m in MODELS])), self.output, _col([m.offpeak_output_per_mtok for m in MODELS]))
+        self.offpeak_input = np.where(
+            np.isnan(_col([m.offpeak_input_per_mtok for m in MODELS])),
+            self.input,
+            _col([m.offpeak_input_per_mtok for m in MODELS]),
+        )
+        self.offpeak_output = np.where(
+            np.isnan(_col([m.offpeak_output_per_mtok for m in MODELS])),
+            self.output,
+            _col([m.offpeak_output_per_mtok for m in MODELS]),
+        )
         ocr = _col([m.offpeak_cache_read_per_mtok for m in MODELS])
         self.offpeak_cache_read = np.where(np.isnan(ocr), self.cache_read, ocr)
         self.offpeak_start = np.array([m.offpeak_start_minute for m in MODELS])
@@ -62,7 +84,11 @@ class PriceTable:
         if minute_of_day is not None:
             start, end = self.offpeak_start[model], self.offpeak_end[model]
             wraps = start > end
-            off = np.where(wraps, (minute_of_day >= start) | (minute_of_day < end), (minute_of_day >= start) & (minute_of_day < end))
+            off = np.where(
+                wraps,
+                (minute_of_day >= start) | (minute_of_day < end),
+                (minute_of_day >= start) & (minute_of_day < end),
+            )
             p_in = np.where(off, self.offpeak_input[model], p_in)
             p_cr = np.where(off, self.offpeak_cache_read[model], p_cr)
             p_cw = np.where(off, self.offpeak_input[model], p_cw)

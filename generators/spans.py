@@ -61,9 +61,18 @@ class Chunk:
 class RunContext:
     """Per-agent and per-model parameter vectors shared by every chunk of a run."""
 
-    def __init__(self, agents: tuple[Agent, ...], anomalies: tuple[Anomaly, ...], grid: np.ndarray,
-                 outages: tuple[Outage, ...], seed: int, error_rate: float, day0_us: int,
-                 tool_names: tuple[str, ...], drift: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        agents: tuple[Agent, ...],
+        anomalies: tuple[Anomaly, ...],
+        grid: np.ndarray,
+        outages: tuple[Outage, ...],
+        seed: int,
+        error_rate: float,
+        day0_us: int,
+        tool_names: tuple[str, ...],
+        drift: np.ndarray | None = None,
+    ) -> None:
         self.agents = agents
         # [agents, days] multiplier of tokens per call (the validation mix's slow drifts); None: none.
         self.drift = drift
@@ -95,7 +104,9 @@ class RunContext:
         self.users = np.array([f.users for f in fams], dtype=np.int64)
         ws = sorted({a.workspace_id for a in agents})
         self.workspace_code = np.array([ws.index(a.workspace_id) for a in agents], dtype=np.uint64)
-        self.embed_model = np.array([-1 if f.embed_model is None else _code(f.embed_model) for f in fams], dtype=np.int64)
+        self.embed_model = np.array(
+            [-1 if f.embed_model is None else _code(f.embed_model) for f in fams], dtype=np.int64
+        )
         # Model mix as a cumulative table [agents, max models] for vectorised sampling.
         width = max(len(a.model_codes) for a in agents)
         self.mix_codes = np.zeros((len(agents), width), dtype=np.int64)
@@ -123,7 +134,9 @@ class RunContext:
             for j, t in enumerate(a.family.tools):
                 self.tool_codes[a.index, j] = tool_names.index(t) + 1
         # Model vectors.
-        self.m_style = np.array([{CACHE_IMPLICIT: 1, CACHE_EXPLICIT: 2}.get(m.cache_style, 0) for m in MODELS], dtype=np.int64)
+        self.m_style = np.array(
+            [{CACHE_IMPLICIT: 1, CACHE_EXPLICIT: 2}.get(m.cache_style, 0) for m in MODELS], dtype=np.int64
+        )
         self.m_reasoning = np.array([m.reasoning for m in MODELS])
         self.m_embedding = np.array([m.operation == "embeddings" for m in MODELS])
         self.m_long = np.array([m.long_context_threshold is not None for m in MODELS])
@@ -197,7 +210,7 @@ class _CallDraws:
     visible: np.ndarray
     r_ratio: np.ndarray
 
-    def take(self, idx: np.ndarray) -> "_CallDraws":
+    def take(self, idx: np.ndarray) -> _CallDraws:
         return _CallDraws(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
 
@@ -236,7 +249,9 @@ def _day_effects(ctx: RunContext, day: int) -> _Effects:
     k = len(ctx.agents)
     anom = ctx.grid[:, day]
     kinds = {i: ctx.anomalies[i] for i in set(anom[anom >= 0].tolist())}
-    fx = _Effects(np.ones(k), np.ones(k), np.zeros(k, dtype=bool), np.full(k, -1, dtype=np.int64), np.ones(k), np.zeros(k))
+    fx = _Effects(
+        np.ones(k), np.ones(k), np.zeros(k, dtype=bool), np.full(k, -1, dtype=np.int64), np.ones(k), np.zeros(k)
+    )
     for a_idx in range(k):
         i = anom[a_idx]
         if i < 0:
@@ -272,8 +287,9 @@ class _Traces:
     chunk_key: np.uint64
 
 
-def _draw_traces(ctx: RunContext, rng: np.random.Generator, day: int, part: int, counts: np.ndarray,
-                 loop: np.ndarray) -> _Traces:
+def _draw_traces(
+    ctx: RunContext, rng: np.random.Generator, day: int, part: int, counts: np.ndarray, loop: np.ndarray
+) -> _Traces:
     """Split the calls into traces and give each a start time, a user, a conversation and an id."""
     t_agent, sizes = _trace_sizes(ctx, rng, counts.astype(np.int64), loop)
     n_tr = len(sizes)
@@ -285,7 +301,9 @@ def _draw_traces(ctx: RunContext, rng: np.random.Generator, day: int, part: int,
     t_user = np.floor(ctx.users[t_agent] * u_user**3).astype(np.uint64)  # a few heavy users, a long tail
     conv_k = rng.integers(0, 3, n_tr).astype(np.uint64)
     t_user_u = mix64((ctx.workspace_code[t_agent] << np.uint64(32) | t_user) ^ ctx.salts["user"])
-    conv_key = (((t_agent.astype(np.uint64) << np.uint64(20)) | t_user) << np.uint64(14) | np.uint64(day)) << np.uint64(2) | conv_k
+    conv_key = (((t_agent.astype(np.uint64) << np.uint64(20)) | t_user) << np.uint64(14) | np.uint64(day)) << np.uint64(
+        2
+    ) | conv_k
     t_conv_u = mix64(conv_key ^ ctx.salts["conv"])
     chunk_key = (np.uint64(day) << np.uint64(40)) | (np.uint64(part) << np.uint64(32))
     t_keys = chunk_key | np.arange(n_tr, dtype=np.uint64)
@@ -326,7 +344,9 @@ def _draw_calls(ctx: RunContext, rng: np.random.Generator, tr: _Traces, fx: _Eff
     model = np.where((sw >= 0) & ~embed, sw, base_model)
 
     z_prompt = rng.standard_normal(n_c)
-    base_prompt = np.exp(ctx.prompt_mu[c_agent] + ctx.prompt_sigma[c_agent] * z_prompt) * (1.0 + 0.2 * np.minimum(c_pos, 5))
+    base_prompt = np.exp(ctx.prompt_mu[c_agent] + ctx.prompt_sigma[c_agent] * z_prompt) * (
+        1.0 + 0.2 * np.minimum(c_pos, 5)
+    )
     base_prompt = np.where(embed, 100 + 600 * rng.random(n_c), base_prompt)
     long_draw = rng.random(n_c) < ctx.long_rate[c_agent]
     long_size = rng.uniform(205_000, 700_000, n_c)
@@ -342,12 +362,15 @@ def _draw_tiers(ctx: RunContext, rng: np.random.Generator, calls: _Calls) -> np.
     n_c, c_agent, model = len(calls), calls.agent, calls.model
     u_tier = rng.random(n_c)
     tier = np.where(u_tier < ctx.batch_share[c_agent], 2, ctx.tier[c_agent]).astype(np.uint8)
-    tier = np.where((tier != 2) & (rng.random(n_c) < ctx.flex_share[c_agent]) & ctx.m_reasoning[model], 4, tier).astype(np.uint8)
+    tier = np.where((tier != 2) & (rng.random(n_c) < ctx.flex_share[c_agent]) & ctx.m_reasoning[model], 4, tier).astype(
+        np.uint8
+    )
     return np.where(ctx.m_provider[model] == ctx.provider_names.index("vllm"), 0, tier).astype(np.uint8)
 
 
-def _draw_errors(ctx: RunContext, rng: np.random.Generator, day: int, tr: _Traces, calls: _Calls,
-                 fx: _Effects) -> np.ndarray:
+def _draw_errors(
+    ctx: RunContext, rng: np.random.Generator, day: int, tr: _Traces, calls: _Calls, fx: _Effects
+) -> np.ndarray:
     """Error code of each call (0 = success): agent profile times the base rate, a retry
     storm's failing share, raised inside provider outages."""
     n_c, c_agent, model = len(calls), calls.agent, calls.model
@@ -360,26 +383,42 @@ def _draw_errors(ctx: RunContext, rng: np.random.Generator, day: int, tr: _Trace
         day_start = ctx.day0_us + day * DAY_US
         if o.end_us <= day_start or o.start_us >= day_start + 2 * DAY_US:
             continue
-        hit_o = (ctx.m_provider[model] == ctx.provider_names.index(o.provider)) & (approx_start >= o.start_us) & (approx_start < o.end_us)
+        hit_o = (
+            (ctx.m_provider[model] == ctx.provider_names.index(o.provider))
+            & (approx_start >= o.start_us)
+            & (approx_start < o.end_us)
+        )
         p_err = np.where(hit_o, o.error_rate, p_err)
         in_outage |= hit_o
     is_err = rng.random(n_c) < p_err
     err_code = np.where(
         in_outage,
         ctx.outage_error_codes[rng.integers(0, len(ctx.outage_error_codes), n_c)],
-        ctx.model_error_codes[np.minimum(np.searchsorted(ctx.error_weights, rng.random(n_c)), len(ctx.model_error_codes) - 1)],
+        ctx.model_error_codes[
+            np.minimum(np.searchsorted(ctx.error_weights, rng.random(n_c)), len(ctx.model_error_codes) - 1)
+        ],
     )
     return np.where(is_err, err_code, 0).astype(np.uint8)
 
 
 _ERROR_DURATION_MS = {
-    "rate_limit": (80, 400), "server_error": (300, 3000), "timeout": (60_000, 120_000),
-    "overloaded": (200, 2000), "invalid_request": (60, 250),
+    "rate_limit": (80, 400),
+    "server_error": (300, 3000),
+    "timeout": (60_000, 120_000),
+    "overloaded": (200, 2000),
+    "invalid_request": (60, 250),
 }
 
 
-def _draw_latency(ctx: RunContext, rng: np.random.Generator, model: np.ndarray, inp: np.ndarray, cr: np.ndarray,
-                  out: np.ndarray, err_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _draw_latency(
+    ctx: RunContext,
+    rng: np.random.Generator,
+    model: np.ndarray,
+    inp: np.ndarray,
+    cr: np.ndarray,
+    out: np.ndarray,
+    err_code: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Duration and time to first token (ms) of each call; failed calls take their error's typical time."""
     n_c = len(model)
     noise = rng.lognormal(0.0, 0.25, n_c)
@@ -394,8 +433,16 @@ def _draw_latency(ctx: RunContext, rng: np.random.Generator, model: np.ndarray, 
     return dur, np.round(np.minimum(ttft, dur), 3)
 
 
-def _anomaly_costs(ctx: RunContext, day: int, calls: _Calls, fx: _Effects, tier: np.ndarray, ok: np.ndarray,
-                   cost: np.ndarray, minute: np.ndarray) -> dict[int, list[float]]:
+def _anomaly_costs(
+    ctx: RunContext,
+    day: int,
+    calls: _Calls,
+    fx: _Effects,
+    tier: np.ndarray,
+    ok: np.ndarray,
+    cost: np.ndarray,
+    minute: np.ndarray,
+) -> dict[int, list[float]]:
     """[actual cost, counterfactual cost] of the calls of each anomaly active on the day."""
     anomaly_costs: dict[int, list[float]] = {}
     c_agent = calls.agent
@@ -403,11 +450,19 @@ def _anomaly_costs(ctx: RunContext, day: int, calls: _Calls, fx: _Effects, tier:
     if not (c_anom >= 0).any():
         return anomaly_costs
     sel = np.nonzero(c_anom >= 0)[0]
-    b_inp, b_cr, b_cw, b_out, _ = _usage(ctx, calls.draws.take(sel), calls.base_model[sel], np.ones(len(sel)),
-                                         np.zeros(len(sel), dtype=bool))
+    b_inp, b_cr, b_cw, b_out, _ = _usage(
+        ctx, calls.draws.take(sel), calls.base_model[sel], np.ones(len(sel)), np.zeros(len(sel), dtype=bool)
+    )
     oks = ok[sel]
-    b_cost = ctx.prices.cost(calls.base_model[sel], b_inp * oks, b_cr * oks, b_cw * oks, b_out * oks,
-                             batch=tier[sel] == 2, minute_of_day=minute[sel])
+    b_cost = ctx.prices.cost(
+        calls.base_model[sel],
+        b_inp * oks,
+        b_cr * oks,
+        b_cw * oks,
+        b_out * oks,
+        batch=tier[sel] == 2,
+        minute_of_day=minute[sel],
+    )
     a_cost = np.nan_to_num(cost[sel])
     b_cost = np.nan_to_num(b_cost)
     vols = fx.volume[c_agent[sel]]
@@ -491,8 +546,13 @@ def build_chunk(ctx: RunContext, day: int, part: int, counts: np.ndarray) -> Chu
         "cost": scatter(np.float64, np.nan, np.where(has_cost, cost, np.nan), np.nan),
         "line": _otlp_lines(tr.agent, k)[row_trace],
     }
-    trace_cols = {"trace_hi": tr.hi, "trace_lo": tr.lo, "root_span_u": span_u[root_row], "user_u": tr.user_u,
-                  "conv_u": tr.conv_u}
+    trace_cols = {
+        "trace_hi": tr.hi,
+        "trace_lo": tr.lo,
+        "root_span_u": span_u[root_row],
+        "user_u": tr.user_u,
+        "conv_u": tr.conv_u,
+    }
     return Chunk(day, part, cols, trace_cols, llm_calls=n_c, traces=n_tr, anomaly_costs=anomaly_costs)
 
 
@@ -503,12 +563,21 @@ def _draw_tools(ctx: RunContext, rng: np.random.Generator, calls: _Calls):
     tool_code = ctx.tool_codes[c_agent, (rng.random(n_c) * ctx.tool_count[c_agent]).astype(np.int64)]
     tool_dur = np.round(np.minimum(rng.lognormal(np.log(300.0), 1.0, n_c), 60_000.0), 3)
     tool_err = rng.random(n_c) < ctx.error_rate * 0.5
-    tool_err_code = np.where(tool_err, ctx.tool_error_codes[(rng.random(n_c) < 0.2).astype(np.int64)], 0).astype(np.uint8)
+    tool_err_code = np.where(tool_err, ctx.tool_error_codes[(rng.random(n_c) < 0.2).astype(np.int64)], 0).astype(
+        np.uint8
+    )
     return has_tool, tool_code, tool_dur, tool_err_code
 
 
-def _lay_out(ctx: RunContext, rng: np.random.Generator, tr: _Traces, calls: _Calls, dur: np.ndarray,
-             has_tool: np.ndarray, tool_dur: np.ndarray):
+def _lay_out(
+    ctx: RunContext,
+    rng: np.random.Generator,
+    tr: _Traces,
+    calls: _Calls,
+    dur: np.ndarray,
+    has_tool: np.ndarray,
+    tool_dur: np.ndarray,
+):
     """Place every span in time and in the row order (root, then each call and its tool span).
 
     Returns (root, call, tool) start times and durations, the row index of
@@ -551,4 +620,3 @@ def _otlp_lines(t_agent: np.ndarray, k: int, traces_per_line: int = 100) -> np.n
     rank = np.empty_like(rank_sorted)
     rank[order] = rank_sorted
     return t_agent.astype(np.int64) * 1_000_000 + rank // traces_per_line
-

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +29,16 @@ from generators.validation import plan_validation
 from generators.writers import ChunkWriter
 
 MAX_CALLS_PER_PART = 400_000
-LABEL_COLUMNS = ("anomaly_id", "kind", "workspace_id", "agent_id", "start_date", "end_date",
-                 "expected_effect", "expected_cost_multiplier")
+LABEL_COLUMNS = (
+    "anomaly_id",
+    "kind",
+    "workspace_id",
+    "agent_id",
+    "start_date",
+    "end_date",
+    "expected_effect",
+    "expected_cost_multiplier",
+)
 OUTAGE_COLUMNS = ("outage_id", "provider", "start_at", "end_at", "error_rate")
 
 
@@ -67,9 +75,15 @@ def _clear_previous(out_dir: Path, fmt: str) -> None:
             d.rmdir()
 
 
-def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet",
-                    labels_path: Path | None = None, progress: bool | None = None,
-                    writer_threads: int = 2, duckdb_threads: int = 1) -> GenerationResult:
+def generate_traces(
+    config: GeneratorConfig,
+    out_dir: Path,
+    fmt: str = "parquet",
+    labels_path: Path | None = None,
+    progress: bool | None = None,
+    writer_threads: int = 2,
+    duckdb_threads: int = 1,
+) -> GenerationResult:
     """Write a synthetic trace dataset under `out_dir/<fmt>/date=YYYY-MM-DD/` and its ground truth.
 
     `progress=None` shows a progress bar only when stderr is a terminal.
@@ -93,7 +107,7 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
     outages = plan_outages(config.days, start, config.seed)
     counts = plan_volume(agents, anomalies, config.calls, config.days, start, config.seed, shape)
     tool_names = tuple(dict.fromkeys(t for a in agents for t in a.family.tools)) or ("noop",)
-    day0_us = int(datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc).timestamp()) * 1_000_000
+    day0_us = int(datetime.combine(start, datetime.min.time(), tzinfo=UTC).timestamp()) * 1_000_000
     ctx = RunContext(agents, anomalies, grid, outages, config.seed, config.error_rate, day0_us, tool_names, drift)
     tasks = _tasks(counts)
 
@@ -132,7 +146,10 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
             bar.update(chunk.llm_calls)
 
     try:
-        with ThreadPoolExecutor(max_workers=1) as gen_pool, ThreadPoolExecutor(max_workers=writer_threads) as write_pool:
+        with (
+            ThreadPoolExecutor(max_workers=1) as gen_pool,
+            ThreadPoolExecutor(max_workers=writer_threads) as write_pool,
+        ):
             pending = gen_pool.submit(build_chunk, ctx, *tasks[0]) if tasks else None
             in_flight: deque = deque()
             for i, (day, part, _) in enumerate(tasks):
@@ -156,8 +173,16 @@ def generate_traces(config: GeneratorConfig, out_dir: Path, fmt: str = "parquet"
     outages_path = labels_path.parent / "outages.csv"
     _write_outages(outages_path, outages)
     return GenerationResult(
-        files=tuple(files), format=fmt, llm_calls=totals["calls"], spans=totals["spans"], traces=totals["traces"], days=config.days,
-        start_date=start, end_date=config.end_date, labels_path=labels_path, outages_path=outages_path,
+        files=tuple(files),
+        format=fmt,
+        llm_calls=totals["calls"],
+        spans=totals["spans"],
+        traces=totals["traces"],
+        days=config.days,
+        start_date=start,
+        end_date=config.end_date,
+        labels_path=labels_path,
+        outages_path=outages_path,
         anomalies=len(anomalies),
     )
 
@@ -172,9 +197,18 @@ def _write_labels(path: Path, anomalies, agents, start, costs) -> None:
             actual, base = costs[a.index]
             # Empty when the affected agent-days hold no priced call (only in tiny runs).
             multiplier = f"{actual / base:.2f}" if base > 0 else ""
-            w.writerow([a.anomaly_id(), a.kind, agent.workspace_id, agent.agent_id,
-                        f"{start + timedelta(days=a.start_day):%Y-%m-%d}", f"{start + timedelta(days=a.end_day):%Y-%m-%d}",
-                        anomaly_effect(a), multiplier])
+            w.writerow(
+                [
+                    a.anomaly_id(),
+                    a.kind,
+                    agent.workspace_id,
+                    agent.agent_id,
+                    f"{start + timedelta(days=a.start_day):%Y-%m-%d}",
+                    f"{start + timedelta(days=a.end_day):%Y-%m-%d}",
+                    anomaly_effect(a),
+                    multiplier,
+                ]
+            )
 
 
 def _write_outages(path: Path, outages) -> None:
@@ -184,6 +218,12 @@ def _write_outages(path: Path, outages) -> None:
         w.writerow(OUTAGE_COLUMNS)
         for i, o in enumerate(outages):
             fmt = "%Y-%m-%dT%H:%M:%SZ"
-            w.writerow([f"out-{i + 1:03d}", o.provider,
-                        datetime.fromtimestamp(o.start_us / 1e6, tz=timezone.utc).strftime(fmt),
-                        datetime.fromtimestamp(o.end_us / 1e6, tz=timezone.utc).strftime(fmt), f"{o.error_rate:.2f}"])
+            w.writerow(
+                [
+                    f"out-{i + 1:03d}",
+                    o.provider,
+                    datetime.fromtimestamp(o.start_us / 1e6, tz=UTC).strftime(fmt),
+                    datetime.fromtimestamp(o.end_us / 1e6, tz=UTC).strftime(fmt),
+                    f"{o.error_rate:.2f}",
+                ]
+            )

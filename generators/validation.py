@@ -128,13 +128,24 @@ def plan_validation(agents: tuple[Agent, ...], days: int, start: date, seed: int
         got = place(switchable, length := int(rng.integers(4, 9)))
         if got:
             a = agents[got[0]]
-            add("model_switch", *got, length, 1.0, switch_from=a.model_codes[int(np.argmax(a.model_shares))],
-                switch_to=MODEL_INDEX[a.family.switch_to])
+            add(
+                "model_switch",
+                *got,
+                length,
+                1.0,
+                switch_from=a.model_codes[int(np.argmax(a.model_shares))],
+                switch_to=MODEL_INDEX[a.family.switch_to],
+            )
     for _ in range(3):
         got = place(regular, length := int(rng.integers(1, 4)))
         if got:
-            add("retry_storm", *got, length, round(float(rng.uniform(3, 5)), 1),
-                error_share=round(float(rng.uniform(0.4, 0.6)), 2))
+            add(
+                "retry_storm",
+                *got,
+                length,
+                round(float(rng.uniform(3, 5)), 1),
+                error_share=round(float(rng.uniform(0.4, 0.6)), 2),
+            )
     saturdays = np.nonzero((weekday == 5) & (np.arange(days) + 8 < days))[0]
     for _ in range(3):
         got = place(regular, 9, starts=saturdays)  # two weekends: Sat-Sun, then Sat-Sun a week later

@@ -141,10 +141,14 @@ def canonical_select(source: str = "chunk", extra: str = "", keep_enums: bool = 
     exprs = canonical_expressions()
     missing = [f.name for f in TRACE_FIELDS if f.name not in exprs]
     if missing:
-        raise KeyError(f"generators/writers.py has no expression for contract field(s) {missing}; add them to canonical_expressions")
+        raise KeyError(
+            f"generators/writers.py has no expression for contract field(s) {missing}; add them to canonical_expressions"
+        )
     enum_backed = set(CATEGORICAL_FIELDS) | set(code_maps((), ()).keys())
     cols = ",\n  ".join(
-        f"{exprs[f.name]} as {f.name}" if keep_enums and f.name in enum_backed else f"cast({exprs[f.name]} as {f.duckdb_type}) as {f.name}"
+        f"{exprs[f.name]} as {f.name}"
+        if keep_enums and f.name in enum_backed
+        else f"cast({exprs[f.name]} as {f.duckdb_type}) as {f.name}"
         for f in TRACE_FIELDS
     )
     return f"select\n  {cols}{extra}\nfrom {source}"
@@ -158,7 +162,7 @@ def _attr(key: str, kind: str, expr: str, nullable: bool = True) -> str:
         value = f"'\"' || cast({expr} as varchar) || '\"'"  # OTLP JSON encodes int64 as a string
     else:
         value = f"cast({expr} as varchar)"
-    text = f"'{{\"key\":\"{key}\",\"value\":{{\"{kind}\":' || {value} || '}}}}'"
+    text = f'\'{{"key":"{key}","value":{{"{kind}":\' || {value} || \'}}}}\''
     return f"case when {expr} is not null then {text} end" if nullable else text
 
 
@@ -172,27 +176,29 @@ def otlp_select() -> str:
     re-parses every inner document, which made this path ten times slower.
     Every free-text value goes through to_json(), which escapes it.
     """
-    attrs = ",\n      ".join([
-        _attr("gen_ai.operation.name", "stringValue", "operation", nullable=False),
-        _attr("gen_ai.provider.name", "stringValue", "provider"),
-        _attr("gen_ai.request.model", "stringValue", "request_model"),
-        _attr("gen_ai.response.model", "stringValue", "response_model"),
-        _attr("gen_ai.agent.id", "stringValue", "agent_id"),
-        _attr("gen_ai.agent.name", "stringValue", "agent_name"),
-        _attr("gen_ai.conversation.id", "stringValue", "conversation_id"),
-        _attr("gen_ai.tool.name", "stringValue", "tool_name"),
-        _attr("user.id", "stringValue", "user_id"),
-        _attr("openai.request.service_tier", "stringValue", "service_tier"),
-        _attr("gen_ai.usage.input_tokens", "intValue", "input_tokens"),
-        _attr("gen_ai.usage.output_tokens", "intValue", "output_tokens"),
-        _attr("gen_ai.usage.cache_read.input_tokens", "intValue", "cache_read_tokens"),
-        _attr("gen_ai.usage.cache_creation.input_tokens", "intValue", "cache_write_tokens"),
-        _attr("gen_ai.usage.reasoning.output_tokens", "intValue", "reasoning_tokens"),
-        _attr("gen_ai.server.time_to_first_token", "doubleValue", "time_to_first_token_ms / 1000.0"),
-        _attr("error.type", "stringValue", "error_type"),
-        _attr("agentledger.reported_cost_usd", "doubleValue", "reported_cost_usd"),
-        _attr("agentledger.tags", "stringValue", "tags"),
-    ])
+    attrs = ",\n      ".join(
+        [
+            _attr("gen_ai.operation.name", "stringValue", "operation", nullable=False),
+            _attr("gen_ai.provider.name", "stringValue", "provider"),
+            _attr("gen_ai.request.model", "stringValue", "request_model"),
+            _attr("gen_ai.response.model", "stringValue", "response_model"),
+            _attr("gen_ai.agent.id", "stringValue", "agent_id"),
+            _attr("gen_ai.agent.name", "stringValue", "agent_name"),
+            _attr("gen_ai.conversation.id", "stringValue", "conversation_id"),
+            _attr("gen_ai.tool.name", "stringValue", "tool_name"),
+            _attr("user.id", "stringValue", "user_id"),
+            _attr("openai.request.service_tier", "stringValue", "service_tier"),
+            _attr("gen_ai.usage.input_tokens", "intValue", "input_tokens"),
+            _attr("gen_ai.usage.output_tokens", "intValue", "output_tokens"),
+            _attr("gen_ai.usage.cache_read.input_tokens", "intValue", "cache_read_tokens"),
+            _attr("gen_ai.usage.cache_creation.input_tokens", "intValue", "cache_write_tokens"),
+            _attr("gen_ai.usage.reasoning.output_tokens", "intValue", "reasoning_tokens"),
+            _attr("gen_ai.server.time_to_first_token", "doubleValue", "time_to_first_token_ms / 1000.0"),
+            _attr("error.type", "stringValue", "error_type"),
+            _attr("agentledger.reported_cost_usd", "doubleValue", "reported_cost_usd"),
+            _attr("agentledger.tags", "stringValue", "tags"),
+        ]
+    )
     span = f"""'{{"traceId":"' || trace_id || '","spanId":"' || span_id || '"'
       || case when parent_span_id is null then '' else ',"parentSpanId":"' || parent_span_id || '"' end
       || ',"name":' || to_json(case kind when 0 then 'invoke_agent ' || agent_name when 1 then operation || ' ' || request_model
@@ -204,12 +210,14 @@ def otlp_select() -> str:
       {attrs}
       ) || '],"status":' || case when status = 'ok' then '{{"code":1}}' else '{{"code":2,"message":' || to_json(error_type) || '}}' end
       || '}}'"""
-    resource = " || ',' || ".join([
-        _attr("service.name", "stringValue", "any_value(agent_name)", nullable=False),
-        _attr("service.namespace", "stringValue", "any_value(workspace_id)", nullable=False),
-        _attr("deployment.environment.name", "stringValue", "any_value(environment)", nullable=False),
-        _attr("agentledger.department", "stringValue", "any_value(department)", nullable=False),
-    ])
+    resource = " || ',' || ".join(
+        [
+            _attr("service.name", "stringValue", "any_value(agent_name)", nullable=False),
+            _attr("service.namespace", "stringValue", "any_value(workspace_id)", nullable=False),
+            _attr("deployment.environment.name", "stringValue", "any_value(environment)", nullable=False),
+            _attr("agentledger.department", "stringValue", "any_value(department)", nullable=False),
+        ]
+    )
     scope = f'{{"name":"{OTLP_SCOPE_NAME}","version":"{OTLP_SCOPE_VERSION}"}}'
     base = canonical_select(extra=",\n  kind, line, rid")
     return f"""
@@ -246,7 +254,9 @@ class ChunkWriter:
     file's bytes independent of scheduling.
     """
 
-    def __init__(self, fmt: str, agents: tuple[Agent, ...], tool_names: tuple[str, ...], threads: int | None = 1) -> None:
+    def __init__(
+        self, fmt: str, agents: tuple[Agent, ...], tool_names: tuple[str, ...], threads: int | None = 1
+    ) -> None:
         if fmt not in COPY_OPTIONS:
             raise ValueError(f"format {fmt!r}: expected one of {', '.join(COPY_OPTIONS)}")
         self.fmt = fmt

@@ -23,9 +23,9 @@ import os
 import shutil
 import subprocess
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -38,8 +38,9 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-budgets_app = typer.Typer(help="Budgets: list, add or change, remove, validate. Changes apply at the next signals run.",
-                          no_args_is_help=True)
+budgets_app = typer.Typer(
+    help="Budgets: list, add or change, remove, validate. Changes apply at the next signals run.", no_args_is_help=True
+)
 app.add_typer(budgets_app, name="budgets")
 
 DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="a day (UTC)")]
@@ -58,15 +59,23 @@ def _dagster_env() -> dict[str, str]:
     config = home / "dagster.yaml"
     if not config.exists():
         shutil.copyfile(REPO_ROOT / "dagster.yaml", config)
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "DAGSTER_DISABLE_TELEMETRY", "DBT_SEND_ANONYMOUS_USAGE_STATS")})
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    os.environ.update(
+        {k: env[k] for k in ("DAGSTER_HOME", "DAGSTER_DISABLE_TELEMETRY", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
+    )
     return env
 
 
 @app.command()
 def demo(
-    verbose: Annotated[bool, typer.Option("--verbose", help="stream dbt and Dagster logs instead of progress lines")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="stream dbt and Dagster logs instead of progress lines")
+    ] = False,
 ) -> None:
     """Generate the synthetic demo dataset (90 days) and run the whole pipeline, report site included."""
     _dagster_env()
@@ -94,10 +103,19 @@ def run(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=True, resolve_path=True,
-                                                help="trace files or folders (Parquet, JSONL, CSV, OTLP JSON or proto)")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=True,
+            resolve_path=True,
+            help="trace files or folders (Parquet, JSONL, CSV, OTLP JSON or proto)",
+        ),
+    ],
     folder: Annotated[str, typer.Option(help="sub-folder of the landing folder to copy into")] = "imported",
-    no_run: Annotated[bool, typer.Option("--no-run", help="only copy; the landing sensor or a run picks them up")] = False,
+    no_run: Annotated[
+        bool, typer.Option("--no-run", help="only copy; the landing sensor or a run picks them up")
+    ] = False,
 ) -> None:
     """Copy trace files into the landing folder, then run the pipeline over the days they touch.
 
@@ -166,16 +184,25 @@ def receive(
 
 @app.command()
 def reprice(
-    start: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="first day (default: detected)")] = None,
-    end: Annotated[Optional[dt.datetime], typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="last day (default: detected)")] = None,
+    start: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="first day (default: detected)"),
+    ] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help="last day (default: detected)"),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the window, run nothing")] = False,
 ) -> None:
     """Re-price the days a price catalog or custom-price change affects, and everything downstream."""
     _dagster_env()
     from orchestration import reprice as reprice_module
 
-    argv = [*(["--start", f"{start:%Y-%m-%d}"] if start else []), *(["--end", f"{end:%Y-%m-%d}"] if end else []),
-            *(["--dry-run"] if dry_run else [])]
+    argv = [
+        *(["--start", f"{start:%Y-%m-%d}"] if start else []),
+        *(["--end", f"{end:%Y-%m-%d}"] if end else []),
+        *(["--dry-run"] if dry_run else []),
+    ]
     _exit(reprice_module.main(argv))
 
 
@@ -190,21 +217,28 @@ def budgets_list() -> None:
 @budgets_app.command("add")
 def budgets_add(
     budget_id: Annotated[str, typer.Argument(help="the budget's id; an existing id is changed")],
-    scope_type: Annotated[Optional[str], typer.Option(help="workspace, department or agent")] = None,
-    scope_id: Annotated[Optional[str], typer.Option(help="the workspace, department or agent id")] = None,
-    limit: Annotated[Optional[str], typer.Option(help="monthly limit in USD")] = None,
-    thresholds: Annotated[Optional[str], typer.Option(help="alert thresholds as shares, e.g. 0.5|0.8|1.0")] = None,
-    owner: Annotated[Optional[str], typer.Option(help="who is alerted")] = None,
-    notes: Annotated[Optional[str], typer.Option(help="free text shown with the budget")] = None,
-    no_scope_check: Annotated[bool, typer.Option("--no-scope-check",
-                                                 help="skip checking that the warehouse knows the scope")] = False,
+    scope_type: Annotated[str | None, typer.Option(help="workspace, department or agent")] = None,
+    scope_id: Annotated[str | None, typer.Option(help="the workspace, department or agent id")] = None,
+    limit: Annotated[str | None, typer.Option(help="monthly limit in USD")] = None,
+    thresholds: Annotated[str | None, typer.Option(help="alert thresholds as shares, e.g. 0.5|0.8|1.0")] = None,
+    owner: Annotated[str | None, typer.Option(help="who is alerted")] = None,
+    notes: Annotated[str | None, typer.Option(help="free text shown with the budget")] = None,
+    no_scope_check: Annotated[
+        bool, typer.Option("--no-scope-check", help="skip checking that the warehouse knows the scope")
+    ] = False,
 ) -> None:
     """Add a budget or change one; validated before it is written to the overrides file."""
     from orchestration.signals import budgets_cli
 
     argv = ["set", budget_id]
-    for flag, value in (("--scope-type", scope_type), ("--scope-id", scope_id), ("--limit", limit),
-                        ("--thresholds", thresholds), ("--owner", owner), ("--notes", notes)):
+    for flag, value in (
+        ("--scope-type", scope_type),
+        ("--scope-id", scope_id),
+        ("--limit", limit),
+        ("--thresholds", thresholds),
+        ("--owner", owner),
+        ("--notes", notes),
+    ):
         if value is not None:
             argv += [flag, value]
     if no_scope_check:
@@ -233,7 +267,7 @@ def budgets_validate() -> None:
     _exit(2 if loaded.errors else 0)
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
@@ -244,11 +278,13 @@ class ExportFormat(str, Enum):
 def export(
     start: DateOption,
     end: DateOption,
-    workspace: Annotated[Optional[str], typer.Option(help="only this workspace")] = None,
-    department: Annotated[Optional[str], typer.Option(help="only this department")] = None,
-    agent: Annotated[Optional[str], typer.Option(help="only this agent (its PDF is the agent's page)")] = None,
-    format: Annotated[Optional[list[ExportFormat]], typer.Option("--format", help="repeatable; default csv, json, parquet")] = None,  # noqa: A002
-    out: Annotated[Optional[Path], typer.Option(help="output folder (default <data>/exports/...)")] = None,
+    workspace: Annotated[str | None, typer.Option(help="only this workspace")] = None,
+    department: Annotated[str | None, typer.Option(help="only this department")] = None,
+    agent: Annotated[str | None, typer.Option(help="only this agent (its PDF is the agent's page)")] = None,
+    format: Annotated[
+        list[ExportFormat] | None, typer.Option("--format", help="repeatable; default csv, json, parquet")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (default <data>/exports/...)")] = None,
 ) -> None:
     """Export a period and scope from the published marts: CSV, JSON, Parquet and a PDF report."""
     from orchestration.publish import export as export_module
@@ -272,7 +308,11 @@ def serve_report(port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 
         typer.echo(f"No report site in {site}: run `agentledger demo` or `agentledger run` first.", err=True)
         raise typer.Exit(1)
     typer.echo(f"Report site on http://127.0.0.1:{port} (Ctrl-C to stop)")
-    _exit(subprocess.call([sys.executable, "-m", "http.server", "--directory", str(site), "--bind", "127.0.0.1", str(port)]))
+    _exit(
+        subprocess.call(
+            [sys.executable, "-m", "http.server", "--directory", str(site), "--bind", "127.0.0.1", str(port)]
+        )
+    )
 
 
 @app.command()

@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"AgentLedger demo: {settings.demo_calls:,} synthetic LLM calls, {first}..{last}, in {settings.data_dir}")
     _reset_if_dataset_changed(
         settings,
-        {"first": first.isoformat(), "last": last.isoformat(), "calls": settings.demo_calls, "seed": GeneratorConfig.seed},
+        {
+            "first": first.isoformat(),
+            "last": last.isoformat(),
+            "calls": settings.demo_calls,
+            "seed": GeneratorConfig.seed,
+        },
     )
     installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
     kept = [name for name in REFERENCE_FILES if settings.reference_dir / name not in installed]
@@ -104,14 +109,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     stages = stage_by_step(defs)
 
-    generate = run_with_progress(defs.resolve_job_def("generate_demo_data"), instance, stages, log_path,
-                                 verbose=args.verbose, run_config=CONSOLE_INFO)
+    generate = run_with_progress(
+        defs.resolve_job_def("generate_demo_data"),
+        instance,
+        stages,
+        log_path,
+        verbose=args.verbose,
+        run_config=CONSOLE_INFO,
+    )
     if not generate.success:
         _report_failure("Generating the synthetic dataset", generate, log_path)
         return 1
     run = run_with_progress(
-        defs.resolve_job_def("agentledger_pipeline"), instance, stages, log_path, verbose=args.verbose,
-        run_config=CONSOLE_INFO, tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
+        defs.resolve_job_def("agentledger_pipeline"),
+        instance,
+        stages,
+        log_path,
+        verbose=args.verbose,
+        run_config=CONSOLE_INFO,
+        tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
     )
     if not run.success:
         _report_failure("The pipeline run", run, log_path)

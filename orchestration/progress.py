@@ -16,6 +16,7 @@ path. `verbose=True` leaves stdout and stderr alone and streams everything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -23,7 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -50,7 +51,7 @@ _FOLLOWED = (
 
 def log_path_for(logs_dir: Path, label: str) -> Path:
     logs_dir.mkdir(parents=True, exist_ok=True)
-    return logs_dir / f"{label}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    return logs_dir / f"{label}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
 
 
 def stage_by_step(defs: dg.Definitions) -> dict[str, str]:
@@ -84,14 +85,18 @@ class _Stage:
     def detail(self) -> str:
         m = self.metadata
         if self.name == "ingest" and "rows_loaded" in m:
-            parts = [f"{m['rows_loaded']:,} rows loaded, {m.get('rows_quarantined', 0):,} quarantined "
-                     f"({m.get('files_seen', 0)} files)"]
+            parts = [
+                f"{m['rows_loaded']:,} rows loaded, {m.get('rows_quarantined', 0):,} quarantined "
+                f"({m.get('files_seen', 0)} files)"
+            ]
         else:
             count = len(self.materialized)
             noun = "model" if self.name == "dbt" else "asset"
             parts = [f"{count} {noun}{'s' if count != 1 else ''}"] if count else []
         if self.checks_passed or self.checks_failed:
-            parts.append(f"{self.checks_passed} checks passed" + (f", {self.checks_failed} failed" if self.checks_failed else ""))
+            parts.append(
+                f"{self.checks_passed} checks passed" + (f", {self.checks_failed} failed" if self.checks_failed else "")
+            )
         return ", ".join(parts)
 
 
@@ -120,7 +125,7 @@ class RunFollower:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="run-progress", daemon=True)
 
-    def __enter__(self) -> "RunFollower":
+    def __enter__(self) -> RunFollower:
         self._thread.start()
         return self
 
@@ -132,15 +137,15 @@ class RunFollower:
 
     def _follow(self) -> None:
         while not self._stop.wait(0.5):
-            try:
+            # A failed look is retried at the next tick; the run's own outcome is reported by the caller.
+            with contextlib.suppress(Exception):
                 self._poll()
-            except Exception:  # the run's own outcome is reported by the caller
-                pass
 
     def _poll(self) -> None:
         while True:
-            connection = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, of_type=set(_FOLLOWED),
-                                                           limit=500)
+            connection = self.instance.get_records_for_run(
+                self.run_id, cursor=self._cursor, of_type=set(_FOLLOWED), limit=500
+            )
             for record in connection.records:
                 self._handle(record.event_log_entry)
             self._cursor = connection.cursor
@@ -239,10 +244,12 @@ def run_with_progress(
     run_id = str(uuid.uuid4())
     with _output_to(log_path, verbose) as terminal:
         with RunFollower(instance, run_id, stages, terminal) as follower:
-            result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags, run_id=run_id, raise_on_error=False)
+            result = job.execute_in_process(
+                instance=instance, run_config=run_config, tags=tags, run_id=run_id, raise_on_error=False
+            )
     return RunOutcome(result.success, run_id, follower.failure)
 
 
 def elapsed_text(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"

@@ -92,10 +92,15 @@ def read_org_mapping(path: Path) -> OrgMappingLoad:
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in ORG_MAPPING_REQUIRED if c not in header]
         if missing:
-            result.errors.append(ReferenceRowError(
-                str(path), 1, ",".join(missing), ",".join(header),
-                f"missing column(s); expected header {','.join(ORG_MAPPING_COLUMNS)} (team, cost_centre optional)",
-            ))
+            result.errors.append(
+                ReferenceRowError(
+                    str(path),
+                    1,
+                    ",".join(missing),
+                    ",".join(header),
+                    f"missing column(s); expected header {','.join(ORG_MAPPING_COLUMNS)} (team, cost_centre optional)",
+                )
+            )
             return result
         seen: dict[str, int] = {}
         for raw in reader:
@@ -105,15 +110,31 @@ def read_org_mapping(path: Path) -> OrgMappingLoad:
                 continue  # a line of empty cells
             agent_id, department = row.get("agent_id", ""), row.get("department", "")
             if not agent_id:
-                result.errors.append(ReferenceRowError(str(path), line, "agent_id", "", "empty; expected the agent id traces carry"))
+                result.errors.append(
+                    ReferenceRowError(str(path), line, "agent_id", "", "empty; expected the agent id traces carry")
+                )
                 continue
             if not department:
-                result.errors.append(ReferenceRowError(str(path), line, "department", "", f"empty for agent_id {agent_id!r}; expected a department name"))
+                result.errors.append(
+                    ReferenceRowError(
+                        str(path),
+                        line,
+                        "department",
+                        "",
+                        f"empty for agent_id {agent_id!r}; expected a department name",
+                    )
+                )
                 continue
             if agent_id in seen:
-                result.errors.append(ReferenceRowError(
-                    str(path), line, "agent_id", agent_id,
-                    f"duplicate; already mapped on line {seen[agent_id]}, which is kept"))
+                result.errors.append(
+                    ReferenceRowError(
+                        str(path),
+                        line,
+                        "agent_id",
+                        agent_id,
+                        f"duplicate; already mapped on line {seen[agent_id]}, which is kept",
+                    )
+                )
                 continue
             seen[agent_id] = line
             result.rows.append({c: (row.get(c) or None) for c in ORG_MAPPING_COLUMNS})

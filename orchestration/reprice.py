@@ -117,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         return 0
     ok = run_reprice(first, last)
-    print("Re-priced." if ok else "The re-pricing run failed; see it in the Dagster UI (make dev).", file=sys.stdout if ok else sys.stderr)
+    print(
+        "Re-priced." if ok else "The re-pricing run failed; see it in the Dagster UI (make dev).",
+        file=sys.stdout if ok else sys.stderr,
+    )
     return 0 if ok else 1
 
 

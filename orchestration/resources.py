@@ -42,5 +42,7 @@ def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(),
         # The dbt installed beside this interpreter, whether or not the venv is on PATH.
-        "dbt": DbtCliResource(project_dir=agentledger_dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": DbtCliResource(
+            project_dir=agentledger_dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        ),
     }

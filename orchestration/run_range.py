@@ -31,7 +31,9 @@ def reclaim_abandoned_runs(instance) -> list[str]:
     import dagster as dg
 
     reclaimed = []
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]))
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING])
+    )
     for run in runs:
         pid = run.tags.get(PID_TAG)
         if pid is None or _process_alive(int(pid)):
@@ -62,8 +64,8 @@ def run_range(first: dt.date, last: dt.date, *, report_site: bool = True, tags: 
     """One in-process run of the pipeline job over [first, last]; True on success."""
     import dagster as dg
 
-    from orchestration.defs.automation.definitions import range_tags
     from orchestration.definitions import defs
+    from orchestration.defs.automation.definitions import range_tags
 
     run_tags = {**range_tags(first, last), **(tags or {}), PID_TAG: str(os.getpid())}
     instance = dg.DagsterInstance.get()
@@ -85,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.start > args.end:
         parser.error(f"--start {args.start} is after --end {args.end}")
     ok = run_range(args.start, args.end, report_site=not args.no_report_site)
-    print("Run succeeded." if ok else "Run failed; see it in the Dagster UI (make dev).", file=sys.stdout if ok else sys.stderr)
+    print(
+        "Run succeeded." if ok else "Run failed; see it in the Dagster UI (make dev).",
+        file=sys.stdout if ok else sys.stderr,
+    )
     return 0 if ok else 1
 
 

@@ -56,14 +56,33 @@ def test_run_refuses_a_reversed_range(data_dir):
 
 
 def test_budgets_add_list_validate_remove(data_dir):
-    added = runner.invoke(app, ["budgets", "add", "team-cap", "--scope-type", "workspace", "--scope-id", "acme",
-                                "--limit", "1500", "--thresholds", "0.5|0.9", "--owner", "finops", "--no-scope-check"])
+    added = runner.invoke(
+        app,
+        [
+            "budgets",
+            "add",
+            "team-cap",
+            "--scope-type",
+            "workspace",
+            "--scope-id",
+            "acme",
+            "--limit",
+            "1500",
+            "--thresholds",
+            "0.5|0.9",
+            "--owner",
+            "finops",
+            "--no-scope-check",
+        ],
+    )
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["budgets", "list"])
     assert listed.exit_code == 0 and "team-cap\tworkspace\tacme\t1500.00" in listed.output
     assert runner.invoke(app, ["budgets", "validate"]).exit_code == 0
-    bad = runner.invoke(app, ["budgets", "add", "broken", "--scope-type", "planet", "--scope-id", "x",
-                              "--limit", "10", "--no-scope-check"])
+    bad = runner.invoke(
+        app,
+        ["budgets", "add", "broken", "--scope-type", "planet", "--scope-id", "x", "--limit", "10", "--no-scope-check"],
+    )
     assert bad.exit_code == 2
     assert runner.invoke(app, ["budgets", "remove", "team-cap"]).exit_code == 0
     assert "team-cap" not in runner.invoke(app, ["budgets", "list"]).output
@@ -91,7 +110,9 @@ def test_ingest_copies_files_atomically_and_once(data_dir, tmp_path):
     for _ in range(2):
         result = runner.invoke(app, ["ingest", "--no-run", str(source)])
         assert result.exit_code == 0, result.output
-    landed = sorted(p.relative_to(data_dir / "landing").as_posix() for p in (data_dir / "landing").rglob("*") if p.is_file())
+    landed = sorted(
+        p.relative_to(data_dir / "landing").as_posix() for p in (data_dir / "landing").rglob("*") if p.is_file()
+    )
     assert landed == ["imported/exports/b.jsonl", "imported/exports/day1/a.jsonl"]
 
 

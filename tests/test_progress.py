@@ -30,8 +30,9 @@ def _definitions() -> dg.Definitions:
 def test_a_line_per_stage_and_the_failing_steps_own_error(tmp_path, capfd):
     defs = _definitions()
     log = tmp_path / "run.log"
-    outcome = run_with_progress(defs.resolve_job_def("everything"), dg.DagsterInstance.ephemeral(),
-                                stage_by_step(defs), log)
+    outcome = run_with_progress(
+        defs.resolve_job_def("everything"), dg.DagsterInstance.ephemeral(), stage_by_step(defs), log
+    )
     terminal = capfd.readouterr().out
     lines = terminal.splitlines()
 
@@ -47,7 +48,8 @@ def test_a_line_per_stage_and_the_failing_steps_own_error(tmp_path, capfd):
 def test_verbose_leaves_the_output_alone(tmp_path, capfd):
     defs = _definitions()
     log = tmp_path / "run.log"
-    run_with_progress(defs.resolve_job_def("everything"), dg.DagsterInstance.ephemeral(), stage_by_step(defs), log,
-                      verbose=True)
+    run_with_progress(
+        defs.resolve_job_def("everything"), dg.DagsterInstance.ephemeral(), stage_by_step(defs), log, verbose=True
+    )
     assert "a line from a child process" in capfd.readouterr().out
     assert not log.exists() or "child process" not in log.read_text()

@@ -134,8 +134,9 @@ def _proto_as_json_lines(plan: FilePlan, options: IngestOptions, workdir: Path) 
     target = workdir / f"f{plan.file_id}.from_proto.jsonl"
     try:
         with open_decompressed(plan.file.path) as stream:
-            convert_proto_file(stream, plan.file.rel, target, options.limits.max_line_bytes,
-                               options.limits.max_decompressed_bytes)
+            convert_proto_file(
+                stream, plan.file.rel, target, options.limits.max_line_bytes, options.limits.max_decompressed_bytes
+            )
     except ProtoFileTooLarge as exc:
         raise FileRejected("decompressed_too_large", str(exc)) from exc
     except OtlpFormatError as exc:
@@ -227,7 +228,9 @@ def _stage_one(con, plan: FilePlan, ctx: StageContext) -> bool:
     options = ctx.options
     try:
         path = f.path if plan.fmt == "parquet" else read_path(plan, options, ctx.workdir)
-        query = source_query(con, path, reader_format(plan.fmt), options.mapping, tag=str(plan.file_id), limits=options.limits)
+        query = source_query(
+            con, path, reader_format(plan.fmt), options.mapping, tag=str(plan.file_id), limits=options.limits
+        )
         sql = typed_rows_sql(
             query,
             salt=ctx.salt,
@@ -291,7 +294,10 @@ def _add_parquet_source(con, plans: list[FilePlan], schema, ctx: StageContext, s
     insert_rows(con, STAGE_FILES_TABLE, [(str(p.file.path), p.file_id, path_day_hint(p.file.rel)) for p in plans])
     try:
         relation = typed_rows_sql(
-            parquet_group_query([p.file.path for p in plans], schema), salt=ctx.salt, rules=ctx.rules, limits=ctx.options.limits
+            parquet_group_query([p.file.path for p in plans], schema),
+            salt=ctx.salt,
+            rules=ctx.rules,
+            limits=ctx.options.limits,
         )
         con.execute(keys_insert_sql(relation))
     except BaseException:
@@ -351,7 +357,13 @@ def stage_all(con, plans: list[FilePlan], ctx: StageContext, sources: Sources) -
     # so (not "done": the next run reads the new version).
     changed = [p for p in staged if _changed_since_listed(p.file)]
     for plan in changed:
-        _fail(con, plan, FileRejected("file_changed_during_read", "the file changed while it was read; it is read again on the next run"))
+        _fail(
+            con,
+            plan,
+            FileRejected(
+                "file_changed_during_read", "the file changed while it was read; it is read again on the next run"
+            ),
+        )
         plan.changed = True
         con.execute(f"delete from {KEYS_TABLE} where _file_id = ?", [plan.file_id])
     staged = [p for p in staged if not p.changed]
@@ -464,7 +476,7 @@ def drop_keys_not_due(con, staged: list[FilePlan], load: dict[int, list[date]]) 
     only the pairs listed in the temp table `_due`.
     """
     if all(
-        not any(plan.days.values()) or set(d for d, n in plan.days.items() if n) <= set(load.get(plan.file_id, ()))
+        not any(plan.days.values()) or {d for d, n in plan.days.items() if n} <= set(load.get(plan.file_id, ()))
         for plan in staged
     ):
         return False
@@ -482,5 +494,3 @@ def due_sql(only_due: bool, day: str = "b._partition_day") -> str:
     if not only_due:
         return "true"
     return f"exists (select 1 from _due d where d._file_id = b._file_id and d.day = {day})"
-
-

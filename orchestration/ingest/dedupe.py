@@ -42,7 +42,7 @@ def compute_outcomes(con, rows_sql: str, due: str) -> bool:
             select source_file, loaded_at, max(file_mtime_ns) as mtime_ns
             from {LEDGER_TABLE} where status = 'loaded' group by all
         )
-        select r.span_id, {content_hash('r.')} as _h, r._source_file as rel, r._source_row as row_no,
+        select r.span_id, {content_hash("r.")} as _h, r._source_file as rel, r._source_row as row_no,
             coalesce(l.mtime_ns, 0) as mtime_ns
         from {RAW_SPANS_TABLE} r
         left join loads l on l.source_file = r._source_file and l.loaded_at = r._loaded_at
@@ -57,7 +57,7 @@ def compute_outcomes(con, rows_sql: str, due: str) -> bool:
             select _span_hash as h from dup_hashes union select hash(span_id) from raw_hits
         ),
         contenders as (
-            select b._file_id, b._source_row, b._partition_day, b.span_id, {content_hash('b.')} as _h,
+            select b._file_id, b._source_row, b._partition_day, b.span_id, {content_hash("b.")} as _h,
                 f.mtime_ns, f.rel, 1 as generation, b._source_row as row_no, false as existing
             from ({rows_sql}) b join files f using (_file_id)
             where b._ok and {due} and hash(b.span_id) in (select h from candidate_hashes)

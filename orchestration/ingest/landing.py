@@ -15,7 +15,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.ingest.options import InputLimits
@@ -56,7 +56,7 @@ class LandingFile:
 
     @property
     def mtime(self) -> datetime:
-        return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC)
 
 
 def _ignored(rel: str, name: str) -> bool:
@@ -115,8 +115,11 @@ def discover(landing_dir: Path, allow_symlinks: bool = False) -> list[LandingFil
                     entry(
                         path,
                         rel,
-                        ("symlink_outside_landing", "a symlink leading outside the landing folder; it is not followed "
-                         "(set AGENTLEDGER_INGEST_ALLOW_SYMLINKS=true to allow)"),
+                        (
+                            "symlink_outside_landing",
+                            "a symlink leading outside the landing folder; it is not followed "
+                            "(set AGENTLEDGER_INGEST_ALLOW_SYMLINKS=true to allow)",
+                        ),
                     )
                     continue
                 if os.path.isdir(target):
@@ -219,7 +222,7 @@ def _first_json_value(fh, limits: InputLimits):
         if not line:
             return None
         if line.startswith(BOM):
-            line = line[len(BOM):]
+            line = line[len(BOM) :]
         if len(line) >= _FIRST_LINE_LIMIT or json_depth_exceeds(line, limits.max_json_depth):
             while line and not line.endswith(b"\n"):
                 line = fh.readline(_FIRST_LINE_LIMIT)
@@ -251,7 +254,7 @@ def detect_format(path: Path, limits: InputLimits | None = None) -> str:
     if ext in PROTO_EXTENSIONS or looks_like_proto_frames(head):
         return "otlp_proto"
     if head.startswith(BOM):
-        head = head[len(BOM):]
+        head = head[len(BOM) :]
     if head[:4] == b"PAR1" or ext == "parquet":
         return "parquet"
     if ext in ("csv", "tsv"):
@@ -403,7 +406,7 @@ def write_clean_copy(path: Path, dest: Path, fmt: str, limits: InputLimits) -> l
                 break
             physical += 1
             if physical == 1 and line.startswith(BOM):
-                line = line[len(BOM):]
+                line = line[len(BOM) :]
             rule = None
             if len(line) > limit and not (len(line) == limit + 1 and line.endswith(b"\n")):
                 rule = "line_too_long"

@@ -84,7 +84,9 @@ def count_outcomes(con, ts: str, has_outcomes: bool) -> dict[tuple[int, date], F
     day); duplicates and replacements from the temp table `outcomes`.
     """
     counts: dict[tuple[int, date], FileDayCounts] = {}
-    for fid, day, n in con.execute(f"select _file_id, _partition_day, count(*) from {KEYS_TABLE} group by all").fetchall():
+    for fid, day, n in con.execute(
+        f"select _file_id, _partition_day, count(*) from {KEYS_TABLE} group by all"
+    ).fetchall():
         counts[(fid, day)] = FileDayCounts(read=n)
     for fid, day, n in con.execute(
         f"""select f._file_id, r.started_at::DATE, count(*) from {RAW_SPANS_TABLE} r join files f on f.rel = r._source_file
@@ -160,9 +162,22 @@ def insert_ledger(con, entries: list[LedgerEntry], window: Window, run_ts: datet
         LEDGER_TABLE,
         [
             (
-                e.plan.file.rel, e.plan.checksum, e.plan.file.size, e.plan.file.mtime_ns, e.plan.fmt or "unknown", e.day,
-                window.start, window.end, e.counts.read, e.counts.loaded, e.counts.quarantined, e.counts.duplicates,
-                e.counts.replaced, e.status, e.message, run_ts,
+                e.plan.file.rel,
+                e.plan.checksum,
+                e.plan.file.size,
+                e.plan.file.mtime_ns,
+                e.plan.fmt or "unknown",
+                e.day,
+                window.start,
+                window.end,
+                e.counts.read,
+                e.counts.loaded,
+                e.counts.quarantined,
+                e.counts.duplicates,
+                e.counts.replaced,
+                e.status,
+                e.message,
+                run_ts,
             )
             for e in entries
         ],

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import shutil
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -54,7 +54,7 @@ __all__ = ["DayCounts", "IngestionSummary", "ingest_window", "pending_days"]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ingest_window(

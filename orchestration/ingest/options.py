@@ -73,7 +73,7 @@ class IngestOptions:
     memory_limit: str
     validation_sample_rows: int
     threads: int = 2
-    limits: "InputLimits" = field(default_factory=lambda: InputLimits())
+    limits: InputLimits = field(default_factory=lambda: InputLimits())
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,16 @@ def _profiles(path: Path, key: str, raw: object) -> tuple[SourceProfile, ...]:
             raise ValueError(f"{path}: '{key}' entry {i + 1} must be a mapping with at least a 'name'")
         unknown = set(item) - {"name", "scope_name", "provider", "model_like"}
         if unknown:
-            raise ValueError(f"{path}: '{key}' entry {i + 1} has unknown keys {sorted(unknown)}; expected name, scope_name, provider, model_like")
+            raise ValueError(
+                f"{path}: '{key}' entry {i + 1} has unknown keys {sorted(unknown)}; expected name, scope_name, provider, model_like"
+            )
         if not any(item.get(k) for k in ("scope_name", "provider", "model_like")):
-            raise ValueError(f"{path}: '{key}' entry {i + 1} ({item['name']}) needs at least one of scope_name, provider, model_like")
-        out.append(SourceProfile(str(item["name"]), item.get("scope_name"), item.get("provider"), item.get("model_like")))
+            raise ValueError(
+                f"{path}: '{key}' entry {i + 1} ({item['name']}) needs at least one of scope_name, provider, model_like"
+            )
+        out.append(
+            SourceProfile(str(item["name"]), item.get("scope_name"), item.get("provider"), item.get("model_like"))
+        )
     return tuple(out)
 
 
@@ -131,14 +137,20 @@ def load_attribute_mapping(path: Path | None) -> AttributeMapping:
         doc = yaml.safe_load(text)
     doc = doc or {}
     if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping with keys fields, input_excludes_cache, output_excludes_reasoning")
+        raise ValueError(
+            f"{path}: expected a mapping with keys fields, input_excludes_cache, output_excludes_reasoning"
+        )
     unknown = set(doc) - {"fields", "input_excludes_cache", "output_excludes_reasoning"}
     if unknown:
-        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)}; expected fields, input_excludes_cache, output_excludes_reasoning")
+        raise ValueError(
+            f"{path}: unknown top-level keys {sorted(unknown)}; expected fields, input_excludes_cache, output_excludes_reasoning"
+        )
     fields = dict(DEFAULT_FIELD_ATTRIBUTES)
     for name, keys in (doc.get("fields") or {}).items():
         if name not in DEFAULT_FIELD_ATTRIBUTES:
-            raise ValueError(f"{path}: field '{name}' cannot be mapped; expected one of {sorted(DEFAULT_FIELD_ATTRIBUTES)}")
+            raise ValueError(
+                f"{path}: field '{name}' cannot be mapped; expected one of {sorted(DEFAULT_FIELD_ATTRIBUTES)}"
+            )
         if isinstance(keys, str):
             keys = [keys]
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):

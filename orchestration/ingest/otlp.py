@@ -75,7 +75,12 @@ OPERATION_KEYS = ("gen_ai.operation.name",)
 # Libraries that name the operation their own way: OpenLLMetry's request
 # type and OpenInference's span kind, mapped to gen_ai.operation.name values.
 LLM_REQUEST_TYPE_KEY = "llm.request.type"
-LLM_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "embeddings", "embeddings": "embeddings"}
+LLM_REQUEST_TYPES = {
+    "chat": "chat",
+    "completion": "text_completion",
+    "embedding": "embeddings",
+    "embeddings": "embeddings",
+}
 OPENINFERENCE_KIND_KEY = "openinference.span.kind"
 OPENINFERENCE_KINDS = {"llm": "chat", "embedding": "embeddings", "tool": "execute_tool", "agent": "invoke_agent"}
 # The Vercel AI SDK names the provider call by ai.operationId: the inner
@@ -111,7 +116,11 @@ INVOCATION_PARAMETERS_KEY = "llm.invocation_parameters"
 # tokens) are read from it.
 RAW_USAGE_KEY = "gen_ai.usage.raw"
 RAW_USAGE_PATHS = {
-    "cache_read_tokens": ("$.prompt_tokens_details.cached_tokens", "$.input_tokens_details.cached_tokens", "$.cache_read_input_tokens"),
+    "cache_read_tokens": (
+        "$.prompt_tokens_details.cached_tokens",
+        "$.input_tokens_details.cached_tokens",
+        "$.cache_read_input_tokens",
+    ),
     "cache_write_tokens": ("$.cache_creation_input_tokens",),
     "reasoning_tokens": ("$.completion_tokens_details.reasoning_tokens", "$.output_tokens_details.reasoning_tokens"),
 }
@@ -209,9 +218,7 @@ REQUEST_STRUCTURE = json.dumps(
         ]
     }
 )
-_VALUE_TEXT = (
-    "coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue, a.value.arrayValue::VARCHAR)"
-)
+_VALUE_TEXT = "coalesce(a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue, a.value.arrayValue::VARCHAR)"
 
 
 def _renamed_keys(line: str) -> str:
@@ -352,7 +359,13 @@ def _wanted_keys(mapping: AttributeMapping) -> tuple[list[str], list[str]]:
         set(INPUT_TOKENS_KEYS + OUTPUT_TOKENS_KEYS + CACHE_READ_KEYS + CACHE_WRITE_KEYS + REASONING_KEYS)
         | set(PROVIDER_KEYS + DEPRECATED_PROVIDER_KEYS + SERVICE_TIER_KEYS + TTFT_SECONDS_KEYS)
         | set(OPERATION_KEYS + REQUEST_MODEL_KEYS + RESPONSE_MODEL_KEYS)
-        | {LLM_REQUEST_TYPE_KEY, OPENINFERENCE_KIND_KEY, INVOCATION_PARAMETERS_KEY, RAW_USAGE_KEY, LOGFIRE_SPAN_TYPE_KEY}
+        | {
+            LLM_REQUEST_TYPE_KEY,
+            OPENINFERENCE_KIND_KEY,
+            INVOCATION_PARAMETERS_KEY,
+            RAW_USAGE_KEY,
+            LOGFIRE_SPAN_TYPE_KEY,
+        }
         | {AI_SDK_OPERATION_KEY, AI_SDK_EMBEDDING_TOKENS_KEY, TRACELOOP_KIND_KEY, TRACELOOP_ENTITY_NAME_KEY}
         | {k for keys in FIXED_KEYS.values() for k in keys}
         | set(ERROR_TYPE_KEYS)
@@ -388,7 +401,7 @@ parsed as materialized (
     from (
         select _line, line,
             case when {_IS_OBJECT} then try(json_transform(
-                case when contains(line, '"scopeSpans"') then line else {_renamed_keys('line')} end,
+                case when contains(line, '"scopeSpans"') then line else {_renamed_keys("line")} end,
                 {lit(REQUEST_STRUCTURE)})) end as req
         from lines
     )
@@ -466,7 +479,9 @@ _SPAN_NAME_PATTERN = "'^(chat|text_completion|generate_content|embeddings) (\\S+
 
 def _failed_sql(cols: _AttributeColumns) -> str:
     """The span records a failed call: an error status or an error.type attribute."""
-    return f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {cols.first(ERROR_TYPE_KEYS)} is not null)"
+    return (
+        f"(coalesce(sp.status.code in ('2', 'STATUS_CODE_ERROR'), false) or {cols.first(ERROR_TYPE_KEYS)} is not null)"
+    )
 
 
 def _operation_sql(cols: _AttributeColumns, failed: str) -> str:
@@ -527,7 +542,9 @@ def _error_type_sql(cols: _AttributeColumns) -> str:
 def _raw_usage_sql(cols: _AttributeColumns, column: str) -> str:
     """A count Logfire left only in the provider's usage object (gen_ai.usage.raw)."""
     paths = RAW_USAGE_PATHS[column]
-    return "coalesce(" + ", ".join(f"try(json_extract_string({cols.span[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
+    return (
+        "coalesce(" + ", ".join(f"try(json_extract_string({cols.span[RAW_USAGE_KEY]}, {lit(p)}))" for p in paths) + ")"
+    )
 
 
 def _mapped_cte(cols: _AttributeColumns, mapping: AttributeMapping) -> str:
@@ -557,9 +574,9 @@ def _mapped_cte(cols: _AttributeColumns, mapping: AttributeMapping) -> str:
         _ord as _source_row,
         _line as _source_line,
         null::VARCHAR as _malformed,
-        {_otlp_id('sp.spanId', 16)} as span_id,
-        {_otlp_id('sp.traceId', 32)} as trace_id,
-        {_otlp_id('sp.parentSpanId', 16)} as parent_span_id,
+        {_otlp_id("sp.spanId", 16)} as span_id,
+        {_otlp_id("sp.traceId", 32)} as trace_id,
+        {_otlp_id("sp.parentSpanId", 16)} as parent_span_id,
         case when {start_ns} <= {max_ns} then make_timestamp(({start_ns} // 1000)::BIGINT) end as started_at,
         case when {start_ns} <= {max_ns} and {end_ns} <= {max_ns}
              then ((({end_ns})::HUGEINT - ({start_ns})::HUGEINT) / 1e6)::DOUBLE end as duration_ms,
@@ -578,9 +595,9 @@ def _mapped_cte(cols: _AttributeColumns, mapping: AttributeMapping) -> str:
         coalesce({cols.first(INPUT_TOKENS_KEYS)},
             case when lower({cols.span[AI_SDK_OPERATION_KEY]}) like 'ai.embed%.doembed' then {cols.span[AI_SDK_EMBEDDING_TOKENS_KEY]} end) as input_tokens,
         {cols.first(OUTPUT_TOKENS_KEYS)} as output_tokens,
-        coalesce({cols.first(CACHE_READ_KEYS)}, {_raw_usage_sql(cols, 'cache_read_tokens')}) as cache_read_tokens,
-        coalesce({cols.first(CACHE_WRITE_KEYS)}, {_raw_usage_sql(cols, 'cache_write_tokens')}) as cache_write_tokens,
-        coalesce({cols.first(REASONING_KEYS)}, {_raw_usage_sql(cols, 'reasoning_tokens')}) as reasoning_tokens,
+        coalesce({cols.first(CACHE_READ_KEYS)}, {_raw_usage_sql(cols, "cache_read_tokens")}) as cache_read_tokens,
+        coalesce({cols.first(CACHE_WRITE_KEYS)}, {_raw_usage_sql(cols, "cache_write_tokens")}) as cache_write_tokens,
+        coalesce({cols.first(REASONING_KEYS)}, {_raw_usage_sql(cols, "reasoning_tokens")}) as reasoning_tokens,
         scope_name as instrumentation_scope,
         scope_name as _scope_name,
         lower({cols.span_or_resource((INPUT_INCLUDES_CACHE_MARKER,))}) as _in_marker,

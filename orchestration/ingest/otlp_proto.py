@@ -62,7 +62,7 @@ class StripCounts:
     attributes: int = 0
     events: int = 0
 
-    def add(self, other: "StripCounts") -> None:
+    def add(self, other: StripCounts) -> None:
         self.attributes += other.attributes
         self.events += other.events
 
@@ -264,8 +264,9 @@ class ConvertedFile:
     removed: StripCounts
 
 
-def convert_proto_file(stream: BinaryIO, name: str, target: Path, max_frame_bytes: int,
-                       max_total_bytes: int) -> ConvertedFile:
+def convert_proto_file(
+    stream: BinaryIO, name: str, target: Path, max_frame_bytes: int, max_total_bytes: int
+) -> ConvertedFile:
     """Write a Collector `format: proto` stream to `target` as OTLP JSON lines, content removed.
 
     Raises OtlpFormatError naming the file and byte offset of the first frame

@@ -72,7 +72,9 @@ class Window:
     def due(self, plan: FilePlan, state: LoadState) -> list[date]:
         """The file's days in the window that this run loads."""
         return [
-            d for d in sorted(plan.days or {}) if self.contains(d) and (self.force or (plan.checksum, d) not in state.done)
+            d
+            for d in sorted(plan.days or {})
+            if self.contains(d) and (self.force or (plan.checksum, d) not in state.done)
         ]
 
 
@@ -122,7 +124,9 @@ def plan_file(f: LandingFile, state: LoadState) -> FilePlan:
     """The file's checksum, and its format and days when a scanned version tells them."""
     if f.problem:
         rule, message = f.problem
-        plan = FilePlan(f, _synthetic_checksum(f, rule), "unknown", None, manifest_fresh=False, error=message, error_rule=rule)
+        plan = FilePlan(
+            f, _synthetic_checksum(f, rule), "unknown", None, manifest_fresh=False, error=message, error_rule=rule
+        )
         plan.days = {fallback_day(f): 0}
         return plan
     m = state.manifest.get(f.rel)
@@ -151,7 +155,9 @@ def plan_files(files: list[LandingFile], state: LoadState) -> list[FilePlan]:
     return plans
 
 
-def select_days(plans: list[FilePlan], state: LoadState, window: Window, staged: set[int]) -> tuple[RunDays, list[FilePlan]]:
+def select_days(
+    plans: list[FilePlan], state: LoadState, window: Window, staged: set[int]
+) -> tuple[RunDays, list[FilePlan]]:
     """Days to load per file, from what is known now; and the files that must still be read.
 
     A file already staged (its days were unknown) is loaded on its due days;

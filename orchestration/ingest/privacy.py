@@ -101,8 +101,14 @@ def mentions_content_sql(expr: str) -> str:
 # Quarantine messages quote what a row held only for these fields (values
 # of other text fields could be anything, including prompt text).
 NUMERIC_FIELDS = (
-    "duration_ms", "time_to_first_token_ms", "input_tokens", "output_tokens", "cache_read_tokens",
-    "cache_write_tokens", "reasoning_tokens", "reported_cost_usd",
+    "duration_ms",
+    "time_to_first_token_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "reported_cost_usd",
 )
 TIME_FIELDS = ("started_at",)
 ID_FIELDS = ("span_id", "trace_id", "parent_span_id", "workspace_id", "agent_id", "conversation_id", "user_id")

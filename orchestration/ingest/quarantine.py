@@ -49,8 +49,8 @@ def insert_failing_rows(
                 case when b._malformed is null then b._cast_failures || {failures_sql(rules)} end as fails
             from ({rows_sql}) b join files f using (_file_id)
             left join _day_fallbacks fb using (_file_id)
-            where not b._ok and b._file_id in ({', '.join(map(str, file_ids))})
-                and {due_sql(only_due, 'coalesce(b._partition_day, fb.fallback_day)')}
+            where not b._ok and b._file_id in ({", ".join(map(str, file_ids))})
+                and {due_sql(only_due, "coalesce(b._partition_day, fb.fallback_day)")}
         ),
         described as (
             select bad.*, li.rule as line_rule from bad
@@ -71,7 +71,7 @@ def insert_failing_rows(
                  else rel || ': row ' || coalesce(_source_row::VARCHAR, '?')
                       || coalesce(' (line ' || _source_line::VARCHAR || ')', '')
                       || ', field ' || fails[1].field || ': expected ' || fails[1].expected
-                      || ', got ' || {quotable_value_sql('fails[1].field', 'fails[1].got')} end,
+                      || ', got ' || {quotable_value_sql("fails[1].field", "fails[1].got")} end,
             case when line_rule is not null then [line_rule]
                  when _malformed is not null then ['malformed_record']
                  else list_transform(fails, lambda x: x.rule) end,
@@ -79,8 +79,6 @@ def insert_failing_rows(
             {ts}
         from described"""
     )
-
-
 
 
 def clear_processed(con, pairs: list[tuple[str, date]]) -> None:
@@ -118,5 +116,14 @@ def insert_unreadable_files(con, files: list[tuple[FilePlan, date]], run_ts: dat
     for plan, day in files:
         con.execute(
             f"insert into {QUARANTINE_TABLE} values (?, null, null, ?, ?, ?, ?, null, ?, [?], null, ?)",
-            [plan.file.rel, plan.fmt, plan.checksum, day, plan.error_rule, unreadable_file_message(plan), plan.error_rule, run_ts],
+            [
+                plan.file.rel,
+                plan.fmt,
+                plan.checksum,
+                day,
+                plan.error_rule,
+                unreadable_file_message(plan),
+                plan.error_rule,
+                run_ts,
+            ],
         )

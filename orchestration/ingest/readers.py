@@ -115,7 +115,9 @@ def parquet_group_query(paths: list[Path], schema: tuple[tuple[str, str], ...]) 
         f"read_parquet({files}, filename=true, {_PARQUET_OPTIONS}) _p "
         f"join {STAGE_FILES_TABLE} _f on _f._stage_path = _p.filename"
     )
-    return _canonical_select(present, "file_row_number + 1", "null::BIGINT", reader, extra="_f._file_id, _f._day_hint, ")
+    return _canonical_select(
+        present, "file_row_number + 1", "null::BIGINT", reader, extra="_f._file_id, _f._day_hint, "
+    )
 
 
 def _csv_header(path: Path, limits: InputLimits) -> list[str]:
@@ -140,7 +142,7 @@ def _csv_header(path: Path, limits: InputLimits) -> list[str]:
             f"the CSV header line is longer than {limits.max_header_bytes} bytes (AGENTLEDGER_INGEST_MAX_HEADER_BYTES)",
         )
     if line.startswith(BOM):
-        line = line[len(BOM):]
+        line = line[len(BOM) :]
     text = line.decode("utf-8", errors="replace")
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, limits.max_header_bytes + 2))
@@ -171,9 +173,7 @@ def check_csv_header(path: Path, limits: InputLimits) -> None:
 def csv_query(con: duckdb.DuckDBPyConnection, path: Path, tag: str, limits: InputLimits) -> SourceQuery:
     header = _csv_header(path, limits)
     columns = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in header) + "}"
-    options = (
-        f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', columns={columns}"
-    )
+    options = f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', columns={columns}"
     present = _present_columns(con, f"select * from read_csv({lit(duckdb_path(path))}, {options})", path)
     rejects = f"csv_rejects_{tag}"
     reader = (
@@ -189,7 +189,7 @@ def csv_query(con: duckdb.DuckDBPyConnection, path: Path, tag: str, limits: Inpu
 def jsonl_query(path: Path) -> SourceQuery:
     from orchestration.ingest.otlp import lines_sql
 
-    structure = json.dumps({c: "VARCHAR" for c in TRACE_COLUMNS})
+    structure = json.dumps(dict.fromkeys(TRACE_COLUMNS, "VARCHAR"))
     cols = ", ".join(f"r.{c} as {c}" for c in TRACE_COLUMNS)
     sql = f"""
 with lines as ({lines_sql(Path(duckdb_path(path)), whole_file=False)}),
@@ -203,10 +203,10 @@ parsed as (
 select _line as _source_row, _line as _source_line, _malformed, {cols},
     false as _input_excludes_cache, false as _output_excludes_reasoning
 from parsed"""
-    return SourceQuery(sql, {c: "VARCHAR" for c in TRACE_COLUMNS})
+    return SourceQuery(sql, dict.fromkeys(TRACE_COLUMNS, "VARCHAR"))
 
 
-OTLP_TYPES = {c: "VARCHAR" for c in TRACE_COLUMNS} | {
+OTLP_TYPES = dict.fromkeys(TRACE_COLUMNS, "VARCHAR") | {
     "started_at": "TIMESTAMP",
     "duration_ms": "DOUBLE",
     "time_to_first_token_ms": "DOUBLE",

@@ -42,7 +42,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,7 +50,14 @@ from pathlib import Path
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from orchestration.ingest.otlp_proto import OtlpFormatError, parse_json, parse_protobuf, span_count, strip_content, to_json_lines
+from orchestration.ingest.otlp_proto import (
+    OtlpFormatError,
+    parse_json,
+    parse_protobuf,
+    span_count,
+    strip_content,
+    to_json_lines,
+)
 from orchestration.settings import load_settings
 
 log = logging.getLogger("agentledger.receiver")
@@ -210,7 +217,7 @@ class LandingWriter:
 
     def _open(self) -> None:
         self._sequence += 1
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self._file_path = self.spool_dir / f"otlp-{stamp}-{os.getpid()}-{self._sequence:06d}.jsonl"
         self._file = self._file_path.open("ab")
         self._file_opened = time.monotonic()
@@ -238,30 +245,35 @@ class LandingWriter:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "OtlpReceiver"
+    server: OtlpReceiver
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/healthz":
             self._reply(HTTPStatus.OK, b"ok\n", "text/plain")
         else:
             self._refuse(HTTPStatus.NOT_FOUND, f"only POST {TRACES_PATH} is served", "text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         config = self.server.config
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         reply_type = JSON if content_type == JSON else PROTOBUF
         if self.path.split("?")[0] != TRACES_PATH:
             return self._refuse(HTTPStatus.NOT_FOUND, f"only POST {TRACES_PATH} is served", reply_type)
         if config.token and not self._authorised(config.token):
-            return self._refuse(HTTPStatus.UNAUTHORIZED, "missing or wrong bearer token", reply_type,
-                                {"WWW-Authenticate": 'Bearer realm="agentledger"'})
+            return self._refuse(
+                HTTPStatus.UNAUTHORIZED,
+                "missing or wrong bearer token",
+                reply_type,
+                {"WWW-Authenticate": 'Bearer realm="agentledger"'},
+            )
         if content_type not in (PROTOBUF, JSON):
-            return self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                                f"Content-Type must be {PROTOBUF} or {JSON}", reply_type)
+            return self._refuse(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {PROTOBUF} or {JSON}", reply_type
+            )
         encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
         if encoding not in ("identity", "gzip"):
             return self._refuse(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Encoding must be gzip or none", reply_type)
@@ -281,11 +293,19 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.server.writer.submit(to_json_lines(message), spans)
         except QueueFull as exc:
-            return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, f"busy: {exc}; retry later", reply_type,
-                                {"Retry-After": str(config.retry_after_seconds)})
+            return self._refuse(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"busy: {exc}; retry later",
+                reply_type,
+                {"Retry-After": str(config.retry_after_seconds)},
+            )
         except WriteFailed as exc:
-            return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, f"could not store the spans: {exc}", reply_type,
-                                {"Retry-After": str(config.retry_after_seconds)})
+            return self._refuse(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"could not store the spans: {exc}",
+                reply_type,
+                {"Retry-After": str(config.retry_after_seconds)},
+            )
         stats = self.server.stats
         with self.server.stats_lock:
             stats.requests += 1
@@ -312,8 +332,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         size = int(length)
         if size > limit:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body of {size} bytes is over the {limit}-byte limit",
-                         reply_type, close=True)
+            self._refuse(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"body of {size} bytes is over the {limit}-byte limit",
+                reply_type,
+                close=True,
+            )
             return None
         return self.rfile.read(size)
 
@@ -332,8 +356,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(parts)
             total += size
             if total > limit:
-                self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over the {limit}-byte limit", reply_type,
-                             close=True)
+                self._refuse(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"body over the {limit}-byte limit", reply_type, close=True
+                )
                 return None
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
@@ -346,13 +371,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(HTTPStatus.BAD_REQUEST, f"body is not valid gzip ({exc})", reply_type)
             return None
         if len(data) > limit or inflater.unconsumed_tail:
-            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                         f"decompressed body over the {limit}-byte limit", reply_type)
+            self._refuse(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"decompressed body over the {limit}-byte limit", reply_type
+            )
             return None
         return data
 
-    def _refuse(self, status: HTTPStatus, message: str, reply_type: str, headers: dict[str, str] | None = None,
-                close: bool = False) -> None:
+    def _refuse(
+        self,
+        status: HTTPStatus,
+        message: str,
+        reply_type: str,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         with self.server.stats_lock:
             self.server.stats.refused[int(status)] = self.server.stats.refused.get(int(status), 0) + 1
         log.warning("refused %s: %s", int(status), message)
@@ -363,8 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
             body = _status_protobuf(int(status), message)
         self._reply(status, body, reply_type, headers, close)
 
-    def _reply(self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-               close: bool = False) -> None:
+    def _reply(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -422,17 +460,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.ingest.receiver", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it)")
     parser.add_argument("--port", type=int, default=4318, help="port (default 4318, the OTLP/HTTP port)")
-    parser.add_argument("--landing", type=Path, default=settings.landing_dir,
-                        help=f"landing folder (default {settings.landing_dir})")
-    parser.add_argument("--rotate-seconds", type=float, default=ReceiverConfig.rotate_seconds,
-                        help="move the current file into landing after this many seconds (default 10)")
+    parser.add_argument(
+        "--landing", type=Path, default=settings.landing_dir, help=f"landing folder (default {settings.landing_dir})"
+    )
+    parser.add_argument(
+        "--rotate-seconds",
+        type=float,
+        default=ReceiverConfig.rotate_seconds,
+        help="move the current file into landing after this many seconds (default 10)",
+    )
     parser.add_argument("--max-request-bytes", type=int, default=ReceiverConfig.max_request_bytes)
     parser.add_argument("--max-pending-spans", type=int, default=ReceiverConfig.max_pending_spans)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = ReceiverConfig(
-        landing_dir=args.landing, host=args.host, port=args.port, token=settings.receiver_token,
-        rotate_seconds=args.rotate_seconds, max_request_bytes=args.max_request_bytes,
+        landing_dir=args.landing,
+        host=args.host,
+        port=args.port,
+        token=settings.receiver_token,
+        rotate_seconds=args.rotate_seconds,
+        max_request_bytes=args.max_request_bytes,
         max_pending_spans=args.max_pending_spans,
     )
     server = OtlpReceiver(config)

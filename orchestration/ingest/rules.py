@@ -156,9 +156,7 @@ class SumNotAbove(Rule):
         return f"({self.field} is null or ({self._sum_sql()}) <= {self.field})"
 
     def got_sql(self) -> str:
-        return (
-            f"'{' + '.join(self.parts)} = ' || ({self._sum_sql()})::VARCHAR || ' > {self.field} = ' || {self.field}::VARCHAR"
-        )
+        return f"'{' + '.join(self.parts)} = ' || ({self._sum_sql()})::VARCHAR || ' > {self.field} = ' || {self.field}::VARCHAR"
 
     def derived_columns(self) -> dict[str, str]:
         return {self.derived_name: self._sum_sql()}
@@ -222,7 +220,12 @@ def build_rules(options: IngestOptions, now: datetime) -> list[Rule]:
     rules += [
         InSet("known_operation", "operation", "one of " + ", ".join(OPERATIONS), values=OPERATIONS),
         InSet("known_status", "status", "one of " + ", ".join(STATUSES), values=STATUSES),
-        InSet("known_service_tier", "service_tier", "one of " + ", ".join(SERVICE_TIERS) + " or null", values=SERVICE_TIERS),
+        InSet(
+            "known_service_tier",
+            "service_tier",
+            "one of " + ", ".join(SERVICE_TIERS) + " or null",
+            values=SERVICE_TIERS,
+        ),
     ]
     rules += [_required_for_operations(c) for c in ("provider", "request_model", "input_tokens", "output_tokens")]
     rules += [Between(f"non_negative_{c}", c, "a count >= 0", low=0) for c in TOKEN_COLUMNS]

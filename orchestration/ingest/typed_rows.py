@@ -36,7 +36,11 @@ BATCH_TABLE = f"{STAGE_DATABASE}.batch"
 
 
 def batch_ddl(table: str = BATCH_TABLE) -> str:
-    cols = list(BATCH_META_COLUMNS.items()) + [(f.name, f.duckdb_type) for f in TRACE_FIELDS] + list(BATCH_TAIL_COLUMNS.items())
+    cols = (
+        list(BATCH_META_COLUMNS.items())
+        + [(f.name, f.duckdb_type) for f in TRACE_FIELDS]
+        + list(BATCH_TAIL_COLUMNS.items())
+    )
     return f"create table {table} (" + ", ".join(f"{n} {t}" for n, t in cols) + ")"
 
 
@@ -81,7 +85,9 @@ _WHITESPACE = " \t\n\r\x0b\x0c\u00a0"
 # exponents or digit separators, which DuckDB's cast would accept.
 _COUNT_TEXT = r"[+-]?[0-9]+(\.0*)?"
 # A text timestamp whose UTC offset lies beyond +-14:00 (DuckDB accepts +99:00).
-_OFFSET_OUT_OF_RANGE = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)?\s*[+-](1[5-9]|[2-9][0-9]|14:?(0[1-9]|[1-5][0-9]))(:?[0-9]{2})?$"
+_OFFSET_OUT_OF_RANGE = (
+    r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)?\s*[+-](1[5-9]|[2-9][0-9]|14:?(0[1-9]|[1-5][0-9]))(:?[0-9]{2})?$"
+)
 
 
 def _trim_sql(col: str) -> str:
@@ -174,7 +180,13 @@ def typed_rows_sql(
                 f"({text} is not null and strlen({text}) > {2 * depth} and "
                 f"strlen({text}) - strlen(replace(replace({text}, '{{', ''), '[', '')) > {depth})"
             )
-            failure(too_deep, "json_too_deep", "tags", f"at most {depth} nested levels (AGENTLEDGER_INGEST_MAX_JSON_DEPTH)", got)
+            failure(
+                too_deep,
+                "json_too_deep",
+                "tags",
+                f"at most {depth} nested levels (AGENTLEDGER_INGEST_MAX_JSON_DEPTH)",
+                got,
+            )
             expr = f"case when not {too_deep} then {expr} end"
         else:
             got = f"{f.name}::VARCHAR"
@@ -212,7 +224,7 @@ def typed_rows_sql(
 with src as ({source.sql}),
 typed as (
     select {file_id_sql} as _file_id, {day_hint_sql} as _day_hint, _source_row, _source_line, _malformed,
-        {', '.join(typed_cols)},
+        {", ".join(typed_cols)},
         {cast_failures} as _cast_failures,
         _input_excludes_cache, _output_excludes_reasoning
     from src

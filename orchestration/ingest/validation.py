@@ -10,7 +10,7 @@ loader, and for the clock-relative rules after time has passed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -93,7 +93,7 @@ def validate_frame(frame: pd.DataFrame, rules: list[Rule] | None = None) -> list
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def validate_loaded_batch(settings: Settings, start: date | None, end: date | None) -> ValidationReport:

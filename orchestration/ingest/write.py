@@ -17,7 +17,12 @@ from orchestration.ingest.ledger import (
     ledger_entries,
 )
 from orchestration.ingest.plan import FilePlan, RunDays, Window
-from orchestration.ingest.quarantine import clear_processed, count_quarantined, insert_failing_rows, insert_unreadable_files
+from orchestration.ingest.quarantine import (
+    clear_processed,
+    count_quarantined,
+    insert_failing_rows,
+    insert_unreadable_files,
+)
 from orchestration.ingest.rules import Rule
 from orchestration.ingest.tables import insert_rows
 from orchestration.ingest.typed_rows import KEYS_TABLE
@@ -83,10 +88,12 @@ def write_run(con, run: RunWrite) -> None:
             )
         else:
             keep = ""
-        failing = {fid for fid, in con.execute(f"select distinct _file_id from {KEYS_TABLE} where not _ok").fetchall()}
+        failing = {
+            fid for (fid,) in con.execute(f"select distinct _file_id from {KEYS_TABLE} where not _ok").fetchall()
+        }
         con.execute(
             f"""insert into {RAW_SPANS_TABLE} ({_CONTRACT}, _source_file, _source_row, _source_format, _loaded_at)
-            select {', '.join('b.' + c for c in TRACE_COLUMNS)}, f.rel, b._source_row, f.fmt, {ts}
+            select {", ".join("b." + c for c in TRACE_COLUMNS)}, f.rel, b._source_row, f.fmt, {ts}
             from ({run.sources.passing_rows_sql(failing)}) b join files f using (_file_id)
             where {due} {keep}"""
         )
@@ -95,7 +102,9 @@ def write_run(con, run: RunWrite) -> None:
             insert_failing_rows(con, run.rules, ts, rows_sql, run.only_due, sorted(failing), run.line_limit)
             add_quarantined(counts, count_quarantined(con, ts))
         entries = ledger_entries(run.plans, run.days, counts, run.summary)
-        insert_unreadable_files(con, [(by_id[fid], days[0]) for fid, days in load.items() if by_id[fid].error], run.run_ts)
+        insert_unreadable_files(
+            con, [(by_id[fid], days[0]) for fid, days in load.items() if by_id[fid].error], run.run_ts
+        )
         insert_ledger(con, entries, run.window, run.run_ts)
         insert_manifest(con, run.plans, run.run_ts)
         con.execute("commit")

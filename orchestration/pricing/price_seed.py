@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -135,7 +136,7 @@ def _constraints(model: gp_types.ModelInfo) -> Iterator[object]:
 def _date_windows(model: gp_types.ModelInfo) -> list[tuple[date, date]]:
     starts = sorted({c.start_date for c in _constraints(model) if isinstance(c, gp_types.StartDateConstraint)})
     bounds = [OPEN_START, *[d for d in starts if d > OPEN_START], OPEN_END]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def _day_segments(model: gp_types.ModelInfo) -> list[tuple[int, int]]:
@@ -144,7 +145,7 @@ def _day_segments(model: gp_types.ModelInfo) -> list[tuple[int, int]]:
         if isinstance(c, gp_types.TimeOfDateConstraint):
             cuts.update({_utc_seconds(c.start_time), _utc_seconds(c.end_time)})
     bounds = sorted({0, SECONDS_PER_DAY, *cuts})
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def _price_set(model_price: gp_types.ModelPrice) -> PriceSet:
@@ -264,7 +265,9 @@ DEFAULT_OUTPUT = SEEDS_DIR / "model_prices.csv"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate seeds/model_prices.csv from the installed genai-prices catalog.")
+    parser = argparse.ArgumentParser(
+        description="Regenerate seeds/model_prices.csv from the installed genai-prices catalog."
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"CSV to write (default {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     count = write_catalog_seed(args.output)

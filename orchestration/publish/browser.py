@@ -70,7 +70,7 @@ def chromium_path() -> Path:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     """Static handler that resolves `/page` to `page.html` like a static host does."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def translate_path(self, path: str) -> str:
@@ -152,7 +152,9 @@ class Browser:
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
 
-    def _call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    def _call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         msg_id = next(self._ids)
         message: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
         if session:

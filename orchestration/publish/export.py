@@ -69,7 +69,11 @@ class ExportFilters:
 
     def where(self) -> tuple[str, list[object]]:
         clauses, params = ["call_date between ? and ?"], [self.start, self.end]
-        for column, value in (("workspace_id", self.workspace), ("department", self.department), ("agent_id", self.agent)):
+        for column, value in (
+            ("workspace_id", self.workspace),
+            ("department", self.department),
+            ("agent_id", self.agent),
+        ):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -130,7 +134,7 @@ def export_cost_report(
         raise ExportError(f"--end {filters.end} is before --start {filters.start}")
     if paper not in PAPERS:
         raise ExportError(f"unknown paper size {paper!r}; expected any of {sorted(PAPERS)}")
-    generated_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    generated_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     out_dir = out_dir or settings.exports_dir / f"cost_report_{filters.slug()}"
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -231,13 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace")
     parser.add_argument("--department")
     parser.add_argument("--agent")
-    parser.add_argument("--format", action="append", choices=FORMATS, dest="formats", help="repeatable; default csv, json and parquet")
+    parser.add_argument(
+        "--format", action="append", choices=FORMATS, dest="formats", help="repeatable; default csv, json and parquet"
+    )
     parser.add_argument("--paper", choices=sorted(PAPERS), default="a4", help="PDF page size, portrait (default a4)")
     parser.add_argument("--out", type=Path, help="output folder (default <data>/exports/cost_report_<range>_<scope>)")
     args = parser.parse_args(argv)
     filters = ExportFilters(args.start, args.end, args.workspace, args.department, args.agent)
     try:
-        result = export_cost_report(load_settings(), filters, tuple(args.formats or DATA_FORMATS), args.out, paper=args.paper)
+        result = export_cost_report(
+            load_settings(), filters, tuple(args.formats or DATA_FORMATS), args.out, paper=args.paper
+        )
     except ExportError as exc:
         parser.exit(2, f"error: {exc}\n")
     total = "n/a (no priced calls)" if result.total_cost_usd is None else f"${result.total_cost_usd:,.2f}"

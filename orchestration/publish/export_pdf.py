@@ -170,9 +170,14 @@ def print_export_pdf(
     if not (build_dir / "index.html").exists():
         raise PrintError(f"{build_dir} has no built site; run the report build before exporting a PDF")
     if not any((build_dir / name).exists() for name in ("print-cost.html", "print-cost")):
-        raise PrintError(f"{build_dir} has no print pages; rebuild the report site (python -m orchestration.publish.report_build)")
+        raise PrintError(
+            f"{build_dir} has no print pages; rebuild the report site (python -m orchestration.publish.report_build)"
+        )
 
-    with serve_directory(build_dir) as base, Browser(width=size.printable_width_px, height=size.printable_height_px) as browser:
+    with (
+        serve_directory(build_dir) as base,
+        Browser(width=size.printable_width_px, height=size.printable_height_px) as browser,
+    ):
         url = print_url(base, filters, generated_at)
         with browser.page(url, "document.readyState === 'complete'", timeout_s, media="print") as page:
             state = _wait_until_settled(page, timeout_s)

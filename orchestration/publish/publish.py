@@ -217,7 +217,9 @@ def main() -> int:
     from orchestration.settings import load_settings
 
     result = publish_marts(load_settings())
-    print(f"Published {len(result.tables)} tables, {result.total_rows:,} rows -> {result.path} ({result.duration_s:.1f}s)")
+    print(
+        f"Published {len(result.tables)} tables, {result.total_rows:,} rows -> {result.path} ({result.duration_s:.1f}s)"
+    )
     return 0
 
 

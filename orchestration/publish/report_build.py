@@ -131,9 +131,11 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout_s: float, label
             cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout_s
         )
     except subprocess.TimeoutExpired as exc:
-        tail = (exc.output or b"")
+        tail = exc.output or b""
         tail = tail.decode(errors="replace") if isinstance(tail, bytes) else tail
-        raise ReportBuildError(f"{label} in {cwd} timed out after {timeout_s:.0f}s; last output:\n{tail[-3000:]}") from exc
+        raise ReportBuildError(
+            f"{label} in {cwd} timed out after {timeout_s:.0f}s; last output:\n{tail[-3000:]}"
+        ) from exc
     if proc.returncode != 0:
         raise ReportBuildError(f"{label} in {cwd} exited with {proc.returncode}:\n{proc.stdout[-5000:]}")
     return proc.stdout
@@ -152,7 +154,9 @@ def source_queries(project_dir: Path = REPORTS_DIR) -> list[str]:
     return sorted(p.stem for p in (project_dir / "sources" / SOURCE_NAME).glob("*.sql"))
 
 
-def check_sources_output(output: str, expected: list[str], required: tuple[str, ...] = REQUIRED_SOURCES) -> dict[str, int]:
+def check_sources_output(
+    output: str, expected: list[str], required: tuple[str, ...] = REQUIRED_SOURCES
+) -> dict[str, int]:
     """Row counts per source query; raises when one failed, is missing or a required one is empty."""
     problems = [f"  {line}" for line in error_lines(output)]
     rows = {m["name"]: int(m["rows"]) for m in SOURCE_DONE.finditer(output)}
@@ -272,7 +276,7 @@ def publication(settings: Settings) -> dict[str, str | None]:
         (data_through,) = conn.execute("select max(call_date) from marts.rpt_cost_daily").fetchone()
     finally:
         conn.close()
-    published_at = dt.datetime.fromtimestamp(published.stat().st_mtime, dt.timezone.utc)
+    published_at = dt.datetime.fromtimestamp(published.stat().st_mtime, dt.UTC)
     return {
         "data_through": None if data_through is None else data_through.isoformat(),
         "published_at": f"{published_at:%Y-%m-%d %H:%M} UTC",
@@ -305,7 +309,9 @@ def build_report_site(
     out = _run(["npm", "run", "build"], workdir, env, timeout_s, "npm run build")
     problems = error_lines(out)
     if problems:
-        raise ReportBuildError("`npm run build` reported query or compile errors:\n" + "\n".join(f"  {p}" for p in problems))
+        raise ReportBuildError(
+            "`npm run build` reported query or compile errors:\n" + "\n".join(f"  {p}" for p in problems)
+        )
     if not (build_dir / "index.html").exists():
         raise ReportBuildError(f"`npm run build` finished but {build_dir}/index.html is missing:\n{out[-3000:]}")
     pages = built_pages(build_dir)

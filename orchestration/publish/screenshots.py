@@ -29,7 +29,9 @@ PAGES = {
 }
 
 
-def take_screenshots(build_dir: Path, out_dir: Path, pages: dict[str, str] = PAGES, settle_s: float = 2.0) -> list[Path]:
+def take_screenshots(
+    build_dir: Path, out_dir: Path, pages: dict[str, str] = PAGES, settle_s: float = 2.0
+) -> list[Path]:
     written = []
     with serve_directory(build_dir) as base, Browser(width=1280, height=1000) as browser:
         for name, route in pages.items():

@@ -17,9 +17,9 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -27,8 +27,17 @@ import pandas as pd
 from orchestration.signals.io import SIGNALS_SCHEMA
 
 ALERT_COLUMNS = [
-    "alert_key", "alert_type", "scope_type", "scope_id", "period", "severity", "title", "message", "value",
-    "threshold", "created_at",
+    "alert_key",
+    "alert_type",
+    "scope_type",
+    "scope_id",
+    "period",
+    "severity",
+    "title",
+    "message",
+    "value",
+    "threshold",
+    "created_at",
 ]
 DELIVERY_COLUMNS = ["alert_key", "attempt", "status", "http_status", "error", "attempted_at", "delivered_at"]
 FINAL_STATUSES = ("delivered", "not_configured")
@@ -45,10 +54,11 @@ create table if not exists {SIGNALS_SCHEMA}.alert_deliveries (
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------- building
+
 
 def budget_alerts(status: pd.DataFrame) -> pd.DataFrame:
     """One alert per budget, month, threshold and kind (actual or projected).
@@ -66,18 +76,24 @@ def budget_alerts(status: pd.DataFrame) -> pd.DataFrame:
                 spend = r.mtd_spend_usd if kind == "actual" else r.projected_month_end_usd
                 sev = "critical" if t >= 1.0 and kind == "actual" else "high" if t >= 1.0 else "medium"
                 verb = "reached" if kind == "actual" else "is projected to reach"
-                rows.append({
-                    "alert_key": f"budget:{r.budget_id}:{month}:{t:g}:{kind}",
-                    "alert_type": f"budget_{kind}",
-                    "scope_type": r.scope_type, "scope_id": r.scope_id, "period": month, "severity": sev,
-                    "title": f"Budget {r.budget_id} {verb} {t:.0%} for {month}",
-                    "message": (
-                        f"{r.scope_type} {r.scope_id}: {'spend' if kind == 'actual' else 'projected month-end spend'} "
-                        f"${spend:,.2f} of ${r.monthly_limit_usd:,.2f} ({spend / r.monthly_limit_usd:.0%}); "
-                        f"as of {r.as_of_date}; owner {r.owner or 'n/a'}"
-                    ),
-                    "value": float(spend), "threshold": t,
-                })
+                rows.append(
+                    {
+                        "alert_key": f"budget:{r.budget_id}:{month}:{t:g}:{kind}",
+                        "alert_type": f"budget_{kind}",
+                        "scope_type": r.scope_type,
+                        "scope_id": r.scope_id,
+                        "period": month,
+                        "severity": sev,
+                        "title": f"Budget {r.budget_id} {verb} {t:.0%} for {month}",
+                        "message": (
+                            f"{r.scope_type} {r.scope_id}: {'spend' if kind == 'actual' else 'projected month-end spend'} "
+                            f"${spend:,.2f} of ${r.monthly_limit_usd:,.2f} ({spend / r.monthly_limit_usd:.0%}); "
+                            f"as of {r.as_of_date}; owner {r.owner or 'n/a'}"
+                        ),
+                        "value": float(spend),
+                        "threshold": t,
+                    }
+                )
     return pd.DataFrame(rows, columns=ALERT_COLUMNS[:-1])
 
 
@@ -86,23 +102,39 @@ def anomaly_alerts(anomalies: pd.DataFrame, severities: tuple[str, ...] = ("high
     if sel.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS[:-1])
     day = pd.to_datetime(sel["date"]).dt.strftime("%Y-%m-%d")
-    return pd.DataFrame({
-        "alert_key": "anomaly:" + sel["scope_type"] + ":" + sel["scope_id"] + ":" + day,
-        "alert_type": "anomaly",
-        "scope_type": sel["scope_type"], "scope_id": sel["scope_id"], "period": day,
-        "severity": sel["severity"],
-        "title": "Cost anomaly on " + sel["scope_type"] + " " + sel["scope_id"] + " (" + day + ")",
-        "message": (
-            "actual $" + sel["actual_cost"].map("{:,.2f}".format) + " vs expected $"
-            + sel["expected_cost"].map("{:,.2f}".format) + " (" + sel["dollar_impact"].map("{:+,.2f}".format)
-            + " USD, z=" + sel["z_score"].map("{:.1f}".format) + "); driver: " + sel["driver"]
-            + " (" + sel["driver_detail"] + ")"
-        ),
-        "value": sel["actual_cost"].astype(float), "threshold": sel["expected_cost"].astype(float),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "alert_key": "anomaly:" + sel["scope_type"] + ":" + sel["scope_id"] + ":" + day,
+            "alert_type": "anomaly",
+            "scope_type": sel["scope_type"],
+            "scope_id": sel["scope_id"],
+            "period": day,
+            "severity": sel["severity"],
+            "title": "Cost anomaly on " + sel["scope_type"] + " " + sel["scope_id"] + " (" + day + ")",
+            "message": (
+                "actual $"
+                + sel["actual_cost"].map("{:,.2f}".format)
+                + " vs expected $"
+                + sel["expected_cost"].map("{:,.2f}".format)
+                + " ("
+                + sel["dollar_impact"].map("{:+,.2f}".format)
+                + " USD, z="
+                + sel["z_score"].map("{:.1f}".format)
+                + "); driver: "
+                + sel["driver"]
+                + " ("
+                + sel["driver_detail"]
+                + ")"
+            ),
+            "value": sel["actual_cost"].astype(float),
+            "threshold": sel["expected_cost"].astype(float),
+        }
+    ).reset_index(drop=True)
 
 
-def record_alerts(con: duckdb.DuckDBPyConnection, alerts: pd.DataFrame, created_at: datetime | None = None) -> pd.DataFrame:
+def record_alerts(
+    con: duckdb.DuckDBPyConnection, alerts: pd.DataFrame, created_at: datetime | None = None
+) -> pd.DataFrame:
     """Insert alerts whose key is new; returns the rows actually inserted."""
     con.execute(f"create schema if not exists {SIGNALS_SCHEMA}")
     con.execute(ALERTS_DDL)
@@ -131,6 +163,7 @@ def record_alerts(con: duckdb.DuckDBPyConnection, alerts: pd.DataFrame, created_
 
 
 # ---------------------------------------------------------------- delivery
+
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
@@ -180,12 +213,17 @@ def deliver_one(
         if not ok and error is None:
             error = f"HTTP {status_code}"
         now = _now()
-        records.append({
-            "alert_key": alert["alert_key"], "attempt": attempt,
-            "status": "delivered" if ok else ("failed" if last else "retrying"),
-            "http_status": status_code, "error": None if ok else error,
-            "attempted_at": now, "delivered_at": now if ok else None,
-        })
+        records.append(
+            {
+                "alert_key": alert["alert_key"],
+                "attempt": attempt,
+                "status": "delivered" if ok else ("failed" if last else "retrying"),
+                "http_status": status_code,
+                "error": None if ok else error,
+                "attempted_at": now,
+                "delivered_at": now if ok else None,
+            }
+        )
         if ok:
             break
         if not last:
@@ -222,9 +260,17 @@ def deliver_pending(
         first = int(alert["previous_attempts"]) + 1
         if not webhook_url:
             now = _now()
-            records.append({"alert_key": alert["alert_key"], "attempt": first, "status": "not_configured",
-                            "http_status": None, "error": "AGENTLEDGER_ALERT_WEBHOOK_URL is not set",
-                            "attempted_at": now, "delivered_at": None})
+            records.append(
+                {
+                    "alert_key": alert["alert_key"],
+                    "attempt": first,
+                    "status": "not_configured",
+                    "http_status": None,
+                    "error": "AGENTLEDGER_ALERT_WEBHOOK_URL is not set",
+                    "attempted_at": now,
+                    "delivered_at": None,
+                }
+            )
             continue
         records.extend(deliver_one(alert, webhook_url, policy, first, sleep))
     frame = pd.DataFrame(records, columns=DELIVERY_COLUMNS)

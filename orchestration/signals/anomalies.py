@@ -47,8 +47,22 @@ import pandas as pd
 
 FEATURES = ("cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "errors", "mix_cost", "tokens")
 ANOMALY_COLUMNS = [
-    "scope_type", "scope_id", "workspace_id", "date", "actual_cost", "expected_cost", "deviation", "z_score",
-    "dollar_impact", "severity", "driver", "driver_detail", "expected_low", "expected_high", "driver_source", "rule",
+    "scope_type",
+    "scope_id",
+    "workspace_id",
+    "date",
+    "actual_cost",
+    "expected_cost",
+    "deviation",
+    "z_score",
+    "dollar_impact",
+    "severity",
+    "driver",
+    "driver_detail",
+    "expected_low",
+    "expected_high",
+    "driver_source",
+    "rule",
 ]
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -104,6 +118,7 @@ def _quiet():
 
 # ---------------------------------------------------------------- inputs
 
+
 def add_mix_cost(agent_days: pd.DataFrame, agent_day_models: pd.DataFrame) -> pd.DataFrame:
     """Add `tokens` and `mix_cost`: the agent-day's tokens priced at each model's
     average realised cost per token over the whole data (a fixed price index, so
@@ -136,6 +151,7 @@ def scope_day_panel(agent_days: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- detector
+
 
 def _matrix(panel: pd.DataFrame, value: str, dates: pd.DatetimeIndex, scopes: pd.Index) -> np.ndarray:
     wide = panel.pivot_table(index="scope_id", columns="date", values=value, aggfunc="sum")
@@ -253,7 +269,10 @@ def scan(
         z_ref = (logc[:, t] - exp_ref) / scale[:, t] / sigma
         drift_impact = cost[:, t] - ref_cost
         drift = (
-            scored & ~flag & drifting[:, t] & (np.nan_to_num(z_ref) >= config.z_threshold)
+            scored
+            & ~flag
+            & drifting[:, t]
+            & (np.nan_to_num(z_ref) >= config.z_threshold)
             & (np.nan_to_num(drift_impact / np.maximum(ref_cost, eps[:, 0])) >= config.drift_min_relative_deviation)
             & (np.nan_to_num(drift_impact) >= config.min_dollar_rise)
         )
@@ -364,18 +383,31 @@ def analyse_drivers(mats: dict[str, np.ndarray], config: AnomalyConfig) -> dict[
         return np.char.mod("%+.0f%%", 100 * (np.exp(x) - 1))
 
     detail = (
-        "calls " + pct(volume).astype(object)
-        + ", tokens/call " + pct(per_call).astype(object)
-        + ", model-mix price " + pct(mix_term).astype(object)
-        + ", other price/token " + pct(rate_term).astype(object)
-        + ", cache hit " + np.char.mod("%.0f%%", 100 * np.nan_to_num(base["hit"])).astype(object)
-        + "->" + np.char.mod("%.0f%%", 100 * np.nan_to_num(hit)).astype(object)
-        + ", error rate " + np.char.mod("%.1f%%", 100 * np.nan_to_num(base["err"])).astype(object)
-        + "->" + np.char.mod("%.1f%%", 100 * np.nan_to_num(err)).astype(object)
+        "calls "
+        + pct(volume).astype(object)
+        + ", tokens/call "
+        + pct(per_call).astype(object)
+        + ", model-mix price "
+        + pct(mix_term).astype(object)
+        + ", other price/token "
+        + pct(rate_term).astype(object)
+        + ", cache hit "
+        + np.char.mod("%.0f%%", 100 * np.nan_to_num(base["hit"])).astype(object)
+        + "->"
+        + np.char.mod("%.0f%%", 100 * np.nan_to_num(hit)).astype(object)
+        + ", error rate "
+        + np.char.mod("%.1f%%", 100 * np.nan_to_num(base["err"])).astype(object)
+        + "->"
+        + np.char.mod("%.1f%%", 100 * np.nan_to_num(err)).astype(object)
         + " vs baseline"
     )
-    return {"names": names, "detail": detail, "corroborated": corroborated, "drifting": drifting,
-            "token_kind": token_kind}
+    return {
+        "names": names,
+        "detail": detail,
+        "corroborated": corroborated,
+        "drifting": drifting,
+        "token_kind": token_kind,
+    }
 
 
 def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, all_days: bool = False) -> pd.DataFrame:
@@ -406,16 +438,20 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
         corroborated = drivers["corroborated"]
         if scope_type == "workspace" and agent_flags is not None:
             # A workspace-day is also explained by an anomaly of one of its agents.
-            corroborated = corroborated | agent_flags.reindex(index=scopes, columns=dates, fill_value=False).to_numpy(dtype=bool)
-        res = scan(mats["cost"], weekdays, config, noise_scale(mats["calls"], weekdays), corroborated,
-                   drivers["drifting"])
+            corroborated = corroborated | agent_flags.reindex(index=scopes, columns=dates, fill_value=False).to_numpy(
+                dtype=bool
+            )
+        res = scan(
+            mats["cost"], weekdays, config, noise_scale(mats["calls"], weekdays), corroborated, drivers["drifting"]
+        )
         impact = mats["cost"] - res["expected"]
         flags = res["flags"]
         rule = np.where(res["drift"], "drift", "deviation").astype(object)
         names = drivers["names"].astype(object)
         source = np.select(
             [names == "tokens_per_call", names == "volume", names == "error_retries"],
-            [drivers["token_kind"], "calls", "failed calls and their retries"], default=None,
+            [drivers["token_kind"], "calls", "failed calls and their retries"],
+            default=None,
         ).astype(object)
         ws_map = part.groupby("scope_id")["workspace_id"].first().reindex(scopes).to_numpy()
         if scope_type == "agent":
@@ -439,24 +475,26 @@ def detect_anomalies(panel: pd.DataFrame, config: AnomalyConfig | None = None, a
         sev = severity(res["z"], impact, config)
         keep = flags if not all_days else ~np.isnan(res["z"])
         si, ti = np.nonzero(keep)
-        frame = pd.DataFrame({
-            "scope_type": scope_type,
-            "scope_id": scopes.to_numpy()[si],
-            "workspace_id": ws_map[si],
-            "date": dates[ti].date,
-            "actual_cost": mats["cost"][si, ti],
-            "expected_cost": res["expected"][si, ti],
-            "deviation": impact[si, ti] / np.maximum(res["expected"][si, ti], 1e-9),
-            "z_score": res["z"][si, ti],
-            "dollar_impact": impact[si, ti],
-            "severity": sev[si, ti],
-            "driver": names[si, ti],
-            "driver_detail": drivers["detail"][si, ti],
-            "expected_low": res["low"][si, ti],
-            "expected_high": res["high"][si, ti],
-            "driver_source": source[si, ti],
-            "rule": rule[si, ti],
-        })
+        frame = pd.DataFrame(
+            {
+                "scope_type": scope_type,
+                "scope_id": scopes.to_numpy()[si],
+                "workspace_id": ws_map[si],
+                "date": dates[ti].date,
+                "actual_cost": mats["cost"][si, ti],
+                "expected_cost": res["expected"][si, ti],
+                "deviation": impact[si, ti] / np.maximum(res["expected"][si, ti], 1e-9),
+                "z_score": res["z"][si, ti],
+                "dollar_impact": impact[si, ti],
+                "severity": sev[si, ti],
+                "driver": names[si, ti],
+                "driver_detail": drivers["detail"][si, ti],
+                "expected_low": res["low"][si, ti],
+                "expected_high": res["high"][si, ti],
+                "driver_source": source[si, ti],
+                "rule": rule[si, ti],
+            }
+        )
         if all_days:
             frame["is_anomaly"] = flags[si, ti]
         out.append(frame)
@@ -470,8 +508,10 @@ def name_models(anomalies: pd.DataFrame, agent_day_models: pd.DataFrame, window_
     """Fill `driver_source` of agent rows driven by price (model mix, price per token, cache hit
     rate) with the model whose cost rose most against its mean daily cost over the previous
     `window_days` days: the model that moved."""
-    rows = anomalies[(anomalies["scope_type"] == "agent")
-                     & anomalies["driver"].isin(["model_mix", "price_per_token", "cache_hit_rate"])]
+    rows = anomalies[
+        (anomalies["scope_type"] == "agent")
+        & anomalies["driver"].isin(["model_mix", "price_per_token", "cache_hit_rate"])
+    ]
     if rows.empty or agent_day_models.empty:
         return anomalies
     m = agent_day_models.assign(date=pd.to_datetime(agent_day_models["date"]))

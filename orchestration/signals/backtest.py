@@ -30,7 +30,7 @@ simplest of them wins (`SIMPLICITY`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -45,13 +45,38 @@ BACKTEST_METHODS = tuple(m for m in METHODS if m != "auto_arima")
 SIMPLICITY = {"seasonal_naive": 0, "linear_trend": 1, "auto_theta": 2, "auto_ets": 3, "auto_arima": 4, "prophet": 5}
 LEVELS = {"80": 0.80, "95": 0.95}
 BACKTEST_COLUMNS = [
-    "scope_type", "scope_id", "method", "cutoff_date", "train_days", "test_days",
-    "mape", "smape", "coverage_80", "coverage_95", "calibration_errors", "evaluated_at",
+    "scope_type",
+    "scope_id",
+    "method",
+    "cutoff_date",
+    "train_days",
+    "test_days",
+    "mape",
+    "smape",
+    "coverage_80",
+    "coverage_95",
+    "calibration_errors",
+    "evaluated_at",
 ]
 CHOICE_COLUMNS = [
-    "scope_type", "scope_id", "method", "cutoffs", "median_mape", "median_smape", "coverage_80", "coverage_95",
-    "meets_coverage", "selected", "reason", "calibration_errors", "q_lower_80", "q_upper_80", "q_lower_95",
-    "q_upper_95", "error_offset", "evaluated_at",
+    "scope_type",
+    "scope_id",
+    "method",
+    "cutoffs",
+    "median_mape",
+    "median_smape",
+    "coverage_80",
+    "coverage_95",
+    "meets_coverage",
+    "selected",
+    "reason",
+    "calibration_errors",
+    "q_lower_80",
+    "q_upper_80",
+    "q_lower_95",
+    "q_upper_95",
+    "error_offset",
+    "evaluated_at",
 ]
 
 
@@ -127,7 +152,7 @@ def log_errors(actual: np.ndarray, predicted: np.ndarray, h: np.ndarray, offset:
     return np.log((actual + offset) / (np.clip(predicted, 0.0, None) + offset)) / horizon_scale(h)
 
 
-def error_scale(cost: np.ndarray, offset: float, config: "BacktestConfig") -> float:
+def error_scale(cost: np.ndarray, offset: float, config: BacktestConfig) -> float:
     """A scope's own error scale: its day-to-day noise, over recent history, plus a share common to all scopes.
 
     Calibration scores are log errors divided by this, so that one pool of
@@ -141,7 +166,7 @@ def error_scale(cost: np.ndarray, offset: float, config: "BacktestConfig") -> fl
     quadrature (on the tuning data, noise alone over-covered the smooth total
     and the agents; 0.15 was chosen there among 0.05-0.15).
     """
-    tail = np.log(np.asarray(cost, dtype=float)[-(config.scale_window_days + 7):] + offset)
+    tail = np.log(np.asarray(cost, dtype=float)[-(config.scale_window_days + 7) :] + offset)
     if len(tail) < 15:
         return 1.0
     noise = float(np.median(np.abs(tail[7:] - tail[:-7])))
@@ -164,7 +189,9 @@ def conformal_quantiles(scores: np.ndarray, level: float) -> tuple[float, float]
     return float(lo), float(hi)
 
 
-def calibrated_bounds(yhat: np.ndarray, h: np.ndarray, q: tuple[float, float], offset: float) -> tuple[np.ndarray, np.ndarray]:
+def calibrated_bounds(
+    yhat: np.ndarray, h: np.ndarray, q: tuple[float, float], offset: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval bounds for point forecasts `yhat` at days ahead `h` from calibration quantiles `q`."""
     base = np.clip(yhat, 0.0, None) + offset
     scale = horizon_scale(h)
@@ -183,7 +210,9 @@ def _point_forecast(method: str, train: pd.DataFrame, horizon: int, fc_config: F
     return future["yhat"].to_numpy(dtype=float)
 
 
-def origin_forecasts(history: pd.DataFrame, config: BacktestConfig, fc_config: ForecastConfig) -> dict[str, dict[int, tuple]]:
+def origin_forecasts(
+    history: pd.DataFrame, config: BacktestConfig, fc_config: ForecastConfig
+) -> dict[str, dict[int, tuple]]:
     """Point forecasts of every method at every origin: method -> origin -> (days ahead, actual, forecast).
 
     A forecast at origin k is trained on the first k days only; `actual` is
@@ -201,8 +230,9 @@ def origin_forecasts(history: pd.DataFrame, config: BacktestConfig, fc_config: F
     return made
 
 
-def error_table(made: dict[int, tuple], dates: pd.Series, offset: float,
-                scales: dict[int, float] | None = None) -> pd.DataFrame:
+def error_table(
+    made: dict[int, tuple], dates: pd.Series, offset: float, scales: dict[int, float] | None = None
+) -> pd.DataFrame:
     """Every calibration score of one scope and method: origin date, day, error.
 
     The error is the log error (`log_errors`) divided by the scope's scale at
@@ -211,16 +241,34 @@ def error_table(made: dict[int, tuple], dates: pd.Series, offset: float,
     frames = []
     for k, (h, actual, yhat) in made.items():
         scale = scales.get(k, 1.0) if scales else 1.0
-        frames.append(pd.DataFrame({"origin": dates.iloc[k - 1], "day": dates.iloc[k : k + len(h)].to_numpy(),
-                                    "error": log_errors(actual, yhat, h, offset) / scale}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "origin": dates.iloc[k - 1],
+                    "day": dates.iloc[k : k + len(h)].to_numpy(),
+                    "error": log_errors(actual, yhat, h, offset) / scale,
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({"origin": pd.Series(dtype="datetime64[ns]"), "day": pd.Series(dtype="datetime64[ns]"),
-                             "error": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "origin": pd.Series(dtype="datetime64[ns]"),
+                "day": pd.Series(dtype="datetime64[ns]"),
+                "error": pd.Series(dtype=float),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def score_forecasts(made: dict[int, tuple], dates: pd.Series, offset: float, pool: pd.DataFrame,
-                    config: BacktestConfig, scales: dict[int, float] | None = None) -> list[dict]:
+def score_forecasts(
+    made: dict[int, tuple],
+    dates: pd.Series,
+    offset: float,
+    pool: pd.DataFrame,
+    config: BacktestConfig,
+    scales: dict[int, float] | None = None,
+) -> list[dict]:
     """Metrics per origin of one scope and method, with coverage of intervals calibrated on earlier errors only.
 
     `pool` holds the method's realised errors (`error_table`) over every
@@ -233,9 +281,16 @@ def score_forecasts(made: dict[int, tuple], dates: pd.Series, offset: float, poo
     for k, (h, actual, yhat) in sorted(made.items()):
         cutoff = dates.iloc[k - 1]
         prior = pool.loc[(pool["origin"] < cutoff) & (pool["day"] <= cutoff), "error"].to_numpy()
-        row = {"cutoff_date": cutoff.date(), "train_days": k, "test_days": len(h), "mape": mape(actual, yhat),
-               "smape": smape(actual, yhat), "coverage_80": np.nan, "coverage_95": np.nan,
-               "calibration_errors": len(prior)}
+        row = {
+            "cutoff_date": cutoff.date(),
+            "train_days": k,
+            "test_days": len(h),
+            "mape": mape(actual, yhat),
+            "smape": smape(actual, yhat),
+            "coverage_80": np.nan,
+            "coverage_95": np.nan,
+            "calibration_errors": len(prior),
+        }
         if len(prior) >= config.min_calibration_scores:
             scale = scales.get(k, 1.0) if scales else 1.0
             for name, level in LEVELS.items():
@@ -255,8 +310,11 @@ def choose_method(summary: pd.DataFrame, config: BacktestConfig) -> tuple[str | 
     # Calibrated intervals let almost any method reach the coverage; a method far less
     # accurate than the best (linear trend, typically) is not a candidate however it covers.
     candidates = scored[scored["median_mape"] <= scored["median_mape"].min() * config.max_error_ratio]
-    ok = candidates[(candidates["coverage_80"] >= lo) & (candidates["coverage_80"] <= hi)
-                    & (candidates["coverage_95"] >= config.coverage_95_min)]
+    ok = candidates[
+        (candidates["coverage_80"] >= lo)
+        & (candidates["coverage_80"] <= hi)
+        & (candidates["coverage_95"] >= config.coverage_95_min)
+    ]
     pool, note = ok, "meets the coverage target"
     if ok.empty:
         # Nothing accurate enough meets the target (incidents the past never showed): the best error wins.
@@ -265,9 +323,15 @@ def choose_method(summary: pd.DataFrame, config: BacktestConfig) -> tuple[str | 
     tied = pool[pool["median_mape"] <= best + config.tie_tolerance_points]
     pick = min(tied["method"], key=lambda m: SIMPLICITY.get(m, 99))
     chosen = pool[pool["method"] == pick].iloc[0]
-    why = (f"{note}; lowest median MAPE {chosen['median_mape']:.1f} %"
-           + (f" (within {config.tie_tolerance_points} points of {best:.1f} %: simplest of {len(tied)})" if len(tied) > 1 else "")
-           + f", coverage {chosen['coverage_80']:.0%} / {chosen['coverage_95']:.0%} over {int(chosen['cutoffs'])} cut-offs")
+    why = (
+        f"{note}; lowest median MAPE {chosen['median_mape']:.1f} %"
+        + (
+            f" (within {config.tie_tolerance_points} points of {best:.1f} %: simplest of {len(tied)})"
+            if len(tied) > 1
+            else ""
+        )
+        + f", coverage {chosen['coverage_80']:.0%} / {chosen['coverage_95']:.0%} over {int(chosen['cutoffs'])} cut-offs"
+    )
     return pick, why
 
 
@@ -277,8 +341,13 @@ def summarise_cutoffs(frame: pd.DataFrame) -> pd.DataFrame:
     for level in LEVELS:
         calibrated[f"inside_{level}"] = calibrated[f"coverage_{level}"] * calibrated["test_days"]
     agg = calibrated.groupby("method").agg(
-        cutoffs=("mape", "size"), median_mape=("mape", "median"), median_smape=("smape", "median"),
-        days=("test_days", "sum"), inside_80=("inside_80", "sum"), inside_95=("inside_95", "sum"))
+        cutoffs=("mape", "size"),
+        median_mape=("mape", "median"),
+        median_smape=("smape", "median"),
+        days=("test_days", "sum"),
+        inside_80=("inside_80", "sum"),
+        inside_95=("inside_95", "sum"),
+    )
     for level in LEVELS:
         agg[f"coverage_{level}"] = agg[f"inside_{level}"] / agg["days"]
     return agg[["cutoffs", "median_mape", "median_smape", "coverage_80", "coverage_95"]]
@@ -301,7 +370,7 @@ def run_backtest(
     scope's own log-scale quantiles, which the production forecast applies.
     """
     config, fc_config = config or BacktestConfig(), fc_config or ForecastConfig()
-    evaluated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    evaluated_at = datetime.now(UTC).replace(tzinfo=None)
     scopes = []
     for (scope_type, scope_id), hist in series.groupby(SCOPE_COLUMNS, sort=True):
         if scope_types and scope_type not in scope_types:
@@ -318,8 +387,10 @@ def run_backtest(
         errors = {m: error_table(made[m], dates, offset, scales) for m in config.methods}
         scopes.append((scope_type, scope_id, dates, offset, made, errors, scales))
     if not scopes:
-        return BacktestResult(pd.DataFrame({c: pd.Series(dtype="object") for c in BACKTEST_COLUMNS}),
-                              pd.DataFrame({c: pd.Series(dtype="object") for c in CHOICE_COLUMNS}))
+        return BacktestResult(
+            pd.DataFrame({c: pd.Series(dtype="object") for c in BACKTEST_COLUMNS}),
+            pd.DataFrame({c: pd.Series(dtype="object") for c in CHOICE_COLUMNS}),
+        )
     pools = {m: pd.concat([scope[5][m] for scope in scopes], ignore_index=True) for m in config.methods}
     production = {}
     for method, pool in pools.items():
@@ -331,29 +402,47 @@ def run_backtest(
     rows, choices = [], []
     lo, hi = config.coverage_80_range
     for scope_type, scope_id, dates, offset, made, _, scales in scopes:
-        frame = pd.DataFrame([{"method": m, **r} for m in config.methods
-                              for r in score_forecasts(made[m], dates, offset, pools[m], config, scales)])
+        frame = pd.DataFrame(
+            [
+                {"method": m, **r}
+                for m in config.methods
+                for r in score_forecasts(made[m], dates, offset, pools[m], config, scales)
+            ]
+        )
         if frame.empty:
             continue
         # The production quantiles are the pooled ones times the scope's scale on its whole history.
         own = scales[len(dates)]
-        summary = pd.DataFrame([{"method": m, **{c: v * own if c.startswith("q_") else v
-                                                 for c, v in production[m].items()},
-                                 "error_offset": offset} for m in config.methods])
+        summary = pd.DataFrame(
+            [
+                {
+                    "method": m,
+                    **{c: v * own if c.startswith("q_") else v for c, v in production[m].items()},
+                    "error_offset": offset,
+                }
+                for m in config.methods
+            ]
+        )
         summary = summary.set_index("method").join(summarise_cutoffs(frame)).reset_index()
         summary["cutoffs"] = summary["cutoffs"].fillna(0).astype(int)
         pick, why = choose_method(summary, config)
-        summary["meets_coverage"] = ((summary["coverage_80"] >= lo) & (summary["coverage_80"] <= hi)
-                                     & (summary["coverage_95"] >= config.coverage_95_min))
+        summary["meets_coverage"] = (
+            (summary["coverage_80"] >= lo)
+            & (summary["coverage_80"] <= hi)
+            & (summary["coverage_95"] >= config.coverage_95_min)
+        )
         summary["selected"] = summary["method"] == pick
         summary["reason"] = np.where(summary["selected"], why, None)
         choices.append(summary.assign(scope_type=scope_type, scope_id=scope_id, evaluated_at=evaluated_at))
         rows.append(frame.assign(scope_type=scope_type, scope_id=scope_id, evaluated_at=evaluated_at))
     if not rows:
-        return BacktestResult(pd.DataFrame({c: pd.Series(dtype="object") for c in BACKTEST_COLUMNS}),
-                              pd.DataFrame({c: pd.Series(dtype="object") for c in CHOICE_COLUMNS}))
-    return BacktestResult(pd.concat(rows, ignore_index=True)[BACKTEST_COLUMNS],
-                          pd.concat(choices, ignore_index=True)[CHOICE_COLUMNS])
+        return BacktestResult(
+            pd.DataFrame({c: pd.Series(dtype="object") for c in BACKTEST_COLUMNS}),
+            pd.DataFrame({c: pd.Series(dtype="object") for c in CHOICE_COLUMNS}),
+        )
+    return BacktestResult(
+        pd.concat(rows, ignore_index=True)[BACKTEST_COLUMNS], pd.concat(choices, ignore_index=True)[CHOICE_COLUMNS]
+    )
 
 
 def median_mape(backtest: pd.DataFrame, scope_type: str = "total") -> dict[str, float]:

@@ -22,8 +22,12 @@ import pandas as pd
 
 SEASON_LENGTH = 7
 STATS_METHODS = ("auto_ets", "auto_theta", "auto_arima")
-_LEVELS = {"yhat_lower_95": ("lo", 95), "yhat_lower_80": ("lo", 80), "yhat_upper_80": ("hi", 80),
-           "yhat_upper_95": ("hi", 95)}
+_LEVELS = {
+    "yhat_lower_95": ("lo", 95),
+    "yhat_lower_80": ("lo", 80),
+    "yhat_upper_80": ("hi", 80),
+    "yhat_upper_95": ("hi", 95),
+}
 
 
 def _model(method: str):
@@ -66,8 +70,13 @@ def statsforecast_forecast(history: pd.DataFrame, horizon: int, method: str, cle
         warnings.filterwarnings("ignore", message="possible convergence problem", category=UserWarning)
         result = _model(method).forecast(y=y, h=horizon, level=[80, 95])
     last = pd.to_datetime(history["date"]).max()
-    out = pd.DataFrame({"date": pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D"),
-                        "yhat": np.asarray(result["mean"], dtype=float), "is_history": False})
+    out = pd.DataFrame(
+        {
+            "date": pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D"),
+            "yhat": np.asarray(result["mean"], dtype=float),
+            "is_history": False,
+        }
+    )
     for col, (side, level) in _LEVELS.items():
         out[col] = np.asarray(result[f"{side}-{level}"], dtype=float)
     cols = ["yhat", *_LEVELS]

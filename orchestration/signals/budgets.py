@@ -17,6 +17,7 @@ an error: its status is `no_traffic`, with 0 spend and a note.
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,10 +33,24 @@ OVERRIDE_COLUMNS = BUDGET_COLUMNS + ["removed"]
 SCOPE_TYPES = ("workspace", "department", "agent")
 SCOPE_COLUMN = {"workspace": "workspace_id", "department": "department", "agent": "agent_id"}
 STATUS_COLUMNS = [
-    "budget_id", "scope_type", "scope_id", "month", "as_of_date", "monthly_limit_usd", "mtd_spend_usd",
-    "utilisation", "projected_month_end_usd", "projected_utilisation", "projection_method",
-    "exceeded_on", "projected_exceed_date", "thresholds_crossed_actual", "thresholds_crossed_projected",
-    "status", "owner", "note",
+    "budget_id",
+    "scope_type",
+    "scope_id",
+    "month",
+    "as_of_date",
+    "monthly_limit_usd",
+    "mtd_spend_usd",
+    "utilisation",
+    "projected_month_end_usd",
+    "projected_utilisation",
+    "projection_method",
+    "exceeded_on",
+    "projected_exceed_date",
+    "thresholds_crossed_actual",
+    "thresholds_crossed_projected",
+    "status",
+    "owner",
+    "note",
 ]
 ERROR_COLUMNS = ["source_file", "line", "budget_id", "field", "value", "message"]
 NO_TRAFFIC = "no_traffic"
@@ -67,7 +82,7 @@ class BudgetError:
 class BudgetSet:
     """The valid budgets, and the rows rejected on the way."""
 
-    budgets: list["Budget"]
+    budgets: list[Budget]
     errors: list[BudgetError]
 
     def errors_frame(self) -> pd.DataFrame:
@@ -102,22 +117,26 @@ def parse_thresholds(text: str, where: str) -> tuple[float, ...]:
     """'0.5|0.8|1.0' -> (0.5, 0.8, 1.0); strictly increasing, each in (0, 2]."""
     parts = [p.strip() for p in str(text or "").split("|") if p.strip()]
     if not parts:
-        raise BudgetValidationError(f"{where}: field alert_thresholds is empty; expected e.g. '0.5|0.8|1.0'",
-                                    "alert_thresholds", text)
+        raise BudgetValidationError(
+            f"{where}: field alert_thresholds is empty; expected e.g. '0.5|0.8|1.0'", "alert_thresholds", text
+        )
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
         raise BudgetValidationError(
             f"{where}: field alert_thresholds = {text!r} is not a '|'-separated list of numbers; expected e.g. '0.5|0.8|1.0'",
-            "alert_thresholds", text,
+            "alert_thresholds",
+            text,
         ) from None
     bad = [v for v in values if not (0 < v <= 2)]
     if bad:
-        raise BudgetValidationError(f"{where}: field alert_thresholds = {text!r} has {bad[0]:g} outside (0, 2]",
-                                    "alert_thresholds", text)
-    if any(b <= a for a, b in zip(values, values[1:])):
-        raise BudgetValidationError(f"{where}: field alert_thresholds = {text!r} is not strictly increasing",
-                                    "alert_thresholds", text)
+        raise BudgetValidationError(
+            f"{where}: field alert_thresholds = {text!r} has {bad[0]:g} outside (0, 2]", "alert_thresholds", text
+        )
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise BudgetValidationError(
+            f"{where}: field alert_thresholds = {text!r} is not strictly increasing", "alert_thresholds", text
+        )
     return values
 
 
@@ -134,7 +153,10 @@ def validate_row(row: dict, where: str) -> Budget:
     scope_type = str(row.get("scope_type") or "").strip()
     if scope_type not in SCOPE_TYPES:
         raise BudgetValidationError(
-            f"{where}: field scope_type = {scope_type!r}; expected one of {', '.join(SCOPE_TYPES)}", "scope_type", scope_type)
+            f"{where}: field scope_type = {scope_type!r}; expected one of {', '.join(SCOPE_TYPES)}",
+            "scope_type",
+            scope_type,
+        )
     scope_id = str(row.get("scope_id") or "").strip()
     if not scope_id:
         raise BudgetValidationError(f"{where}: field scope_id is empty; expected a {scope_type} id", "scope_id", "")
@@ -142,14 +164,25 @@ def validate_row(row: dict, where: str) -> Budget:
     try:
         limit = float(raw_limit)
     except (TypeError, ValueError):
-        raise BudgetValidationError(f"{where}: field monthly_limit_usd = {raw_limit!r} is not a number",
-                                    "monthly_limit_usd", raw_limit) from None
+        raise BudgetValidationError(
+            f"{where}: field monthly_limit_usd = {raw_limit!r} is not a number", "monthly_limit_usd", raw_limit
+        ) from None
     if not np.isfinite(limit) or limit <= 0:
-        raise BudgetValidationError(f"{where}: field monthly_limit_usd = {raw_limit!r}; expected a positive amount in USD",
-                                    "monthly_limit_usd", raw_limit)
+        raise BudgetValidationError(
+            f"{where}: field monthly_limit_usd = {raw_limit!r}; expected a positive amount in USD",
+            "monthly_limit_usd",
+            raw_limit,
+        )
     thresholds = parse_thresholds(row.get("alert_thresholds"), where)
-    return Budget(budget_id, scope_type, scope_id, limit, thresholds,
-                  str(row.get("owner") or "").strip(), str(row.get("notes") or "").strip())
+    return Budget(
+        budget_id,
+        scope_type,
+        scope_id,
+        limit,
+        thresholds,
+        str(row.get("owner") or "").strip(),
+        str(row.get("notes") or "").strip(),
+    )
 
 
 def read_csv_rows(path: Path, required: list[str]) -> list[dict]:
@@ -159,7 +192,9 @@ def read_csv_rows(path: Path, required: list[str]) -> list[dict]:
         if missing:
             raise BudgetValidationError(
                 f"{path} line 1: missing column(s) {missing}; expected header {','.join(required)}",
-                ",".join(missing), ",".join(reader.fieldnames or []))
+                ",".join(missing),
+                ",".join(reader.fieldnames or []),
+            )
         rows = []
         for row in reader:
             rows.append({**row, LINE_KEY: reader.line_num})  # the physical line, for error messages
@@ -171,7 +206,10 @@ def _is_true(value: object) -> bool:
 
 
 def merge_rows(
-    file_rows: list[dict], override_rows: list[dict], file_name: str = "budgets.csv", override_name: str = "overrides.csv"
+    file_rows: list[dict],
+    override_rows: list[dict],
+    file_name: str = "budgets.csv",
+    override_name: str = "overrides.csv",
 ) -> list[tuple[str, dict]]:
     """(where, row) pairs after applying overrides by budget_id, file order first.
 
@@ -192,9 +230,17 @@ def _merge(file_rows, override_rows, file_name, override_name):
         key = str(row.get("budget_id") or "").strip()
         where = f"{file_name} line {i}"
         if key and key in merged:
-            errors.append(BudgetError(file_name, i, key, "budget_id", key,
-                                      f"{where} (budget_id={key}): duplicate budget_id; each budget must be listed once "
-                                      f"(the first row, {merged[key][0]}, is used)"))
+            errors.append(
+                BudgetError(
+                    file_name,
+                    i,
+                    key,
+                    "budget_id",
+                    key,
+                    f"{where} (budget_id={key}): duplicate budget_id; each budget must be listed once "
+                    f"(the first row, {merged[key][0]}, is used)",
+                )
+            )
             continue
         merged[key or f"<line {i}>"] = (where, (file_name, i), row)
     for i, row in enumerate(override_rows, start=2):
@@ -234,7 +280,9 @@ def read_budgets(budgets_file: Path | None, override_path: Path | None = None) -
         try:
             budgets.append(validate_row(row, where))
         except BudgetValidationError as exc:
-            errors.append(BudgetError(source, line, str(row.get("budget_id") or "").strip(), exc.field, exc.value, str(exc)))
+            errors.append(
+                BudgetError(source, line, str(row.get("budget_id") or "").strip(), exc.field, exc.value, str(exc))
+            )
     return BudgetSet(budgets, errors)
 
 
@@ -253,6 +301,7 @@ def known_scopes_from(agent_days: pd.DataFrame) -> dict[str, set[str]]:
 
 # ---------------------------------------------------------------- status
 
+
 def _scope_daily(agent_days: pd.DataFrame, budget: Budget) -> pd.Series:
     col = SCOPE_COLUMN[budget.scope_type]
     sel = agent_days[agent_days[col].astype(str) == budget.scope_id]
@@ -262,8 +311,12 @@ def _scope_daily(agent_days: pd.DataFrame, budget: Budget) -> pd.Series:
 def _forecast_daily(forecast: pd.DataFrame | None, budget: Budget) -> pd.Series | None:
     if forecast is None or forecast.empty:
         return None
-    sel = forecast[(forecast["scope_type"] == budget.scope_type) & (forecast["scope_id"] == budget.scope_id)
-                   & (~forecast["is_history"].astype(bool)) & forecast["yhat"].notna()]
+    sel = forecast[
+        (forecast["scope_type"] == budget.scope_type)
+        & (forecast["scope_id"] == budget.scope_id)
+        & (~forecast["is_history"].astype(bool))
+        & forecast["yhat"].notna()
+    ]
     if sel.empty:
         return None
     return pd.Series(sel["yhat"].to_numpy(dtype=float), index=pd.to_datetime(sel["date"]))
@@ -275,7 +328,10 @@ def _first_crossing(cumulative: pd.Series, level: float) -> date | None:
 
 
 def budget_status(
-    budgets: list[Budget], agent_days: pd.DataFrame, forecast: pd.DataFrame | None = None, run_rate_days: int = 7,
+    budgets: list[Budget],
+    agent_days: pd.DataFrame,
+    forecast: pd.DataFrame | None = None,
+    run_rate_days: int = 7,
     today: date | None = None,
 ) -> pd.DataFrame:
     """One row per budget and calendar month covered by the data.
@@ -295,7 +351,9 @@ def budget_status(
         return pd.DataFrame(columns=STATUS_COLUMNS)
     if agent_days.empty:
         month = pd.Timestamp(today or pd.Timestamp.now(tz="UTC").date()).to_period("M")
-        return pd.DataFrame([_no_traffic_row(b, month, None, "no calls are loaded yet") for b in budgets])[STATUS_COLUMNS]
+        return pd.DataFrame([_no_traffic_row(b, month, None, "no calls are loaded yet") for b in budgets])[
+            STATUS_COLUMNS
+        ]
     agent_days = agent_days.assign(date=pd.to_datetime(agent_days["date"]))
     as_of = agent_days["date"].max()
     months = pd.period_range(agent_days["date"].min(), as_of, freq="M")
@@ -303,9 +361,13 @@ def budget_status(
     for b in budgets:  # budgets are tens of rows; the daily work inside is vectorised
         daily = _scope_daily(agent_days, b)
         if daily.empty:
-            note = (f"no calls for {b.scope_type} {b.scope_id!r} in the loaded data "
-                    f"({agent_days['date'].min().date()} to {as_of.date()}); check the id if traffic was expected")
-            rows.extend(_no_traffic_row(b, month, min(month.end_time.normalize(), as_of).date(), note) for month in months)
+            note = (
+                f"no calls for {b.scope_type} {b.scope_id!r} in the loaded data "
+                f"({agent_days['date'].min().date()} to {as_of.date()}); check the id if traffic was expected"
+            )
+            rows.extend(
+                _no_traffic_row(b, month, min(month.end_time.normalize(), as_of).date(), note) for month in months
+            )
             continue
         fc = _forecast_daily(forecast, b)
         for month in months:
@@ -320,7 +382,9 @@ def budget_status(
                 if fc is not None and fc.index.max() >= rest[-1]:
                     future, method = fc.reindex(rest).fillna(0.0), "forecast"
                 else:
-                    recent = daily.reindex(pd.date_range(as_of - pd.Timedelta(days=run_rate_days - 1), as_of), fill_value=0.0)
+                    recent = daily.reindex(
+                        pd.date_range(as_of - pd.Timedelta(days=run_rate_days - 1), as_of), fill_value=0.0
+                    )
                     future = pd.Series(float(recent.mean()), index=rest)
                     method = f"run_rate_{run_rate_days}d"
             path = pd.concat([actual, future]).cumsum()
@@ -338,29 +402,50 @@ def budget_status(
             else:
                 status = "ok"
             in_month = daily[(daily.index >= start) & (daily.index <= end)]
-            rows.append({
-                "budget_id": b.budget_id, "scope_type": b.scope_type, "scope_id": b.scope_id,
-                "month": start.date(), "as_of_date": min(end, as_of).date(),
-                "monthly_limit_usd": b.monthly_limit_usd, "mtd_spend_usd": mtd,
-                "utilisation": mtd / b.monthly_limit_usd,
-                "projected_month_end_usd": projected, "projected_utilisation": projected / b.monthly_limit_usd,
-                "projection_method": method, "exceeded_on": exceeded_on, "projected_exceed_date": proj_exceed,
-                "thresholds_crossed_actual": "|".join(f"{t:g}" for t in crossed),
-                "thresholds_crossed_projected": "|".join(f"{t:g}" for t in crossed_proj),
-                "status": status, "owner": b.owner,
-                "note": None if len(in_month) else f"no calls for this {b.scope_type} in this month",
-            })
+            rows.append(
+                {
+                    "budget_id": b.budget_id,
+                    "scope_type": b.scope_type,
+                    "scope_id": b.scope_id,
+                    "month": start.date(),
+                    "as_of_date": min(end, as_of).date(),
+                    "monthly_limit_usd": b.monthly_limit_usd,
+                    "mtd_spend_usd": mtd,
+                    "utilisation": mtd / b.monthly_limit_usd,
+                    "projected_month_end_usd": projected,
+                    "projected_utilisation": projected / b.monthly_limit_usd,
+                    "projection_method": method,
+                    "exceeded_on": exceeded_on,
+                    "projected_exceed_date": proj_exceed,
+                    "thresholds_crossed_actual": "|".join(f"{t:g}" for t in crossed),
+                    "thresholds_crossed_projected": "|".join(f"{t:g}" for t in crossed_proj),
+                    "status": status,
+                    "owner": b.owner,
+                    "note": None if len(in_month) else f"no calls for this {b.scope_type} in this month",
+                }
+            )
     out = pd.DataFrame(rows)[STATUS_COLUMNS]
     return out
 
 
 def _no_traffic_row(b: Budget, month: pd.Period, as_of: date | None, note: str) -> dict:
     return {
-        "budget_id": b.budget_id, "scope_type": b.scope_type, "scope_id": b.scope_id,
-        "month": month.start_time.date(), "as_of_date": as_of,
-        "monthly_limit_usd": b.monthly_limit_usd, "mtd_spend_usd": 0.0, "utilisation": 0.0,
-        "projected_month_end_usd": 0.0, "projected_utilisation": 0.0, "projection_method": NO_TRAFFIC,
-        "exceeded_on": None, "projected_exceed_date": None,
-        "thresholds_crossed_actual": "", "thresholds_crossed_projected": "",
-        "status": NO_TRAFFIC, "owner": b.owner, "note": note,
+        "budget_id": b.budget_id,
+        "scope_type": b.scope_type,
+        "scope_id": b.scope_id,
+        "month": month.start_time.date(),
+        "as_of_date": as_of,
+        "monthly_limit_usd": b.monthly_limit_usd,
+        "mtd_spend_usd": 0.0,
+        "utilisation": 0.0,
+        "projected_month_end_usd": 0.0,
+        "projected_utilisation": 0.0,
+        "projection_method": NO_TRAFFIC,
+        "exceeded_on": None,
+        "projected_exceed_date": None,
+        "thresholds_crossed_actual": "",
+        "thresholds_crossed_projected": "",
+        "status": NO_TRAFFIC,
+        "owner": b.owner,
+        "note": note,
     }

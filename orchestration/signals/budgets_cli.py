@@ -28,8 +28,8 @@ from orchestration.signals.budgets import (
     OVERRIDE_COLUMNS,
     BudgetValidationError,
     budgets_path,
-    read_budgets,
     overrides_path,
+    read_budgets,
     read_csv_rows,
     validate_row,
 )
@@ -47,9 +47,7 @@ def _known_scopes(check: bool) -> dict[str, set[str]] | None:
     with connect(settings.warehouse_path, read_only=True) as con:
         if not table_exists(con, FCT_TABLE):
             return None
-        rows = con.execute(
-            f"select distinct workspace_id, department, agent_id from {FCT_TABLE}"
-        ).fetchall()
+        rows = con.execute(f"select distinct workspace_id, department, agent_id from {FCT_TABLE}").fetchall()
     return {
         "workspace": {r[0] for r in rows if r[0]},
         "department": {r[1] for r in rows if r[1]},
@@ -71,7 +69,9 @@ def _write_overrides(path: Path, rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int:
     """`budgets_file`: the budgets file (default `<data dir>/reference/budgets.csv`)."""
-    parser = argparse.ArgumentParser(prog="python -m orchestration.signals.budgets_cli", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestration.signals.budgets_cli", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="show the effective budgets (budgets file + overrides)")
     p_set = sub.add_parser("set", help="add or change a budget")
@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int
         if args.command == "list":
             loaded = read_budgets(budgets_csv, path)
             for b in loaded.budgets:
-                print(f"{b.budget_id}\t{b.scope_type}\t{b.scope_id}\t{b.monthly_limit_usd:.2f}\t{b.thresholds_text}\t{b.owner}")
+                print(
+                    f"{b.budget_id}\t{b.scope_type}\t{b.scope_id}\t{b.monthly_limit_usd:.2f}\t{b.thresholds_text}\t{b.owner}"
+                )
             for error in loaded.errors:
                 print(f"error (row left out): {error.message}", file=sys.stderr)
             return 2 if loaded.errors else 0
@@ -115,8 +117,11 @@ def main(argv: list[str] | None = None, budgets_file: Path | None = None) -> int
             print(f"set {args.budget_id} in {path}")
             scopes = _known_scopes(not args.no_scope_check)
             if scopes is not None and budget.scope_id not in scopes[budget.scope_type]:
-                print(f"warning: the warehouse has no call for {budget.scope_type} {budget.scope_id!r} yet; "
-                      "the budget shows status no_traffic until it has", file=sys.stderr)
+                print(
+                    f"warning: the warehouse has no call for {budget.scope_type} {budget.scope_id!r} yet; "
+                    "the budget shows status no_traffic until it has",
+                    file=sys.stderr,
+                )
         elif args.command == "remove":
             if args.budget_id not in current:
                 print(f"budget_id {args.budget_id!r} is neither in {budgets_csv} nor in {path}", file=sys.stderr)

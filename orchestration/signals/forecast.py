@@ -30,16 +30,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 SCOPE_COLUMNS = ["scope_type", "scope_id"]
 FORECAST_COLUMNS = [
-    "scope_type", "scope_id", "date", "is_history", "actual_cost", "yhat",
-    "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95",
-    "method", "fallback_reason", "selection_reason", "model_version", "trained_at",
+    "scope_type",
+    "scope_id",
+    "date",
+    "is_history",
+    "actual_cost",
+    "yhat",
+    "yhat_lower_80",
+    "yhat_upper_80",
+    "yhat_lower_95",
+    "yhat_upper_95",
+    "method",
+    "fallback_reason",
+    "selection_reason",
+    "model_version",
+    "trained_at",
 ]
 
 
@@ -60,7 +72,10 @@ class ForecastConfig:
     seed: int = 7
     quantiles: dict[str, float] = field(
         default_factory=lambda: {
-            "yhat_lower_95": 0.025, "yhat_lower_80": 0.10, "yhat_upper_80": 0.90, "yhat_upper_95": 0.975,
+            "yhat_lower_95": 0.025,
+            "yhat_lower_80": 0.10,
+            "yhat_upper_80": 0.90,
+            "yhat_upper_95": 0.975,
         }
     )
 
@@ -87,6 +102,7 @@ def quiet_prophet_logs() -> None:
 
 # ---------------------------------------------------------------- series
 
+
 def scope_series(agent_days: pd.DataFrame, top_n_agents: int = 5) -> pd.DataFrame:
     """Daily cost per scope: total, each workspace, each department, top-N agents.
 
@@ -109,7 +125,9 @@ def scope_series(agent_days: pd.DataFrame, top_n_agents: int = 5) -> pd.DataFram
     if not (out["scope_type"] == "total").any():
         # Calls but no spend yet (every call unpriced, failed or free): the total
         # still has a history of zeros, so its forecast row can say why there is none.
-        days = pd.date_range(pd.to_datetime(agent_days["date"]).min(), pd.to_datetime(agent_days["date"]).max(), freq="D")
+        days = pd.date_range(
+            pd.to_datetime(agent_days["date"]).min(), pd.to_datetime(agent_days["date"]).max(), freq="D"
+        )
         total = pd.DataFrame({"scope_type": "total", "scope_id": "total", "date": days, "cost": 0.0})
         out = pd.concat([total, out], ignore_index=True)
     return out
@@ -157,7 +175,9 @@ def remove_outliers(y: pd.Series, threshold: float) -> pd.Series:
     return out
 
 
-def detect_level_shift(y: pd.Series, min_segment_days: int = 7, min_shift: float = 0.3, min_t: float = 8.0) -> int | None:
+def detect_level_shift(
+    y: pd.Series, min_segment_days: int = 7, min_shift: float = 0.3, min_t: float = 8.0
+) -> int | None:
     """Index of the first day of a lasting level shift, or None.
 
     Prophet extrapolates a step as if it were steep growth, so a forecast is
@@ -198,6 +218,7 @@ def detect_level_shift(y: pd.Series, min_segment_days: int = 7, min_shift: float
 
 # ---------------------------------------------------------------- models
 
+
 def damping_factor(trend_hist: np.ndarray, trend_future: np.ndarray, phi: float) -> np.ndarray:
     """Ratio that turns Prophet's linear trend extrapolation into a damped one.
 
@@ -216,7 +237,6 @@ def damping_factor(trend_hist: np.ndarray, trend_future: np.ndarray, phi: float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.abs(trend_future) > 1e-12, damped / trend_future, 1.0)
     return np.clip(np.nan_to_num(ratio, nan=1.0), 0.0, None)
-
 
 
 def prophet_forecast(
@@ -317,7 +337,13 @@ def linear_trend_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
     tf = np.arange(len(y), len(y) + horizon, dtype=float)
     yhat = coef[0] + coef[1] * tf
     last = pd.to_datetime(history["date"]).max()
-    out = pd.DataFrame({"date": pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D"), "yhat": yhat, "is_history": False})
+    out = pd.DataFrame(
+        {
+            "date": pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D"),
+            "yhat": yhat,
+            "is_history": False,
+        }
+    )
     for col, q in ForecastConfig().quantiles.items():
         out[col] = yhat + norm.ppf(q) * sigma
     cols = ["yhat", *ForecastConfig().quantiles]
@@ -327,8 +353,10 @@ def linear_trend_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- per scope
 
-def forecast_scope(history: pd.DataFrame, config: ForecastConfig,
-                   method: str = "prophet") -> tuple[pd.DataFrame, str, str | None]:
+
+def forecast_scope(
+    history: pd.DataFrame, config: ForecastConfig, method: str = "prophet"
+) -> tuple[pd.DataFrame, str, str | None]:
     """Forecast one scope with `method`; returns (rows, method used, fallback_reason).
 
     `method` is `prophet` (the default), one of the statsforecast methods
@@ -357,7 +385,7 @@ def forecast_scope(history: pd.DataFrame, config: ForecastConfig,
     if spend_days < config.min_history_days:
         reason = f"only {spend_days} day(s) with spend; at least {config.min_history_days} are required"
         return history.iloc[0:0].assign(is_history=False), "none", reason
-    recent = history["cost"].to_numpy()[-config.min_history_days:]
+    recent = history["cost"].to_numpy()[-config.min_history_days :]
     if float(np.sum(recent)) == 0.0:
         reason = f"no spend in the last {config.min_history_days} days"
         return seasonal_naive_forecast(history, config.horizon_days), "seasonal_naive", reason
@@ -396,8 +424,12 @@ def method_version(method: str, config: ForecastConfig) -> str:
     return method
 
 
-def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, trained_at: datetime | None = None,
-                    choice: pd.DataFrame | None = None) -> pd.DataFrame:
+def build_forecasts(
+    series: pd.DataFrame,
+    config: ForecastConfig | None = None,
+    trained_at: datetime | None = None,
+    choice: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Forecast every scope in `series` (scope_type, scope_id, date, cost).
 
     `choice` is the backtest's `signals.forecast_model_choice`: a scope with a
@@ -410,7 +442,7 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
     from orchestration.signals.backtest import calibrated_bounds  # backtest imports this module
 
     config = config or ForecastConfig()
-    trained_at = trained_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    trained_at = trained_at or datetime.now(UTC).replace(tzinfo=None)
     chosen = {}
     if choice is not None and len(choice):
         for row in choice[choice["selected"].astype(bool)].itertuples(index=False):
@@ -425,8 +457,9 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
             rows, method, reason = forecast_scope(hist, replace(config, uncertainty_samples=0), requested)
         else:
             requested = "prophet"
-            selection = ("the default (Prophet, its own intervals): "
-                         + (pick.reason if pick is not None else "no backtest for this scope (history too short)"))
+            selection = "the default (Prophet, its own intervals): " + (
+                pick.reason if pick is not None else "no backtest for this scope (history too short)"
+            )
             rows, method, reason = forecast_scope(hist, config)
         future_mask = ~rows["is_history"] if len(rows) else pd.Series(dtype=bool)
         if calibrate and method == requested and future_mask.any():
@@ -435,7 +468,9 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
             yhat = future["yhat"].to_numpy(dtype=float)
             for level in ("80", "95"):
                 q = (getattr(pick, f"q_lower_{level}"), getattr(pick, f"q_upper_{level}"))
-                future[f"yhat_lower_{level}"], future[f"yhat_upper_{level}"] = calibrated_bounds(yhat, h, q, pick.error_offset)
+                future[f"yhat_lower_{level}"], future[f"yhat_upper_{level}"] = calibrated_bounds(
+                    yhat, h, q, pick.error_offset
+                )
             rows = pd.concat([rows[~future_mask], future], ignore_index=True)
             version = method_version(method, config) + "/conformal"
         else:
@@ -466,11 +501,20 @@ def build_forecasts(series: pd.DataFrame, config: ForecastConfig | None = None, 
 
 
 def empty_forecast_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "scope_type": pd.Series(dtype="string"), "scope_id": pd.Series(dtype="string"),
-        "date": pd.Series(dtype="datetime64[s]"), "is_history": pd.Series(dtype=bool),
-        **{c: pd.Series(dtype=float) for c in ["actual_cost", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]},
-        "method": pd.Series(dtype="string"), "fallback_reason": pd.Series(dtype="string"),
-        "selection_reason": pd.Series(dtype="string"),
-        "model_version": pd.Series(dtype="string"), "trained_at": pd.Series(dtype="datetime64[us]"),
-    })
+    return pd.DataFrame(
+        {
+            "scope_type": pd.Series(dtype="string"),
+            "scope_id": pd.Series(dtype="string"),
+            "date": pd.Series(dtype="datetime64[s]"),
+            "is_history": pd.Series(dtype=bool),
+            **{
+                c: pd.Series(dtype=float)
+                for c in ["actual_cost", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
+            },
+            "method": pd.Series(dtype="string"),
+            "fallback_reason": pd.Series(dtype="string"),
+            "selection_reason": pd.Series(dtype="string"),
+            "model_version": pd.Series(dtype="string"),
+            "trained_at": pd.Series(dtype="datetime64[us]"),
+        }
+    )

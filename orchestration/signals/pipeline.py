@@ -70,8 +70,10 @@ def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | Non
         meta["scopes_meeting_coverage"] = int(chosen["meets_coverage"].astype(bool).sum())
     if bt.empty:
         b = cfg.backtest
-        meta["note"] = (f"history too short for a backtest: a cut-off needs {b.min_train_days} training and "
-                        f"{b.min_test_days} test days")
+        meta["note"] = (
+            f"history too short for a backtest: a cut-off needs {b.min_train_days} training and "
+            f"{b.min_test_days} test days"
+        )
     return meta
 
 
@@ -82,14 +84,18 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     agent_days = add_mix_cost(read_agent_days(con), models)
     anomalies = name_models(detect_anomalies(scope_day_panel(agent_days), cfg.anomaly), models)
     replace_table(con, "cost_anomalies", anomalies)
-    meta = {"anomalies": len(anomalies),
-            **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()},
-            **{f"rule_{k}": int(v) for k, v in anomalies["rule"].value_counts().items()}}
+    meta = {
+        "anomalies": len(anomalies),
+        **{f"severity_{k}": int(v) for k, v in anomalies["severity"].value_counts().items()},
+        **{f"rule_{k}": int(v) for k, v in anomalies["rule"].value_counts().items()},
+    }
     days = (agent_days["date"].max() - agent_days["date"].min()).days + 1 if len(agent_days) else 0
     if days <= cfg.anomaly.warmup_days:
-        meta["note"] = (f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
-                        "(counted from each scope's first day with spend) before a day can be scored, "
-                        "so no day was scored yet")
+        meta["note"] = (
+            f"history of {days} day(s): the baseline needs {cfg.anomaly.warmup_days} days of warm-up "
+            "(counted from each scope's first day with spend) before a day can be scored, "
+            "so no day was scored yet"
+        )
     return meta
 
 
@@ -109,12 +115,18 @@ def refresh_detection_quality(con: duckdb.DuckDBPyConnection, labels_path: Path)
     quality = score_detection(anomalies, read_labels(labels_path), span)
     replace_table(con, "anomaly_detection_quality", quality)
     row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
-    return {"labels_path": str(labels_path), "labelled_agent_days": int(row["labelled"]),
-            "precision": _r(row["precision"]), "recall": _r(row["recall"]), "f1": _r(row["f1"])}
+    return {
+        "labels_path": str(labels_path),
+        "labelled_agent_days": int(row["labelled"]),
+        "precision": _r(row["precision"]),
+        "recall": _r(row["recall"]),
+        "f1": _r(row["f1"]),
+    }
 
 
-def refresh_budget_status(con: duckdb.DuckDBPyConnection, budgets_file: Path | None = None,
-                          override_path: Path | None = None) -> dict:
+def refresh_budget_status(
+    con: duckdb.DuckDBPyConnection, budgets_file: Path | None = None, override_path: Path | None = None
+) -> dict:
     """Compute every valid budget's status; write the rejected rows to signals.budget_errors.
 
     `budgets_file` is the user's `<data dir>/reference/budgets.csv` (None or
@@ -130,15 +142,20 @@ def refresh_budget_status(con: duckdb.DuckDBPyConnection, budgets_file: Path | N
     replace_table(con, "budget_errors", errors)
     current = status[status["month"] == status["month"].max()] if len(status) else status
     no_traffic = sorted(set(status.loc[status["status"] == NO_TRAFFIC, "budget_id"])) if len(status) else []
-    return {"budgets": len(loaded.budgets), "rows": len(status), "invalid_rows": len(loaded.errors),
-            "budgets_file": str(budgets_file) if budgets_file else "none",
-            **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()},
-            **({"no_traffic_budgets": ", ".join(no_traffic)} if no_traffic else {}),
-            **({"errors": [e.message for e in loaded.errors]} if loaded.errors else {})}
+    return {
+        "budgets": len(loaded.budgets),
+        "rows": len(status),
+        "invalid_rows": len(loaded.errors),
+        "budgets_file": str(budgets_file) if budgets_file else "none",
+        **{f"current_{k}": int(v) for k, v in current["status"].value_counts().items()},
+        **({"no_traffic_budgets": ", ".join(no_traffic)} if no_traffic else {}),
+        **({"errors": [e.message for e in loaded.errors]} if loaded.errors else {}),
+    }
 
 
-def refresh_alerts(con: duckdb.DuckDBPyConnection, webhook_url: str | None,
-                   policy: DeliveryPolicy | None = None) -> dict:
+def refresh_alerts(
+    con: duckdb.DuckDBPyConnection, webhook_url: str | None, policy: DeliveryPolicy | None = None
+) -> dict:
     """Record new alerts from budget status and anomalies, then deliver pending ones."""
     status = read_table(con, "budget_status")
     anomalies = read_table(con, "cost_anomalies")
@@ -150,13 +167,18 @@ def refresh_alerts(con: duckdb.DuckDBPyConnection, webhook_url: str | None,
     frames = [f for f in frames if len(f)]
     new = record_alerts(con, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["alert_key"]))
     deliveries = deliver_pending(con, webhook_url, policy)
-    return {"new_alerts": len(new), "delivery_attempts": len(deliveries),
-            **{f"deliveries_{k}": int(v) for k, v in deliveries["status"].value_counts().items()}}
+    return {
+        "new_alerts": len(new),
+        "delivery_attempts": len(deliveries),
+        **{f"deliveries_{k}": int(v) for k, v in deliveries["status"].value_counts().items()},
+    }
 
 
 def refresh_recommendations(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
     cfg = config or SignalsConfig()
     recs = recommendations_from_warehouse(con, cfg.recommendation)
     replace_table(con, "recommendations", recs)
-    return {"recommendations": len(recs),
-            "total_estimated_monthly_saving_usd": _r(recs["estimated_monthly_saving_usd"].sum()) if len(recs) else 0.0}
+    return {
+        "recommendations": len(recs),
+        "total_estimated_monthly_saving_usd": _r(recs["estimated_monthly_saving_usd"].sum()) if len(recs) else 0.0,
+    }

@@ -10,15 +10,34 @@ agents is). Recall is also reported per anomaly kind.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-LABEL_COLUMNS = ["anomaly_id", "kind", "workspace_id", "agent_id", "start_date", "end_date",
-                 "expected_effect", "expected_cost_multiplier"]
-QUALITY_COLUMNS = ["grain", "kind", "labelled", "detected", "true_positives", "false_positives",
-                   "false_negatives", "precision", "recall", "f1", "evaluated_at"]
+LABEL_COLUMNS = [
+    "anomaly_id",
+    "kind",
+    "workspace_id",
+    "agent_id",
+    "start_date",
+    "end_date",
+    "expected_effect",
+    "expected_cost_multiplier",
+]
+QUALITY_COLUMNS = [
+    "grain",
+    "kind",
+    "labelled",
+    "detected",
+    "true_positives",
+    "false_positives",
+    "false_negatives",
+    "precision",
+    "recall",
+    "f1",
+    "evaluated_at",
+]
 
 
 def read_labels(path: Path) -> pd.DataFrame:
@@ -35,7 +54,10 @@ def expand_labels(labels: pd.DataFrame) -> pd.DataFrame:
     lab = lab[lab["agent_id"].astype(str).str.len() > 0]
     if lab.empty:
         return pd.DataFrame(columns=["agent_id", "workspace_id", "date", "kind"])
-    lab["date"] = [pd.date_range(s, e, freq="D") for s, e in zip(pd.to_datetime(lab["start_date"]), pd.to_datetime(lab["end_date"]))]
+    lab["date"] = [
+        pd.date_range(s, e, freq="D")
+        for s, e in zip(pd.to_datetime(lab["start_date"]), pd.to_datetime(lab["end_date"]))
+    ]
     days = lab.explode("date")[["agent_id", "workspace_id", "date", "kind"]]
     days["date"] = pd.to_datetime(days["date"]).dt.date
     return days.drop_duplicates(["agent_id", "date"]).reset_index(drop=True)
@@ -51,9 +73,18 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
 def _score(grain: str, kind: str, truth: set, found: set, with_precision: bool = True) -> dict:
     tp, fp, fn = len(truth & found), len(found - truth), len(truth - found)
     p, r, f = _prf(tp, fp, fn)
-    return {"grain": grain, "kind": kind, "labelled": len(truth), "detected": len(found) if with_precision else None,
-            "true_positives": tp, "false_positives": fp if with_precision else None, "false_negatives": fn,
-            "precision": p if with_precision else None, "recall": r, "f1": f if with_precision else None}
+    return {
+        "grain": grain,
+        "kind": kind,
+        "labelled": len(truth),
+        "detected": len(found) if with_precision else None,
+        "true_positives": tp,
+        "false_positives": fp if with_precision else None,
+        "false_negatives": fn,
+        "precision": p if with_precision else None,
+        "recall": r,
+        "f1": f if with_precision else None,
+    }
 
 
 def score_detection(detected: pd.DataFrame, labels: pd.DataFrame, date_range: tuple | None = None) -> pd.DataFrame:
@@ -66,15 +97,19 @@ def score_detection(detected: pd.DataFrame, labels: pd.DataFrame, date_range: tu
         lo, hi = (pd.Timestamp(d).date() for d in date_range)
         truth_days = truth_days[(truth_days["date"] >= lo) & (truth_days["date"] <= hi)]
     det = detected.assign(date=pd.to_datetime(detected["date"]).dt.date)
-    agent_found = set(zip(det.loc[det["scope_type"] == "agent", "scope_id"], det.loc[det["scope_type"] == "agent", "date"]))
+    agent_found = set(
+        zip(det.loc[det["scope_type"] == "agent", "scope_id"], det.loc[det["scope_type"] == "agent", "date"])
+    )
     agent_truth = set(zip(truth_days["agent_id"], truth_days["date"]))
-    ws_found = set(zip(det.loc[det["scope_type"] == "workspace", "scope_id"], det.loc[det["scope_type"] == "workspace", "date"]))
+    ws_found = set(
+        zip(det.loc[det["scope_type"] == "workspace", "scope_id"], det.loc[det["scope_type"] == "workspace", "date"])
+    )
     ws_truth = set(zip(truth_days["workspace_id"], truth_days["date"]))
     rows = [_score("agent_day", "all", agent_truth, agent_found), _score("workspace_day", "all", ws_truth, ws_found)]
     for kind, part in truth_days.groupby("kind"):
         rows.append(_score("agent_day", str(kind), set(zip(part["agent_id"], part["date"])), agent_found, False))
     out = pd.DataFrame(rows)
-    out["evaluated_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+    out["evaluated_at"] = datetime.now(UTC).replace(tzinfo=None)
     return out[QUALITY_COLUMNS]
 
 

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from orchestration.ingest import ingest_window
+
 from ingest_support import SALT, drop, make_settings, one, query
 
 
@@ -24,9 +25,16 @@ def row(settings, span_id: str, *cols: str):
 def test_jsonl_mixed_rows_conserve_and_quarantine_each_bad_row(settings):
     drop(settings, "canonical_mixed.jsonl")
     summary = ingest_window(settings, None, None)
-    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined, summary.duplicates_skipped) == (9, 3, 5, 1)
+    assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined, summary.duplicates_skipped) == (
+        9,
+        3,
+        5,
+        1,
+    )
     assert summary.bad_share == pytest.approx(5 / 9)
-    rules = dict(query(settings, "select source_row, rule from raw.quarantine where source_file = 'canonical_mixed.jsonl'"))
+    rules = dict(
+        query(settings, "select source_row, rule from raw.quarantine where source_file = 'canonical_mixed.jsonl'")
+    )
     assert rules == {
         3: "non_negative_input_tokens",
         4: "cache_within_input",
@@ -35,14 +43,18 @@ def test_jsonl_mixed_rows_conserve_and_quarantine_each_bad_row(settings):
         7: "required_for_model_operation_provider",
     }
     message = one(settings, "select message from raw.quarantine where rule = 'non_negative_input_tokens'")
-    assert message.startswith("canonical_mixed.jsonl: row 3") and "field input_tokens" in message and "got -5" in message
+    assert (
+        message.startswith("canonical_mixed.jsonl: row 3") and "field input_tokens" in message and "got -5" in message
+    )
     assert one(settings, "select source_line from raw.quarantine where rule = 'malformed_record'") == 6
     for read, loaded, quarantined, dups in query(
         settings, "select rows_read, rows_loaded, rows_quarantined, duplicates_skipped from raw.ingestion_ledger"
     ):
         assert read == loaded + quarantined + dups
     assert one(settings, "select count(*) from raw.trace_spans") == 3
-    assert row(settings, "c0000000000000001", "started_at", "duration_ms", "input_tokens", "cache_read_tokens", "tags") == (
+    assert row(
+        settings, "c0000000000000001", "started_at", "duration_ms", "input_tokens", "cache_read_tokens", "tags"
+    ) == (
         datetime(2026, 3, 1, 9, 0),
         1250.5,
         1000,
@@ -57,7 +69,9 @@ def test_csv_rejected_line_and_uncastable_count_are_quarantined(settings):
     drop(settings, "canonical.csv")
     summary = ingest_window(settings, None, None)
     assert (summary.rows_read, summary.rows_loaded, summary.rows_quarantined) == (5, 2, 3)
-    got = sorted(query(settings, "select coalesce(source_row, -1), source_line, rule, field from raw.quarantine"), key=str)
+    got = sorted(
+        query(settings, "select coalesce(source_row, -1), source_line, rule, field from raw.quarantine"), key=str
+    )
     assert got == sorted(
         [
             (-1, 5, "malformed_record", None),
@@ -159,7 +173,10 @@ def test_parquet_files_of_one_schema_keep_their_own_rows_and_days(settings):
         ("b.parquet", 3, date(2026, 3, 2), "required_started_at"),
         ("date=2026-03-05/a.parquet", 2, date(2026, 3, 5), "required_started_at"),
     ]
-    assert query(settings, "select span_id, _source_file, _source_row from raw.trace_spans where span_id in ('a3', 'b3') order by 1") == [
+    assert query(
+        settings,
+        "select span_id, _source_file, _source_row from raw.trace_spans where span_id in ('a3', 'b3') order by 1",
+    ) == [
         ("a3", "date=2026-03-05/a.parquet", 4),
         ("b3", "b.parquet", 4),
     ]

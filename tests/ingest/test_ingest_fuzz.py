@@ -19,8 +19,9 @@ import pytest
 
 from orchestration.ingest import ingest_window
 from orchestration.ingest.landing import discover
-from ingest_support import make_settings, query
+
 import hostile_corpus as hc
+from ingest_support import make_settings, query
 
 ROUNDS = int(os.environ.get("AGENTLEDGER_FUZZ_ROUNDS", "6"))
 SEED = int(os.environ.get("AGENTLEDGER_FUZZ_SEED", "20260301"))
@@ -31,17 +32,24 @@ M = hc.MARKER
 def _valid_canonical(rng: random.Random, n: int) -> list[dict]:
     rows = []
     for i in range(n):
-        row = hc.span(f"fz-{rng.randrange(10**9)}-{i}", tags={"team": rng.choice(["a", "b"]), "gen_ai.prompt": f"{M} p"},
-                      user_id=f"user-{i}", reported_cost_usd=round(rng.random(), 4), time_to_first_token_ms=rng.randrange(1000))
+        row = hc.span(
+            f"fz-{rng.randrange(10**9)}-{i}",
+            tags={"team": rng.choice(["a", "b"]), "gen_ai.prompt": f"{M} p"},
+            user_id=f"user-{i}",
+            reported_cost_usd=round(rng.random(), 4),
+            time_to_first_token_ms=rng.randrange(1000),
+        )
         rows.append(row)
     return rows
 
 
 def _valid_otlp(rng: random.Random, n: int) -> dict:
     spans = [
-        hc.otlp_span(f"{rng.randrange(16**16):016x}",
-                     extra_attrs=[{"key": "gen_ai.input.messages", "value": {"stringValue": f"{M} in"}}],
-                     events=[{"name": "e", "attributes": [{"key": "content", "value": {"stringValue": M}}]}])
+        hc.otlp_span(
+            f"{rng.randrange(16**16):016x}",
+            extra_attrs=[{"key": "gen_ai.input.messages", "value": {"stringValue": f"{M} in"}}],
+            events=[{"name": "e", "attributes": [{"key": "content", "value": {"stringValue": M}}]}],
+        )
         for _ in range(n)
     ]
     return hc.otlp_request(*spans)
@@ -69,8 +77,22 @@ def _mutate_value(rng: random.Random, value):
 
 
 # Columns whose value may legitimately be stored (a planted marker there is not a leak).
-_STORED_TEXT = {"span_id", "trace_id", "parent_span_id", "provider", "request_model", "response_model", "tool_name",
-                "workspace_id", "department", "agent_id", "agent_name", "conversation_id", "environment", "error_type"}
+_STORED_TEXT = {
+    "span_id",
+    "trace_id",
+    "parent_span_id",
+    "provider",
+    "request_model",
+    "response_model",
+    "tool_name",
+    "workspace_id",
+    "department",
+    "agent_id",
+    "agent_name",
+    "conversation_id",
+    "environment",
+    "error_type",
+}
 
 
 def _mutate_row(rng: random.Random, row: dict) -> dict:
@@ -85,10 +107,16 @@ def _mutate_row(rng: random.Random, row: dict) -> dict:
         elif op == 2:
             row[f"extra_{M}_{rng.randrange(9)}"] = f"{M} extra"
         elif op == 3:
-            row["tags"] = rng.choice([
-                '{"GEN_AI.PROMPT":"' + M + '"}', '{"a":{"b":{"gen_ai.input.messages":"' + M + '"}}}',
-                '{"gen_ai\\u002eprompt":"' + M + '","k":"v"}', '{"k":"1","k":"2"}', f"not json {M}", '["' + M + '"]',
-            ])
+            row["tags"] = rng.choice(
+                [
+                    '{"GEN_AI.PROMPT":"' + M + '"}',
+                    '{"a":{"b":{"gen_ai.input.messages":"' + M + '"}}}',
+                    '{"gen_ai\\u002eprompt":"' + M + '","k":"v"}',
+                    '{"k":"1","k":"2"}',
+                    f"not json {M}",
+                    '["' + M + '"]',
+                ]
+            )
         elif op == 4 and key not in _STORED_TEXT:
             row[key] = _mutate_value(rng, row[key])
     return row
@@ -124,7 +152,9 @@ def _write_round(rng: random.Random, landing) -> None:
     for i in range(FILES_PER_ROUND):
         kind = rng.choice(["jsonl", "csv", "otlp", "otlp_json", "gz"])
         if kind in ("jsonl", "gz"):
-            rows = [_mutate_row(rng, r) if rng.random() < 0.5 else r for r in _valid_canonical(rng, rng.randrange(0, 6))]
+            rows = [
+                _mutate_row(rng, r) if rng.random() < 0.5 else r for r in _valid_canonical(rng, rng.randrange(0, 6))
+            ]
             data = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
         elif kind == "csv":
             rows = _valid_canonical(rng, rng.randrange(0, 6))
@@ -137,7 +167,9 @@ def _write_round(rng: random.Random, landing) -> None:
                 data += (",".join(json.dumps(r.get(c, "")) for c in cols) + "\n").encode()
             kind = "csv"
         elif kind == "otlp":
-            data = b"".join(json.dumps(_valid_otlp(rng, rng.randrange(1, 4))).encode() + b"\n" for _ in range(rng.randrange(1, 3)))
+            data = b"".join(
+                json.dumps(_valid_otlp(rng, rng.randrange(1, 4))).encode() + b"\n" for _ in range(rng.randrange(1, 3))
+            )
         else:
             data = json.dumps(_valid_otlp(rng, 2), indent=1).encode()
         if rng.random() < 0.6:

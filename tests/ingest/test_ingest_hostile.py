@@ -17,8 +17,9 @@ import pytest
 
 from orchestration.ingest import ingest_window
 from orchestration.ingest.landing import discover
-from ingest_support import FIXTURES, SALT, drop, make_settings, one, query
+
 import hostile_corpus as hc
+from ingest_support import FIXTURES, SALT, drop, make_settings, one, query
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_corpus_covers_at_least_forty_kinds_and_every_defect_class():
 
 
 def test_the_good_file_loads_beside_the_hostile_ones(corpus):
-    settings, summary, _ = corpus
+    settings, _summary, _ = corpus
     good = _ledger(settings)["good.jsonl"]
     # canonical_mixed.jsonl alone: 9 read, 3 loaded, 5 quarantined, 1 duplicate (test_ingest_formats).
     assert (good["read"], good["loaded"], good["quarantined"], good["duplicates"]) == (9, 3, 5, 1)
@@ -86,7 +87,9 @@ def test_each_case_has_its_expected_outcome(corpus, case):
     got = ledger[case["file"]]
     expect = case["expect"]
     assert got["status"] == {expect["status"]}
-    rules = sorted({r for (r,) in query(settings, "select rule from raw.quarantine where source_file = ?", [case["file"]])})
+    rules = sorted(
+        {r for (r,) in query(settings, "select rule from raw.quarantine where source_file = ?", [case["file"]])}
+    )
     assert rules == expect["rules"]
     if expect["status"] == "loaded":
         assert got["read"] == expect["read"]
@@ -97,7 +100,9 @@ def test_each_case_has_its_expected_outcome(corpus, case):
             assert got["loaded"] + got["duplicates"] == expect["loaded_or_duplicate"]
     else:
         assert got["read"] == got["loaded"] == got["quarantined"] == 0
-        n = one(settings, "select count(*) from raw.quarantine where source_file = ? and source_row is null", [case["file"]])
+        n = one(
+            settings, "select count(*) from raw.quarantine where source_file = ? and source_row is null", [case["file"]]
+        )
         assert n == 1
 
 
@@ -119,11 +124,22 @@ def test_every_landing_entry_has_a_ledger_row_and_rows_are_conserved(corpus):
 
 def test_names_with_glob_characters_are_read_literally(corpus):
     settings, _, _ = corpus
-    spans = dict(query(settings, "select span_id, _source_file from raw.trace_spans where regexp_matches(span_id, '^h-g[0-9p]-')"))
+    spans = dict(
+        query(
+            settings, "select span_id, _source_file from raw.trace_spans where regexp_matches(span_id, '^h-g[0-9p]-')"
+        )
+    )
     assert spans == {
-        "h-g1-1": "spans1.jsonl", "h-g2-1": "spans[1].jsonl", "h-g2-2": "spans[1].jsonl", "h-g3-1": "a*.jsonl",
-        "h-g4-1": "ab.jsonl", "h-g5-1": "q?.jsonl", "h-g6-1": "qx.jsonl", "h-g7-1": "dir[x]/c{1,2}.csv",
-        "h-gp-1": "p[1]*.parquet", "h-gp-2": "p1x.parquet",
+        "h-g1-1": "spans1.jsonl",
+        "h-g2-1": "spans[1].jsonl",
+        "h-g2-2": "spans[1].jsonl",
+        "h-g3-1": "a*.jsonl",
+        "h-g4-1": "ab.jsonl",
+        "h-g5-1": "q?.jsonl",
+        "h-g6-1": "qx.jsonl",
+        "h-g7-1": "dir[x]/c{1,2}.csv",
+        "h-gp-1": "p[1]*.parquet",
+        "h-gp-2": "p1x.parquet",
     }
 
 
@@ -134,21 +150,31 @@ def test_tags_lose_content_keys_by_nesting_escape_and_case(corpus):
     assert json.loads(tags["h-te-1"]) == {"team": "red"}
     assert json.loads(tags["h-tu-1"]) == {"team": "g"}
     # A duplicate key no longer turns tags into null; rewritten tags keep the first occurrence.
-    assert tags["h-td-1"] is not None and duckdb.connect().execute("select ?::JSON->>'team'", [tags["h-td-1"]]).fetchone()[0] == "a"
+    assert (
+        tags["h-td-1"] is not None
+        and duckdb.connect().execute("select ?::JSON->>'team'", [tags["h-td-1"]]).fetchone()[0] == "a"
+    )
     assert json.loads(tags["h-tdc-1"]) == {"team": "a"}
 
 
 def test_ids_are_trimmed_and_numbers_typed_strictly(corpus):
     settings, _, _ = corpus
-    assert query(settings, "select span_id, trace_id from raw.trace_spans where span_id like '%h-pad-1%'") == [("h-pad-1", "t-pad")]
+    assert query(settings, "select span_id, trace_id from raw.trace_spans where span_id like '%h-pad-1%'") == [
+        ("h-pad-1", "t-pad")
+    ]
     assert one(settings, "select input_tokens from raw.trace_spans where span_id = 'h-ct-8'") == 12
     assert one(settings, "select count(*) from raw.trace_spans where span_id like 'h-ct-%'") == 1
     # +14:00 is the largest offset accepted: 20:00+14:00 is 06:00 UTC the same day.
-    assert str(one(settings, "select started_at from raw.trace_spans where span_id = 'h-of-4'")) == "2026-03-01 06:00:00"
+    assert (
+        str(one(settings, "select started_at from raw.trace_spans where span_id = 'h-of-4'")) == "2026-03-01 06:00:00"
+    )
     # A rejected offset does not move the row to another day.
-    assert {d for (d,) in query(settings, "select partition_day from raw.ingestion_ledger where source_file = 'offsets.jsonl'")} == {
-        __import__("datetime").date(2026, 3, 1)
-    }
+    assert {
+        d
+        for (d,) in query(
+            settings, "select partition_day from raw.ingestion_ledger where source_file = 'offsets.jsonl'"
+        )
+    } == {__import__("datetime").date(2026, 3, 1)}
 
 
 def test_messages_quote_no_content_and_no_server_path(corpus):
@@ -159,7 +185,9 @@ def test_messages_quote_no_content_and_no_server_path(corpus):
             assert root not in message and "/tmp" not in message and "/outside" not in message, message
     messages = dict(query(settings, "select source_file, message from raw.quarantine where source_row is null"))
     assert messages["headerless.csv"].startswith("headerless.csv: cannot be parsed as csv: no span_id column")
-    by_row = dict(query(settings, "select source_line, message from raw.quarantine where source_file = 'invalid_utf8.jsonl'"))
+    by_row = dict(
+        query(settings, "select source_line, message from raw.quarantine where source_file = 'invalid_utf8.jsonl'")
+    )
     assert by_row == {2: "invalid_utf8.jsonl: line 2: the line is not valid UTF-8 (quarantined without its text)"}
     got = one(settings, "select message from raw.quarantine where source_file = 'counts.jsonl' and source_row = 1")
     assert got.endswith("got 0x10")
@@ -200,16 +228,20 @@ def test_a_marker_in_a_file_name_is_stored_only_as_lineage(tmp_path, monkeypatch
     (settings.landing_dir / name).write_bytes(hc.jl(hc.span("fn-1"), b"not json " + hc.MARKER.encode()))
     ingest_window(settings, None, None)
     hits = _marker_hits(settings.warehouse_path, hc.MARKER)
-    assert set(hits) <= {("raw.trace_spans", "_source_file"), ("raw.quarantine", "source_file"),
-                         ("raw.quarantine", "message"), ("raw.ingestion_ledger", "source_file"),
-                         ("raw.landing_manifest", "source_file")}
+    assert set(hits) <= {
+        ("raw.trace_spans", "_source_file"),
+        ("raw.quarantine", "source_file"),
+        ("raw.quarantine", "message"),
+        ("raw.ingestion_ledger", "source_file"),
+        ("raw.landing_manifest", "source_file"),
+    }
     # The message names the file (lineage) but not the bad line's text.
     message = one(settings, "select message from raw.quarantine")
     assert message.count(hc.MARKER) == 1 and message.startswith(name)
 
 
 def test_a_second_run_over_the_corpus_adds_nothing(corpus):
-    settings, summary, _ = corpus
+    settings, _summary, _ = corpus
     before = one(settings, "select count(*) from raw.trace_spans"), one(settings, "select count(*) from raw.quarantine")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AGENTLEDGER_DATA_DIR", str(settings.data_dir))
@@ -218,7 +250,10 @@ def test_a_second_run_over_the_corpus_adds_nothing(corpus):
             mp.setenv(k, v)
         again = ingest_window(settings, None, None)
     assert again.rows_loaded == 0 and again.files_loaded == 0
-    assert (one(settings, "select count(*) from raw.trace_spans"), one(settings, "select count(*) from raw.quarantine")) == before
+    assert (
+        one(settings, "select count(*) from raw.trace_spans"),
+        one(settings, "select count(*) from raw.quarantine"),
+    ) == before
 
 
 # --- single defects, each checked alone -------------------------------------------------
@@ -281,7 +316,8 @@ def test_decompressed_size_and_line_limits_are_configurable(settings, monkeypatc
     monkeypatch.setenv("AGENTLEDGER_INGEST_MAX_DECOMPRESSED_BYTES", "10000")
     ingest_window(settings, None, None)
     assert sorted(query(settings, "select source_file, rule, source_line from raw.quarantine")) == [
-        ("a.jsonl", "line_too_long", 2), ("b.jsonl.gz", "decompressed_too_large", None),
+        ("a.jsonl", "line_too_long", 2),
+        ("b.jsonl.gz", "decompressed_too_large", None),
     ]
     assert one(settings, "select count(*) from raw.trace_spans") == 1
 
@@ -294,5 +330,7 @@ def test_a_parquet_file_of_a_group_with_glob_names_keeps_its_rows(settings):
     summary = ingest_window(settings, None, None)
     assert (summary.rows_read, summary.rows_loaded, summary.duplicates_skipped) == (3, 3, 0)
     assert dict(query(settings, "select span_id, _source_file from raw.trace_spans")) == {
-        "pg-1": "g[1].parquet", "pg-2": "g1.parquet", "pg-3": "g*.parquet",
+        "pg-1": "g[1].parquet",
+        "pg-2": "g1.parquet",
+        "pg-3": "g*.parquet",
     }

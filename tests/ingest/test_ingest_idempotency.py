@@ -9,6 +9,7 @@ import pytest
 
 from orchestration.ingest import ingest_window, pending_days
 from orchestration.ingest.privacy import hash_user_id
+
 from ingest_support import SALT, drop, make_settings, one, query
 
 MAR1, MAR2, FEB20 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 2, 20)
@@ -57,13 +58,24 @@ def test_same_file_dropped_twice_is_skipped_as_unchanged(settings):
 
 
 def _span_line(input_tokens: int) -> str:
-    return json.dumps(
-        {
-            "span_id": "dup-span", "trace_id": "t", "started_at": "2026-03-01T08:00:00Z", "duration_ms": 5,
-            "operation": "chat", "provider": "openai", "request_model": "gpt-4o", "workspace_id": "w",
-            "status": "ok", "input_tokens": input_tokens, "output_tokens": 1,
-        }
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "span_id": "dup-span",
+                "trace_id": "t",
+                "started_at": "2026-03-01T08:00:00Z",
+                "duration_ms": 5,
+                "operation": "chat",
+                "provider": "openai",
+                "request_model": "gpt-4o",
+                "workspace_id": "w",
+                "status": "ok",
+                "input_tokens": input_tokens,
+                "output_tokens": 1,
+            }
+        )
+        + "\n"
+    )
 
 
 def test_same_span_in_two_files_latest_file_wins(settings):

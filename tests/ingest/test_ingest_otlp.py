@@ -9,7 +9,8 @@ import pytest
 
 from orchestration.ingest import ingest_window
 from orchestration.ingest.privacy import hash_user_id
-from ingest_support import FIXTURES, SALT, drop, make_settings, one, query
+
+from ingest_support import FIXTURES, SALT, drop, make_settings, query
 
 
 @pytest.fixture
@@ -33,7 +34,10 @@ def test_current_names_and_resource_mapping(settings):
     assert chat["duration_ms"] == 1500.0
     assert chat["time_to_first_token_ms"] == pytest.approx(350.0)
     assert (chat["operation"], chat["provider"], chat["request_model"], chat["response_model"]) == (
-        "chat", "openai", "gpt-4o", "gpt-4o-2024-08-06",
+        "chat",
+        "openai",
+        "gpt-4o",
+        "gpt-4o-2024-08-06",
     )
     assert (chat["input_tokens"], chat["cache_read_tokens"], chat["cache_write_tokens"]) == (1200, 1000, 0)
     assert (chat["output_tokens"], chat["reasoning_tokens"]) == (300, 120)
@@ -54,7 +58,12 @@ def test_deprecated_names_single_document_and_cache_write_alias(settings):
     s = spans(settings)
     old = s["1111111111111111"]
     assert old["_source_format"] == "otlp_json"
-    assert (old["provider"], old["input_tokens"], old["output_tokens"], old["cache_write_tokens"]) == ("openai", 800, 200, 300)
+    assert (old["provider"], old["input_tokens"], old["output_tokens"], old["cache_write_tokens"]) == (
+        "openai",
+        800,
+        200,
+        300,
+    )
     assert (old["workspace_id"], old["environment"]) == ("billing-bot", "staging")
     assert old["user_id"] == hash_user_id("bob", SALT)
     assert s["2222222222222222"]["provider"] == "gcp.vertex_ai"

@@ -56,7 +56,11 @@ def test_values_are_read_and_limits_raised_to_their_floor(monkeypatch, tmp_path)
     [
         ("AGENTLEDGER_INGEST_THREADS", "two", "AGENTLEDGER_INGEST_THREADS='two' is not an integer"),
         ("AGENTLEDGER_MAX_SPAN_AGE_DAYS", "1.5", "AGENTLEDGER_MAX_SPAN_AGE_DAYS='1.5' is not an integer"),
-        ("AGENTLEDGER_INGEST_ALLOW_SYMLINKS", "maybe", "AGENTLEDGER_INGEST_ALLOW_SYMLINKS='maybe'; expected true or false"),
+        (
+            "AGENTLEDGER_INGEST_ALLOW_SYMLINKS",
+            "maybe",
+            "AGENTLEDGER_INGEST_ALLOW_SYMLINKS='maybe'; expected true or false",
+        ),
     ],
 )
 def test_a_bad_value_names_its_variable(monkeypatch, name, value, message):

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from orchestration.ingest import ingest_window, validate_loaded_batch
+
 from ingest_support import drop, make_settings
 
 MAR1 = date(2026, 3, 1)
@@ -53,8 +54,12 @@ def test_bad_rows_written_around_the_loader_are_reported(settings):
     assert counts["duration_sane"] == 1
     assert counts["required_span_id"] == 0
     assert set(report.failed_rules) == {
-        "required_for_model_operation_provider", "non_negative_output_tokens", "cache_within_input",
-        "reasoning_within_output", "known_operation", "duration_sane",
+        "required_for_model_operation_provider",
+        "non_negative_output_tokens",
+        "cache_within_input",
+        "reasoning_within_output",
+        "known_operation",
+        "duration_sane",
     }
 
 

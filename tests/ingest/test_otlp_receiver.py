@@ -24,9 +24,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from ingest_support import make_settings, one, query
 from orchestration.ingest import ingest_window
 from orchestration.ingest.receiver import SPOOL_FOLDER, OtlpReceiver, ReceiverConfig
+
+from ingest_support import make_settings, one, query
 
 MARKER = "RCVMARKER"
 
@@ -51,11 +52,15 @@ def receiver(settings) -> Iterator[OtlpReceiver]:
 
 
 def sdk_provider(server: OtlpReceiver, **batch) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({
-        "service.name": "support-bot",
-        "gen_ai.agent.name": "support-bot",
-        "gen_ai.prompt.0.content": f"{MARKER} in a resource",
-    }))
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": "support-bot",
+                "gen_ai.agent.name": "support-bot",
+                "gen_ai.prompt.0.content": f"{MARKER} in a resource",
+            }
+        )
+    )
     exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces")
     provider.add_span_processor(BatchSpanProcessor(exporter, **batch))
     return provider
@@ -135,27 +140,50 @@ def test_sdk_spans_land_without_content_and_load(settings, receiver):
 
 
 def test_json_and_gzip_bodies_keep_hex_ids(settings, receiver):
-    request = {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "batch-job"}}]},
-        "scopeSpans": [{"scope": {"name": "manual"}, "spans": [{
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-            "name": "chat gpt-4o", "kind": 3,
-            "startTimeUnixNano": "1767225600000000000", "endTimeUnixNano": "1767225601500000000",
-            "attributes": [
-                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}},
-                {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 3}},
-                {"key": "metadata", "value": {"kvlistValue": {"values": [
-                    {"key": "gen_ai.input.messages", "value": {"stringValue": MARKER}},
-                    {"key": "team", "value": {"stringValue": "ops"}}]}}},
-            ],
-            "status": {"code": 2, "message": "boom"},
-        }]}],
-    }]}
+    request = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "batch-job"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "manual"},
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "chat gpt-4o",
+                                "kind": 3,
+                                "startTimeUnixNano": "1767225600000000000",
+                                "endTimeUnixNano": "1767225601500000000",
+                                "attributes": [
+                                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}},
+                                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": 3}},
+                                    {
+                                        "key": "metadata",
+                                        "value": {
+                                            "kvlistValue": {
+                                                "values": [
+                                                    {"key": "gen_ai.input.messages", "value": {"stringValue": MARKER}},
+                                                    {"key": "team", "value": {"stringValue": "ops"}},
+                                                ]
+                                            }
+                                        },
+                                    },
+                                ],
+                                "status": {"code": 2, "message": "boom"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     body = gzip.compress(json.dumps(request).encode())
-    status, headers, reply = post(f"{receiver.url}/v1/traces", body,
-                                  {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    status, headers, reply = post(
+        f"{receiver.url}/v1/traces", body, {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    )
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert json.loads(reply) == {}
     receiver.shutdown_and_land()
@@ -163,15 +191,20 @@ def test_json_and_gzip_bodies_keep_hex_ids(settings, receiver):
     line = json.loads(landed_text(settings.landing_dir))
     span = line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     assert (span["traceId"], span["spanId"], span["kind"], span["status"]["code"]) == (
-        "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", 3, 2)
+        "5b8efff798038103d269b633813fc60c",
+        "eee19b7ec3c1b174",
+        3,
+        2,
+    )
     metadata = next(a for a in span["attributes"] if a["key"] == "metadata")
     assert [kv["key"] for kv in metadata["value"]["kvlistValue"]["values"]] == ["team"]
     assert MARKER not in json.dumps(line)
 
 
 def test_refusals_use_the_status_codes_exporters_act_on(settings):
-    server = start_receiver(settings.landing_dir, token="s3cret", max_request_bytes=4096,
-                            max_decompressed_bytes=64 * 1024)
+    server = start_receiver(
+        settings.landing_dir, token="s3cret", max_request_bytes=4096, max_decompressed_bytes=64 * 1024
+    )
     url = f"{server.url}/v1/traces"
     auth = {"Authorization": "Bearer s3cret", "Content-Type": "application/x-protobuf"}
     empty = ExportTraceServiceResponse().SerializeToString()
@@ -253,8 +286,7 @@ def test_fifty_thousand_spans_are_conserved_from_sender_to_raw(settings, receive
     The SDK's queue is sized so that it drops nothing on its side (its
     default 2048 would drop spans made faster than they are exported).
     """
-    provider = sdk_provider(receiver, max_queue_size=60_000, max_export_batch_size=2048,
-                            schedule_delay_millis=200)
+    provider = sdk_provider(receiver, max_queue_size=60_000, max_export_batch_size=2048, schedule_delay_millis=200)
     emit_calls(provider, 45_455)  # and 4,546 agent spans: 50,001 spans
     assert provider.force_flush(600_000)
     provider.shutdown()
@@ -303,7 +335,9 @@ def test_collector_proto_files_load_like_json(settings):
     collector_proto_file(settings.landing_dir / "collector" / "traces.pb", batches)
     import gzip as gz
 
-    plain = collector_proto_file(settings.landing_dir / "collector" / "rotated-traces", encoded_batches(10, per_batch=11))
+    plain = collector_proto_file(
+        settings.landing_dir / "collector" / "rotated-traces", encoded_batches(10, per_batch=11)
+    )
     (plain.parent / "rotated-traces.gz").write_bytes(gz.compress(plain.read_bytes()))
     plain.unlink()
     summary = ingest_window(settings, None, None)

@@ -43,11 +43,26 @@ COMPARED = (
 
 def span(span_id, trace_id, parent, started_at, operation=None, agent=None, conversation=None, **usage) -> dict:
     row = dict.fromkeys(TRACE_COLUMNS)
-    row.update(span_id=span_id, trace_id=trace_id, parent_span_id=parent, started_at=started_at, duration_ms=500.0,
-               operation=operation, workspace_id="ws-1", status="ok", agent_id=agent,
-               agent_name=agent.title() if agent else None, conversation_id=conversation)
+    row.update(
+        span_id=span_id,
+        trace_id=trace_id,
+        parent_span_id=parent,
+        started_at=started_at,
+        duration_ms=500.0,
+        operation=operation,
+        workspace_id="ws-1",
+        status="ok",
+        agent_id=agent,
+        agent_name=agent.title() if agent else None,
+        conversation_id=conversation,
+    )
     if operation in ("chat", "embeddings"):
-        row.update(provider="openai", request_model="gpt-4o-mini", input_tokens=1000, output_tokens=100 if operation == "chat" else 0)
+        row.update(
+            provider="openai",
+            request_model="gpt-4o-mini",
+            input_tokens=1000,
+            output_tokens=100 if operation == "chat" else 0,
+        )
     row.update(usage)
     return row
 
@@ -61,8 +76,17 @@ FIRST_LOAD = [
     span("c2", "t1", "step1", f"{NEXT} 00:00:20", "embeddings"),
     span("c3", "t1", "a1", f"{NEXT} 00:00:30", "chat", agent="writer"),  # its own agent wins
     # a failed call: no usage, still a call of the agent
-    span("c5", "t1", "step1", f"{NEXT} 00:00:40", "chat", status="error", error_type="RateLimitError",
-         input_tokens=None, output_tokens=None),
+    span(
+        "c5",
+        "t1",
+        "step1",
+        f"{NEXT} 00:00:40",
+        "chat",
+        status="error",
+        error_type="RateLimitError",
+        input_tokens=None,
+        output_tokens=None,
+    ),
     # trace t2 has no agent anywhere
     span("c4", "t2", None, f"{NEXT} 10:00:00", "chat"),
 ]
@@ -91,9 +115,12 @@ def dbt(args: list[str], warehouse: Path, work: Path, window: tuple[str, str] | 
 def calls(warehouse: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return {r[0]: r[1:] for r in con.execute(
-            "select span_id, agent_id, agent_name, agent_attribution, conversation_id from marts.fct_llm_calls"
-        ).fetchall()}
+        return {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select span_id, agent_id, agent_name, agent_attribution, conversation_id from marts.fct_llm_calls"
+            ).fetchall()
+        }
     finally:
         con.close()
 
@@ -117,9 +144,11 @@ def test_an_ancestor_arriving_later_on_the_day_before_reattributes_its_calls(tmp
     assert after["c5"] == ("planner", "Planner", "ancestor", "conv-9")
     con = duckdb.connect(str(warehouse))
     try:
-        by_agent = dict(con.execute(
-            f"select agent_id, sum(calls) from marts.fct_agent_daily where call_date = '{NEXT}' group by all"
-        ).fetchall())
+        by_agent = dict(
+            con.execute(
+                f"select agent_id, sum(calls) from marts.fct_agent_daily where call_date = '{NEXT}' group by all"
+            ).fetchall()
+        )
         assert by_agent == {"planner": 3, "writer": 1, "unassigned": 1}
         sources = con.execute(
             "select sum(calls_with_own_agent), sum(calls_with_inherited_agent), sum(calls_without_agent) from marts.rpt_usage_sources"
@@ -135,14 +164,14 @@ def test_an_ancestor_arriving_later_on_the_day_before_reattributes_its_calls(tmp
     try:
         differences = {
             model: con.execute(
-                f"""select (select count(*) from (select * from main.{model.replace('.', '__')}_incremental
+                f"""select (select count(*) from (select * from main.{model.replace(".", "__")}_incremental
                                                   except all select * from {model})),
                            (select count(*) from (select * from {model}
-                                                  except all select * from main.{model.replace('.', '__')}_incremental))"""
+                                                  except all select * from main.{model.replace(".", "__")}_incremental))"""
             ).fetchone()
             for model in COMPARED
         }
     finally:
         con.close()
-    assert differences == {model: (0, 0) for model in COMPARED}
+    assert differences == dict.fromkeys(COMPARED, (0, 0))
     assert json.dumps(calls(warehouse), sort_keys=True) == json.dumps(after, sort_keys=True)

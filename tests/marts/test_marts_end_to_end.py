@@ -64,9 +64,14 @@ def test_unit_tests_pass_on_the_built_warehouse(warehouse: BuiltWarehouse, tmp_p
     """dbt's unit tests, which production runs leave to CI, on the warehouse whose data tests the pipeline ran."""
     out = run_dbt(["test", "--select", "test_type:unit"], warehouse.path, tmp_path).output
     assert "ERROR=0" in out and "FAIL" not in out.split("Finished running")[-1]
-    for unit_test in ("attribution_shares_sum_to_one_per_parent", "peer_rank_percentiles_and_null_metrics",
-                      "caching_potential_savings_sources", "traces_root_agent_department_and_outcome",
-                      "waterfall_steps_reconcile_and_skip_unpriced_cost", "kpi_periods_and_previous_comparable_periods"):
+    for unit_test in (
+        "attribution_shares_sum_to_one_per_parent",
+        "peer_rank_percentiles_and_null_metrics",
+        "caching_potential_savings_sources",
+        "traces_root_agent_department_and_outcome",
+        "waterfall_steps_reconcile_and_skip_unpriced_cost",
+        "kpi_periods_and_previous_comparable_periods",
+    ):
         assert unit_test in out, f"unit test {unit_test} did not run"
 
 
@@ -132,7 +137,9 @@ def test_attribution_shares_sum_to_one_within_each_parent(warehouse: BuiltWareho
     assert len(rows) > 20  # root, workspaces, departments and agents all have children
     bad = [(parent, total) for parent, total, _ in rows if abs(total - 1) > 1e-9]
     assert not bad, f"shares of these parents do not sum to 1: {bad[:5]}"
-    levels = _query(warehouse, "select level, sum(share_of_total) from marts.rpt_cost_attribution group by level order by level")
+    levels = _query(
+        warehouse, "select level, sum(share_of_total) from marts.rpt_cost_attribution group by level order by level"
+    )
     assert [level for level, _ in levels] == [0, 1, 2, 3, 4]
     assert all(abs(total - 1) < 1e-9 for _, total in levels)
 

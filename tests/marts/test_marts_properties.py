@@ -7,8 +7,6 @@ contract is not enforced, or a grain without a primary-key test.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -59,7 +57,9 @@ def test_every_mart_is_documented_typed_and_keyed(area: str) -> None:
         assert model.get("description", "").strip(), f"{area}/{name}: no description"
         enforced = folder_contract or (model.get("config") or {}).get("contract", {}).get("enforced")
         assert enforced, f"{area}/{name}: contract not enforced (set it per folder in dbt_project.yml or per model)"
-        assert _has_primary_key_test(model), f"{area}/{name}: no unique test on a not-null column, nor a unique_combination_of_columns test"
+        assert _has_primary_key_test(model), (
+            f"{area}/{name}: no unique test on a not-null column, nor a unique_combination_of_columns test"
+        )
         for column in model["columns"]:
             where = f"{area}/{name}.{column['name']}"
             assert column.get("description", "").strip(), f"{where}: no description"
@@ -77,12 +77,13 @@ def test_models_use_explicit_column_lists() -> None:
 
 
 def test_unit_tests_cover_the_tricky_logic() -> None:
-    tested = {
-        unit["model"]
-        for area in AREAS
-        for unit in _properties(area).get("unit_tests") or []
-    }
+    tested = {unit["model"] for area in AREAS for unit in _properties(area).get("unit_tests") or []}
     assert {
-        "rpt_cost_attribution", "rpt_agent_peer_rank", "rpt_token_waterfall", "rpt_kpi_overview",
-        "rpt_caching_roi", "rpt_agent_efficiency", "fct_traces",
+        "rpt_cost_attribution",
+        "rpt_agent_peer_rank",
+        "rpt_token_waterfall",
+        "rpt_kpi_overview",
+        "rpt_caching_roi",
+        "rpt_agent_efficiency",
+        "fct_traces",
     } <= tested

@@ -37,8 +37,11 @@ def _page_files() -> list[Path]:
 
 def test_every_page_has_an_exposure_naming_it():
     described = " ".join(e["description"] for e in _exposures())
-    missing = [p.relative_to(REPORTS_DIR.parent).as_posix() for p in _page_files()
-               if p.relative_to(REPORTS_DIR.parent).as_posix() not in described]
+    missing = [
+        p.relative_to(REPORTS_DIR.parent).as_posix()
+        for p in _page_files()
+        if p.relative_to(REPORTS_DIR.parent).as_posix() not in described
+    ]
     assert missing == []
 
 

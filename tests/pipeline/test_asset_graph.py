@@ -82,7 +82,7 @@ def test_schedule_requests_yesterdays_partition(defs):
 
     from orchestration.defs.automation.definitions import nightly_schedule
 
-    when = dt.datetime(2026, 3, 15, 2, 30, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 3, 15, 2, 30, tzinfo=dt.UTC)
     with dg.build_schedule_context(scheduled_execution_time=when) as context:
         request = nightly_schedule(context)
     assert request.partition_key == "2026-03-14"

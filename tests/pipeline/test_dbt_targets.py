@@ -8,7 +8,7 @@ import os
 from orchestration.dbt_invocation import TARGET_RETENTION, prune_invocation_targets
 from orchestration.defs.warehouse.assets import DBT_ASSET_OPS, dbt_daily_models, dbt_marts, dbt_reference_seeds
 
-NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
 
 def _folder(root, name, age):

@@ -45,8 +45,9 @@ REPORT_SITE_KEY = ("reports", "site")
 
 # ---------------------------------------------------------------- span writers
 
+
 def _ts(day: dt.date, seconds: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
+    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def call(n: int, day: dt.date, **over) -> dict:
@@ -118,24 +119,35 @@ def write_otlp(path: Path, rows: list[dict]) -> None:
             "kind": 3,
             "startTimeUnixNano": str(start_ns),
             "endTimeUnixNano": str(start_ns + int(r["duration_ms"] * 1_000_000)),
-            "attributes": [_attr(OTLP_ATTRIBUTES[k], v) for k, v in r.items() if k in OTLP_ATTRIBUTES and v is not None],
+            "attributes": [
+                _attr(OTLP_ATTRIBUTES[k], v) for k, v in r.items() if k in OTLP_ATTRIBUTES and v is not None
+            ],
             "status": {"code": 2, "message": r.get("error_type", "")} if r["status"] == "error" else {},
         }
         by_workspace.setdefault(r["workspace_id"], []).append(span)
-    doc = {"resourceSpans": [
-        {
-            "resource": {"attributes": [_attr("service.namespace", ws), _attr("service.name", "edge-service"),
-                                        _attr("deployment.environment.name", "production")]},
-            "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai_v2", "version": "2.1b0"},
-                            "spans": spans}],
-        }
-        for ws, spans in by_workspace.items()
-    ]}
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [
+                        _attr("service.namespace", ws),
+                        _attr("service.name", "edge-service"),
+                        _attr("deployment.environment.name", "production"),
+                    ]
+                },
+                "scopeSpans": [
+                    {"scope": {"name": "opentelemetry.instrumentation.openai_v2", "version": "2.1b0"}, "spans": spans}
+                ],
+            }
+            for ws, spans in by_workspace.items()
+        ]
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1))
 
 
 # ---------------------------------------------------------------- datasets
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -174,9 +186,19 @@ def _one_day(data: Path) -> None:
 
 def _only_errors(data: Path) -> None:
     # failed calls report no usage: loaded as error calls, tokens unknown, cost 0
-    rows = [call(i, d, status="error", error_type=("rate_limit", "timeout", "500")[i % 3],
-                 agent_id=f"agent-{i % 2}", input_tokens=None, output_tokens=None)
-            for d in _days(2) for i in range(5)]
+    rows = [
+        call(
+            i,
+            d,
+            status="error",
+            error_type=("rate_limit", "timeout", "500")[i % 3],
+            agent_id=f"agent-{i % 2}",
+            input_tokens=None,
+            output_tokens=None,
+        )
+        for d in _days(2)
+        for i in range(5)
+    ]
     write_otlp(data / "landing" / "otel" / "errors.json", rows)
 
 
@@ -186,24 +208,55 @@ def _no_agent(data: Path) -> None:
 
 
 def _only_unpriced(data: Path) -> None:
-    rows = [call(i, d, provider="acme-ai", request_model="acme-large-7", response_model="acme-large-7-0914",
-                 agent_id=f"agent-{i % 2}") for d in _days(3) for i in range(6)]
+    rows = [
+        call(
+            i,
+            d,
+            provider="acme-ai",
+            request_model="acme-large-7",
+            response_model="acme-large-7-0914",
+            agent_id=f"agent-{i % 2}",
+        )
+        for d in _days(3)
+        for i in range(6)
+    ]
     write_jsonl(data / "landing" / "unpriced.jsonl", rows)
 
 
 def _only_embeddings(data: Path) -> None:
     # embeddings report input tokens only
-    rows = [call(i, d, operation="embeddings", request_model="text-embedding-3-small", response_model=None,
-                 input_tokens=300 + i, output_tokens=None) for d in _days(2) for i in range(10)]
+    rows = [
+        call(
+            i,
+            d,
+            operation="embeddings",
+            request_model="text-embedding-3-small",
+            response_model=None,
+            input_tokens=300 + i,
+            output_tokens=None,
+        )
+        for d in _days(2)
+        for i in range(10)
+    ]
     write_jsonl(data / "landing" / "embeddings.jsonl", rows)
 
 
 def _one_agent_with_a_gap(data: Path) -> None:
     # One agent over ten days (fewer than the 14 the forecaster and the anomaly
     # baseline need), nothing at all on the third day, a failed call now and then.
-    rows = [call(i, d, agent_id="agent-only", input_tokens=1000 + 50 * k, status="error" if i == 3 else "ok",
-                 error_type="timeout" if i == 3 else None)
-            for k, d in enumerate(_days(10)) if k != 2 for i in range(12)]
+    rows = [
+        call(
+            i,
+            d,
+            agent_id="agent-only",
+            input_tokens=1000 + 50 * k,
+            status="error" if i == 3 else "ok",
+            error_type="timeout" if i == 3 else None,
+        )
+        for k, d in enumerate(_days(10))
+        if k != 2
+        for i in range(12)
+    ]
     write_jsonl(data / "landing" / "agent.jsonl", rows)
 
 
@@ -222,14 +275,21 @@ DATASETS = [
     Dataset("one_agent_gap_short", DAY, DAY + dt.timedelta(days=9), _one_agent_with_a_gap, expect_calls=108),
 ]
 MATRIX = {
-    "one call": "one_call", "one day": "one_day", "no errors": "one_day", "only errors": "only_errors",
-    "one agent": "one_agent_gap_short", "no agent at all": "no_agent", "only unpriced models": "only_unpriced",
-    "only embeddings": "only_embeddings", "a day with no traffic in the middle": "one_agent_gap_short",
+    "one call": "one_call",
+    "one day": "one_day",
+    "no errors": "one_day",
+    "only errors": "only_errors",
+    "one agent": "one_agent_gap_short",
+    "no agent at all": "no_agent",
+    "only unpriced models": "only_unpriced",
+    "only embeddings": "only_embeddings",
+    "a day with no traffic in the middle": "one_agent_gap_short",
     "less history than the forecaster or anomaly baseline needs": "one_agent_gap_short",
 }
 
 
 # ---------------------------------------------------------------- running
+
 
 @dataclass
 class EdgeRun:
@@ -264,34 +324,38 @@ def run_dataset(dataset: Dataset, root: Path) -> EdgeRun:
     data_dir = root / dataset.name
     dataset.write(data_dir)
     started = time.monotonic()
-    with environment({
-        "AGENTLEDGER_DATA_DIR": str(data_dir),
-        "AGENTLEDGER_WAREHOUSE": None,
-        "AGENTLEDGER_ALERT_WEBHOOK_URL": None,
-    }):
+    with environment(
+        {
+            "AGENTLEDGER_DATA_DIR": str(data_dir),
+            "AGENTLEDGER_WAREHOUSE": None,
+            "AGENTLEDGER_ALERT_WEBHOOK_URL": None,
+        }
+    ):
         job = defs.resolve_job_def("agentledger_pipeline")
         selection = None
         if not dataset.build_site:
             selection = [k for k in job.asset_layer.executable_asset_keys if tuple(k.path) != REPORT_SITE_KEY]
         result = job.execute_in_process(
             instance=dg.DagsterInstance.ephemeral(),
-            tags={"dagster/asset_partition_range_start": dataset.first.isoformat(),
-                  "dagster/asset_partition_range_end": dataset.last.isoformat()},
+            tags={
+                "dagster/asset_partition_range_start": dataset.first.isoformat(),
+                "dagster/asset_partition_range_end": dataset.last.isoformat(),
+            },
             asset_selection=selection,
             raise_on_error=False,
         )
         failures = [
             f"{e.step_key}: {e.step_failure_data.error.message.strip()[:3000] if e.step_failure_data.error else ''}"
-            for e in result.all_events if e.is_step_failure
+            for e in result.all_events
+            if e.is_step_failure
         ]
         metadata = {
-            e.asset_key.to_user_string(): {k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()}
+            e.asset_key.to_user_string(): {
+                k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()
+            }
             for e in result.get_asset_materialization_events()
         }
-        checks = {
-            e.check_name: (e.passed, e.severity.value)
-            for e in result.get_asset_check_evaluations()
-        }
+        checks = {e.check_name: (e.passed, e.severity.value) for e in result.get_asset_check_evaluations()}
         run = EdgeRun(dataset, data_dir, result.success, failures, metadata, checks, 0.0)
         if result.success and not dataset.build_site:
             run.site_rows = check_report_sources(load_settings())
@@ -320,8 +384,11 @@ def edge_runs(tmp_path_factory) -> Iterator[EdgeRuns]:
         pytest.skip("npm is not installed (Node 20 is required for the report site)")
     configured = os.environ.get("AGENTLEDGER_PARTITIONS_START")
     # The daily partitions are defined at import from this variable; they must cover the datasets.
-    with environment({"AGENTLEDGER_PARTITIONS_START": "2026-01-01"} if not configured
-                     or dt.date.fromisoformat(configured) > DAY else {}):
+    with environment(
+        {"AGENTLEDGER_PARTITIONS_START": "2026-01-01"}
+        if not configured or dt.date.fromisoformat(configured) > DAY
+        else {}
+    ):
         yield EdgeRuns(tmp_path_factory.mktemp("edge_data"))
 
 
@@ -367,8 +434,9 @@ def test_budgets_without_traffic_and_invalid_rows_do_not_fail_the_run(edge_runs)
     assert run.checks["budgets_are_valid"] == (False, "WARN")
     # The user's org mapping reached the marts.
     assert run.query("select department, team from marts.dim_agents where agent_id = 'agent-solo'") == [
-        ("Support", "Tier 1")]
-    page = (run.data_dir / "published" / "site" / "budgets.html")
+        ("Support", "Tier 1")
+    ]
+    page = run.data_dir / "published" / "site" / "budgets.html"
     if not page.exists():
         page = run.data_dir / "published" / "site" / "budgets" / "index.html"
     html = page.read_text()

@@ -147,8 +147,12 @@ def test_every_priced_call_costs_what_genai_prices_says(corpus_run):
             cache_read_tokens=c["cache_read_tokens"],
             cache_write_tokens=c["cache_write_tokens"],
         )
-        price = calc_price(usage, c["catalog_model_id"], provider_id=c["catalog_provider_id"],
-                           genai_request_timestamp=c["started_at"].replace(tzinfo=dt.timezone.utc))
+        price = calc_price(
+            usage,
+            c["catalog_model_id"],
+            provider_id=c["catalog_provider_id"],
+            genai_request_timestamp=c["started_at"].replace(tzinfo=dt.UTC),
+        )
         if abs(Decimal(str(c["total_cost_usd"])) - price.total_price) > Decimal("0.000001"):
             off.append((c["span_id"], c["request_model"], c["total_cost_usd"], price.total_price))
     assert off == []
@@ -162,14 +166,20 @@ def test_every_call_under_an_agent_is_attributed_to_it(corpus_run):
     truth = _truth()
     under_agent = [t for t in truth if t["agent_id"]]
     assert len(under_agent) > 60 and len(under_agent) < len(truth)
-    wrong = [(t["folder"], t["call_id"], calls[t["span_id"]]["agent_id"], t["agent_id"])
-             for t in under_agent if calls[t["span_id"]]["agent_id"] != t["agent_id"]]
+    wrong = [
+        (t["folder"], t["call_id"], calls[t["span_id"]]["agent_id"], t["agent_id"])
+        for t in under_agent
+        if calls[t["span_id"]]["agent_id"] != t["agent_id"]
+    ]
     assert wrong == []
     assert all(calls[t["span_id"]]["agent_attribution"] == "ancestor" for t in under_agent)
     outside = [calls[t["span_id"]]["agent_attribution"] for t in truth if not t["agent_id"]]
     assert outside and set(outside) == {"none"}
-    conversations = [(t["call_id"], calls[t["span_id"]]["conversation_id"], t["conversation_id"])
-                     for t in truth if calls[t["span_id"]]["conversation_id"] != t["conversation_id"]]
+    conversations = [
+        (t["call_id"], calls[t["span_id"]]["conversation_id"], t["conversation_id"])
+        for t in truth
+        if calls[t["span_id"]]["conversation_id"] != t["conversation_id"]
+    ]
     assert conversations == []
 
 
@@ -186,7 +196,9 @@ def test_no_planted_content_reaches_any_table(corpus_run):
                 "union all select database_name, schema_name, view_name from duckdb_views() where not internal"
             ).fetchall()
             for db, schema, table in tables:
-                text = "\n".join(str(row) for row in con.execute(f'select * from "{db}"."{schema}"."{table}"').fetchall())
+                text = "\n".join(
+                    str(row) for row in con.execute(f'select * from "{db}"."{schema}"."{table}"').fetchall()
+                )
                 found += [(path.name, f"{schema}.{table}", m) for m in markers if m in text]
         finally:
             con.close()

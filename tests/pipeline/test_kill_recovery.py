@@ -30,7 +30,16 @@ def _sha256(path: Path) -> str:
 
 
 def _run_range_cmd() -> list[str]:
-    return [sys.executable, "-m", "orchestration.run_range", "--start", str(FIRST), "--end", str(LAST), "--no-report-site"]
+    return [
+        sys.executable,
+        "-m",
+        "orchestration.run_range",
+        "--start",
+        str(FIRST),
+        "--end",
+        str(LAST),
+        "--no-report-site",
+    ]
 
 
 def _group_has_dbt_build(pgid: int) -> bool:
@@ -45,13 +54,16 @@ def _group_has_dbt_build(pgid: int) -> bool:
         except (ProcessLookupError, FileNotFoundError, PermissionError):
             continue
         # a build over a partition window: the window reaches dbt in its environment
-        windowed = any(entry.startswith(b"AGENTLEDGER_WINDOW_MIN_DATE=") and entry != b"AGENTLEDGER_WINDOW_MIN_DATE=" for entry in environ)
+        windowed = any(
+            entry.startswith(b"AGENTLEDGER_WINDOW_MIN_DATE=") and entry != b"AGENTLEDGER_WINDOW_MIN_DATE="
+            for entry in environ
+        )
         if b"/dbt " in cmdline and b" build" in cmdline and windowed:
             return True
     return False
 
 
-@pytest.fixture()
+@pytest.fixture
 def pipeline_env(tmp_path):
     data_dir = tmp_path / "data"
     home = data_dir / "dagster_home"
@@ -86,7 +98,11 @@ def test_sigkill_during_dbt_leaves_published_file_intact(pipeline_env):
         labels_path=data_dir / "ground_truth" / "more.csv",
     )
     victim = subprocess.Popen(
-        _run_range_cmd(), cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        _run_range_cmd(),
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + DBT_START_TIMEOUT_S

@@ -50,7 +50,9 @@ def test_production_builds_leave_unit_tests_to_ci():
 
 def _compile_fct_llm_calls(work: Path, label: str, args: list[str], window: tuple[str, str]) -> tuple[str, str]:
     """`dbt compile` of the call fact in `work`; its compiled SQL and this invocation's log."""
-    run = run_dbt(["compile", "--select", "fct_llm_calls", *args], work / "warehouse.duckdb", work, window=window, label=label)
+    run = run_dbt(
+        ["compile", "--select", "fct_llm_calls", *args], work / "warehouse.duckdb", work, window=window, label=label
+    )
     [compiled] = (run.target_dir / "compiled").rglob("fct_llm_calls.sql")
     return compiled.read_text(), (run.log_dir / "dbt.log").read_text()
 
@@ -75,9 +77,7 @@ def test_an_environment_window_compiles_like_vars_and_keeps_partial_parsing(tmp_
 
     window_vars = json.dumps({"min_date": "2026-10-02", "max_date": "2026-10-03"})
     # vars win over a (different) window in the environment
-    from_vars, _ = _compile_fct_llm_calls(
-        tmp_path, "vars", ["--vars", window_vars], ("2026-01-01", "2026-01-31")
-    )
+    from_vars, _ = _compile_fct_llm_calls(tmp_path, "vars", ["--vars", window_vars], ("2026-01-01", "2026-01-31"))
     predicate = re.search(r"where (started_at >= .*?)\n\n", from_env, re.S)
     assert predicate, from_env
     assert "'2026-10-02'" in predicate.group(1) and "'2026-10-03'" in predicate.group(1)

@@ -131,9 +131,7 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
         fmt="jsonl",
         labels_path=data_dir / "ground_truth" / "late-anomalies.csv",
     )
-    late_spans = sum(
-        1 for f in (data_dir / "landing" / "late").rglob("*.jsonl") for _ in f.open()
-    )
+    late_spans = sum(1 for f in (data_dir / "landing" / "late").rglob("*.jsonl") for _ in f.open())
     past = 1_000_000_000
     for f in (data_dir / "landing" / "late").rglob("*"):
         os.utime(f, (past, past))  # written long ago: past the sensor's debounce

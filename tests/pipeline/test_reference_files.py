@@ -27,7 +27,11 @@ def test_without_a_file_the_mapping_table_is_empty_but_exists(settings):
     assert not loaded.present and loaded.errors == []
     assert con.execute(f"select count(*) from {ORG_MAPPING_TABLE}").fetchone() == (0,)
     assert [r[0] for r in con.execute(f"describe {ORG_MAPPING_TABLE}").fetchall()] == [
-        "agent_id", "department", "team", "cost_centre"]
+        "agent_id",
+        "department",
+        "team",
+        "cost_centre",
+    ]
 
 
 def test_bad_rows_are_reported_with_line_and_field_and_the_rest_load(settings):
@@ -47,7 +51,9 @@ def test_bad_rows_are_reported_with_line_and_field_and_the_rest_load(settings):
     assert [(e.line, e.field) for e in loaded.errors] == [(3, "agent_id"), (4, "department"), (6, "agent_id")]
     assert "duplicate; already mapped on line 2" in loaded.errors[2].message
     assert con.execute(f"select * from {ORG_MAPPING_TABLE} order by agent_id").fetchall() == [
-        ("a1", "Sales", None, "CC-1"), ("a3", "Research", "Lab", "CC-3")]
+        ("a1", "Sales", None, "CC-1"),
+        ("a3", "Research", "Lab", "CC-3"),
+    ]
 
 
 def test_a_file_without_the_required_columns_loads_nothing_and_says_why(tmp_path):

@@ -27,8 +27,7 @@ def test_export_is_deterministic_and_matches_committed_seed(tmp_path):
     assert out.read_text() == first
     committed = (SEEDS_DIR / "model_prices.csv").read_text()
     assert committed == first, (
-        "seeds/model_prices.csv is stale for the installed genai-prices: "
-        "run `make refresh-prices` and commit the CSV"
+        "seeds/model_prices.csv is stale for the installed genai-prices: run `make refresh-prices` and commit the CSV"
     )
 
 
@@ -40,7 +39,11 @@ def test_seed_header_and_custom_seed_shape():
 
 
 def _rows_for(provider: str, model: str) -> list[dict[str, str]]:
-    return [r for r in _seed_rows(render_csv(catalog_price_rows())) if r["provider_id"] == provider and r["model_id"] == model]
+    return [
+        r
+        for r in _seed_rows(render_csv(catalog_price_rows()))
+        if r["provider_id"] == provider and r["model_id"] == model
+    ]
 
 
 def test_long_context_tier_exported_with_threshold():
@@ -56,14 +59,19 @@ def test_time_of_day_and_service_tier_prices_exported():
     windows = {(r["daily_from"], r["daily_to"], r["usage_type"]): Decimal(r["price_per_mtok"]) for r in deepseek}
     assert windows[("00:30:00", "16:30:00", "input")] == Decimal("0.27")
     assert windows[("16:30:00", "24:00:00", "input")] == Decimal("0.135")
-    gpt4o_batch = [r for r in _rows_for("openai", "gpt-4o") if r["service_tier"] == "batch" and r["usage_type"] == "input"]
+    gpt4o_batch = [
+        r for r in _rows_for("openai", "gpt-4o") if r["service_tier"] == "batch" and r["usage_type"] == "input"
+    ]
     assert gpt4o_batch, "gpt-4o batch prices missing"
     # every exported batch price is the one the library uses with the batch price context
     for row in gpt4o_batch:
         at = datetime.fromisoformat(row["valid_from"]).replace(tzinfo=UTC)
         expected = calc_price(
-            Usage(input_tokens=1_000_000), "gpt-4o", provider_id="openai",
-            genai_request_timestamp=at, price_context={"processing": "batch"},
+            Usage(input_tokens=1_000_000),
+            "gpt-4o",
+            provider_id="openai",
+            genai_request_timestamp=at,
+            price_context={"processing": "batch"},
         ).total_price
         assert Decimal(row["price_per_mtok"]) == expected
 

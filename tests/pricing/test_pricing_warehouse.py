@@ -63,9 +63,12 @@ INCREMENTAL_MODELS = (
     "marts.rpt_kpi_overview",
 )
 SELECT = [
-    "--select", "+fct_llm_calls", "rpt_unpriced_models",
+    "--select",
+    "+fct_llm_calls",
+    "rpt_unpriced_models",
     *(f"+{name.split('.')[1]}" for name in INCREMENTAL_MODELS[1:]),
-    "--indirect-selection", "cautious",
+    "--indirect-selection",
+    "cautious",
 ]
 # Starts two days before a catalog price change (2026-10-14) so windows are crossed.
 START = date(2026, 10, 12)
@@ -126,7 +129,9 @@ def test_every_priced_call_matches_genai_prices(generated, tmp_path):
         unpriced = conn.execute(
             "select distinct provider, request_model, total_cost_usd is null from marts.fct_llm_calls where not is_priced"
         ).fetchall()
-        unpriced_report = conn.execute("select provider, model, calls from marts.rpt_unpriced_models order by model").fetchall()
+        unpriced_report = conn.execute(
+            "select provider, model, calls from marts.rpt_unpriced_models order by model"
+        ).fetchall()
         long_context = conn.execute("select count(*) from marts.fct_llm_calls where is_long_context_tier").fetchone()[0]
     finally:
         conn.close()
@@ -176,10 +181,10 @@ def test_incremental_run_equals_full_rebuild(generated, tmp_path):
     try:
         differences = {
             model: conn.execute(
-                f"""select (select count(*) from (select * from main.{model.replace('.', '__')}_incremental
+                f"""select (select count(*) from (select * from main.{model.replace(".", "__")}_incremental
                                                   except all select * from {model})),
                            (select count(*) from (select * from {model}
-                                                  except all select * from main.{model.replace('.', '__')}_incremental))"""
+                                                  except all select * from main.{model.replace(".", "__")}_incremental))"""
             ).fetchone()
             for model in INCREMENTAL_MODELS
         }
@@ -191,6 +196,6 @@ def test_incremental_run_equals_full_rebuild(generated, tmp_path):
         ).fetchone()[0]
     finally:
         conn.close()
-    assert differences == {model: (0, 0) for model in INCREMENTAL_MODELS}
+    assert differences == dict.fromkeys(INCREMENTAL_MODELS, (0, 0))
     assert traces == raw_traces
     assert rows == model_spans

@@ -42,7 +42,9 @@ def _first(settings, sql: str) -> str:
 def _mart_total(settings, where: str, params: list) -> tuple[Decimal, int]:
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        return conn.execute(f"select sum(total_cost_usd), count(*) from marts.fct_llm_calls where {where}", params).fetchone()
+        return conn.execute(
+            f"select sum(total_cost_usd), count(*) from marts.fct_llm_calls where {where}", params
+        ).fetchone()
     finally:
         conn.close()
 
@@ -69,11 +71,19 @@ def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
     assert result.calls == expected_calls
 
     manifest = json.loads(result.manifest_path.read_text())
-    assert manifest["filters"] == {"start": str(start), "end": str(end), "workspace": workspace, "department": None, "agent": None}
+    assert manifest["filters"] == {
+        "start": str(start),
+        "end": str(end),
+        "workspace": workspace,
+        "department": None,
+        "agent": None,
+    }
     assert Decimal(manifest["totals"]["total_cost_usd"]) == expected_cost
     assert manifest["totals"]["calls"] == expected_calls
     assert {f["path"] for f in manifest["files"]} == {
-        f"{t}.{ext}" for t in ("cost_daily", "cost_by_agent", "cost_by_model", "cost_by_day") for ext in ("csv", "json", "parquet")
+        f"{t}.{ext}"
+        for t in ("cost_daily", "cost_by_agent", "cost_by_model", "cost_by_day")
+        for ext in ("csv", "json", "parquet")
     }
 
     conn = duckdb.connect()
@@ -82,7 +92,9 @@ def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
             for table, rows in manifest["tables"].items():
                 path = tmp_path / "out" / f"{table}.{fmt}"
                 assert conn.execute(f"select count(*) from {reader}('{path}')").fetchone()[0] == rows["rows"]
-            total = conn.execute(f"select sum(total_cost_usd) from {reader}('{tmp_path / 'out'}/cost_by_agent.{fmt}')").fetchone()[0]
+            total = conn.execute(
+                f"select sum(total_cost_usd) from {reader}('{tmp_path / 'out'}/cost_by_agent.{fmt}')"
+            ).fetchone()[0]
             assert float(total) == pytest.approx(float(expected_cost), abs=1e-9)
         # Every exported daily row is inside the range and the scope.
         bad = conn.execute(
@@ -97,8 +109,26 @@ def test_export_totals_equal_the_marts_for_range_and_scope(published, tmp_path):
 
 def test_agent_scope_and_cli(published, tmp_path, capsys):
     first, last = _days(published)
-    agent = _first(published, "select agent_id from marts.rpt_top_agents where ranking_window = 'full_range' and cost_rank = 2")
-    assert main(["--start", str(first), "--end", str(last), "--agent", agent, "--format", "csv", "--out", str(tmp_path / "cli")]) == 0
+    agent = _first(
+        published, "select agent_id from marts.rpt_top_agents where ranking_window = 'full_range' and cost_rank = 2"
+    )
+    assert (
+        main(
+            [
+                "--start",
+                str(first),
+                "--end",
+                str(last),
+                "--agent",
+                agent,
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 0
+    )
     expected_cost, expected_calls = _mart_total(published, "agent_id = ?", [agent])
     manifest = json.loads((tmp_path / "cli" / "manifest.json").read_text())
     assert Decimal(manifest["totals"]["total_cost_usd"]) == expected_cost
@@ -212,7 +242,10 @@ def _pdf_exports(settings):
     """Two or three filtered exports: a workspace over part of the range (A4), a department (Letter), an agent (A4)."""
     first, last = _days(settings)
     workspace = _first(settings, "select workspace_id from marts.dim_workspaces order by call_count desc limit 1")
-    department = _first(settings, "select department from marts.rpt_cost_daily group by all order by count(distinct agent_id) desc, department limit 1")
+    department = _first(
+        settings,
+        "select department from marts.rpt_cost_daily group by all order by count(distinct agent_id) desc, department limit 1",
+    )
     # The agent with the most recommendations, so its page has every section filled.
     agent = _first(
         settings,
@@ -250,7 +283,11 @@ def test_filtered_pdfs_agree_with_their_csvs_and_fit_the_page(published, pdf_sit
         # The top of the PDF: filters, data-through date, generation time, the manifest's totals.
         head = text[: text.index("By day" if not filters.agent else "Cost trend")]
         assert f"{filters.start} to {filters.end}" in head, label
-        for name, value in (("Workspace", filters.workspace), ("Department", filters.department), ("Agent", filters.agent)):
+        for name, value in (
+            ("Workspace", filters.workspace),
+            ("Department", filters.department),
+            ("Agent", filters.agent),
+        ):
             assert _line_with(head, name, value or "all"), (label, name)
         assert manifest["data_through"] and manifest["data_through"] in head, label
         generated = manifest["generated_at"].replace("T", " ").replace("+00:00", " UTC")
@@ -265,10 +302,16 @@ def test_filtered_pdfs_agree_with_their_csvs_and_fit_the_page(published, pdf_sit
             assert _line_with(text, row["model"], f"{int(row['calls']):,}", _usd(row["total_cost_usd"])), (label, row)
         by_day = _csv_rows(out / "cost_by_day.csv")
         for row in (by_day[0], by_day[-1]):
-            assert _line_with(text, row["call_date"], f"{int(row['calls']):,}", _usd(row["total_cost_usd"])), (label, row)
+            assert _line_with(text, row["call_date"], f"{int(row['calls']):,}", _usd(row["total_cost_usd"])), (
+                label,
+                row,
+            )
         if not filters.agent:
             for row in _csv_rows(out / "cost_by_agent.csv")[:3]:
-                assert _line_with(text, row["agent_name"], f"{int(row['calls']):,}", _usd(row["total_cost_usd"])), (label, row)
+                assert _line_with(text, row["agent_name"], f"{int(row['calls']):,}", _usd(row["total_cost_usd"])), (
+                    label,
+                    row,
+                )
 
         # Nothing outside the filter. The agent's page also ranks the agent among
         # its department's peers over the whole range, by name: those come after its period's sections.
@@ -307,11 +350,15 @@ def test_pdf_refuses_a_site_that_disagrees_with_the_published_file(published, pd
     parquet = next((site_copy / "data").rglob("cost_daily.parquet"))
     conn = duckdb.connect()
     try:
-        conn.execute(f"copy (select * from read_parquet('{parquet}') where call_date < ?) to '{tmp_path / 'half.parquet'}' (format parquet)",
-                     [first + (last - first) // 2])
+        conn.execute(
+            f"copy (select * from read_parquet('{parquet}') where call_date < ?) to '{tmp_path / 'half.parquet'}' (format parquet)",
+            [first + (last - first) // 2],
+        )
     finally:
         conn.close()
     shutil.move(tmp_path / "half.parquet", parquet)
     with pytest.raises(ExportError, match="built from another published file"):
-        export_cost_report(published, ExportFilters(first, last), formats=("pdf",), out_dir=tmp_path / "out", build_dir=site_copy)
+        export_cost_report(
+            published, ExportFilters(first, last), formats=("pdf",), out_dir=tmp_path / "out", build_dir=site_copy
+        )
     assert not (tmp_path / "out" / "cost_report.pdf").exists()

@@ -50,7 +50,7 @@ def _make_warehouse(path: Path, cost_rows: int) -> None:
         conn.close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTLEDGER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
@@ -79,11 +79,14 @@ def test_publish_copies_consumer_tables_only(settings):
     try:
         schemas = {r[0] for r in conn.execute("select distinct table_schema from information_schema.tables").fetchall()}
         assert schemas == {"marts", "signals", "reference", "quality"}
-        assert conn.execute("select sum(total_cost_usd) from marts.fct_llm_calls").fetchone()[0] == pytest.approx(1237.5)
+        assert conn.execute("select sum(total_cost_usd) from marts.fct_llm_calls").fetchone()[0] == pytest.approx(
+            1237.5
+        )
         # The view is published as a table, since the layers it reads are not published.
-        assert conn.execute(
-            "select table_type from information_schema.tables where table_name = 'rpt_cost'"
-        ).fetchone()[0] == "BASE TABLE"
+        assert (
+            conn.execute("select table_type from information_schema.tables where table_name = 'rpt_cost'").fetchone()[0]
+            == "BASE TABLE"
+        )
         summary = conn.execute(
             "select partition_day, quarantined_on, source_file, rule, field, quarantined_rows "
             "from quality.quarantine_summary order by quarantined_on"

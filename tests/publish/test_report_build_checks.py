@@ -51,4 +51,6 @@ def test_source_filename_is_relative_to_the_source_folder(tmp_path, monkeypatch)
     monkeypatch.setenv("AGENTLEDGER_DATA_DIR", str(tmp_path / "d"))
     rel = source_filename(load_settings())
     assert not rel.startswith("/")
-    assert (REPORTS_DIR / "sources" / "agentledger" / rel).resolve() == (tmp_path / "d" / "published" / "agentledger.duckdb")
+    assert (REPORTS_DIR / "sources" / "agentledger" / rel).resolve() == (
+        tmp_path / "d" / "published" / "agentledger.duckdb"
+    )

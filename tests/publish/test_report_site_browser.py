@@ -71,8 +71,14 @@ PAGE_STATE_JS = """(() => {
 DRAWN_JS = f"(() => {{ const s = {PAGE_STATE_JS}; return (s.coloured > 50 || (!s.canvases && s.table_rows > 0)) ? s : null; }})()"
 
 # How the Forecast page names each forecasting method (reports/sources/agentledger/cost_forecast.sql).
-METHOD_LABELS = {"prophet": "Prophet", "auto_ets": "AutoETS", "auto_theta": "AutoTheta", "auto_arima": "AutoARIMA",
-                 "seasonal_naive": "Seasonal naive", "linear_trend": "Linear trend"}
+METHOD_LABELS = {
+    "prophet": "Prophet",
+    "auto_ets": "AutoETS",
+    "auto_theta": "AutoTheta",
+    "auto_arima": "AutoARIMA",
+    "seasonal_naive": "Seasonal naive",
+    "linear_trend": "Linear trend",
+}
 
 
 def _published(path, sql: str, params: list | None = None) -> list[tuple]:
@@ -167,7 +173,8 @@ def test_every_page_renders_its_data_without_errors(site):
 
     # The top recommendation is listed with its estimated saving.
     title, saving = _published(
-        pipeline.published_path, "select title, estimated_monthly_saving_usd from signals.recommendations where rank = 1"
+        pipeline.published_path,
+        "select title, estimated_monthly_saving_usd from signals.recommendations where rank = 1",
     )[0]
     assert title in texts["/recommendations"]
     assert f"${saving:,.2f}" in texts["/recommendations"]
@@ -213,8 +220,12 @@ def test_choosing_a_forecast_scope_redraws_the_page_for_it(site):
             "(() => { const i = document.querySelector('input[placeholder=\"Scope\"]'); "
             f"i.value = {label!r}; i.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
         )
-        page.wait_for(f"[...document.querySelectorAll('[role=option]')].some(e => e.innerText.trim() === {label!r})", 10)
-        page.evaluate(f"[...document.querySelectorAll('[role=option]')].find(e => e.innerText.trim() === {label!r}).click()")
+        page.wait_for(
+            f"[...document.querySelectorAll('[role=option]')].some(e => e.innerText.trim() === {label!r})", 10
+        )
+        page.evaluate(
+            f"[...document.querySelectorAll('[role=option]')].find(e => e.innerText.trim() === {label!r}).click()"
+        )
         heading = page.wait_for(
             f"(() => {{ const h = [...document.querySelectorAll('h2')].find(h => h.innerText.startsWith({label!r})); "
             "return h ? h.innerText : null; })()",

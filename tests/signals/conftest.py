@@ -28,9 +28,9 @@ class ValidationWarehouse:
 def validation_warehouse(tmp_path_factory: pytest.TempPathFactory) -> ValidationWarehouse:
     from generators.config import PRESETS
     from generators.traces import generate_traces
+    from orchestration.dbt_invocation import run_dbt
     from orchestration.ingest.loader import ingest_window
     from orchestration.settings import load_settings
-    from orchestration.dbt_invocation import run_dbt
 
     work = tmp_path_factory.mktemp("validation_small")
     with pytest.MonkeyPatch.context() as mp:
@@ -38,10 +38,17 @@ def validation_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Validation
         mp.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
         settings = load_settings()
         labels = settings.ground_truth_dir / "anomalies.csv"
-        generate_traces(replace(PRESETS["validation-small"], start=VALIDATION_START), settings.landing_dir,
-                        labels_path=labels, progress=False)
+        generate_traces(
+            replace(PRESETS["validation-small"], start=VALIDATION_START),
+            settings.landing_dir,
+            labels_path=labels,
+            progress=False,
+        )
         ingest_window(settings)
         run_dbt(["seed"], settings.warehouse_path, work)
-        run_dbt(["run", "--select", "+fct_llm_calls", "rpt_signal_agent_daily", "rpt_signal_agent_model_daily"],
-                settings.warehouse_path, work)
+        run_dbt(
+            ["run", "--select", "+fct_llm_calls", "rpt_signal_agent_daily", "rpt_signal_agent_model_daily"],
+            settings.warehouse_path,
+            work,
+        )
     return ValidationWarehouse(work, settings.warehouse_path, labels)

@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 
 
-def weekly_series(days: int = 90, level: float = 100.0, growth_per_day: float = 0.006, weekend: float = 0.45,
-                  noise: float = 0.05, seed: int = 1, start: str = "2026-08-03") -> pd.DataFrame:
+def weekly_series(
+    days: int = 90,
+    level: float = 100.0,
+    growth_per_day: float = 0.006,
+    weekend: float = 0.45,
+    noise: float = 0.05,
+    seed: int = 1,
+    start: str = "2026-08-03",
+) -> pd.DataFrame:
     """Daily cost with linear growth, a weekend dip and lognormal noise (start is a Monday)."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, periods=days, freq="D")
@@ -16,8 +23,9 @@ def weekly_series(days: int = 90, level: float = 100.0, growth_per_day: float = 
     return pd.DataFrame({"date": dates, "cost": cost})
 
 
-def agent_days(n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2026-08-03",
-               incidents: dict | None = None) -> pd.DataFrame:
+def agent_days(
+    n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2026-08-03", incidents: dict | None = None
+) -> pd.DataFrame:
     """Agent-day features built bottom-up (calls x tokens x prices) with optional incidents.
 
     incidents maps agent index -> (kind, first_day, last_day) with kind in
@@ -59,10 +67,20 @@ def agent_days(n_agents: int = 4, days: int = 70, seed: int = 3, start: str = "2
         cost = (inp - cache_read) * in_price + cache_read * in_price * 0.1 + out_tokens * in_price * 5
         mix_cost = inp * in_price * 0.46 + out_tokens * in_price * 5  # index moves only with the model price
         for i in range(days):
-            rows.append({
-                "date": dates[i], "workspace_id": "ws-a" if a % 2 == 0 else "ws-b", "department": "dept",
-                "agent_id": f"agent-{a}", "calls": calls[i], "cost": cost[i], "input_tokens": inp[i],
-                "output_tokens": out_tokens[i], "cache_read_tokens": cache_read[i], "errors": errors[i],
-                "tokens": inp[i] + out_tokens[i], "mix_cost": mix_cost[i],
-            })
+            rows.append(
+                {
+                    "date": dates[i],
+                    "workspace_id": "ws-a" if a % 2 == 0 else "ws-b",
+                    "department": "dept",
+                    "agent_id": f"agent-{a}",
+                    "calls": calls[i],
+                    "cost": cost[i],
+                    "input_tokens": inp[i],
+                    "output_tokens": out_tokens[i],
+                    "cache_read_tokens": cache_read[i],
+                    "errors": errors[i],
+                    "tokens": inp[i] + out_tokens[i],
+                    "mix_cost": mix_cost[i],
+                }
+            )
     return pd.DataFrame(rows)

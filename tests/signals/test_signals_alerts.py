@@ -4,7 +4,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 import pandas as pd
-import pytest
 
 from orchestration.signals.alerts import (
     DeliveryPolicy,
@@ -51,27 +50,48 @@ FAST = DeliveryPolicy(max_attempts=3, base_backoff_seconds=0.01, timeout_seconds
 
 
 def _status_row(**over):
-    row = {"budget_id": "b1", "scope_type": "workspace", "scope_id": "ws-a", "month": pd.Timestamp("2026-10-01").date(),
-           "as_of_date": pd.Timestamp("2026-10-20").date(), "monthly_limit_usd": 250.0, "mtd_spend_usd": 200.0,
-           "projected_month_end_usd": 310.0, "thresholds_crossed_actual": "0.5|0.8",
-           "thresholds_crossed_projected": "0.5|0.8|1", "owner": "ops"}
+    row = {
+        "budget_id": "b1",
+        "scope_type": "workspace",
+        "scope_id": "ws-a",
+        "month": pd.Timestamp("2026-10-01").date(),
+        "as_of_date": pd.Timestamp("2026-10-20").date(),
+        "monthly_limit_usd": 250.0,
+        "mtd_spend_usd": 200.0,
+        "projected_month_end_usd": 310.0,
+        "thresholds_crossed_actual": "0.5|0.8",
+        "thresholds_crossed_projected": "0.5|0.8|1",
+        "owner": "ops",
+    }
     row.update(over)
     return pd.DataFrame([row])
 
 
 def _anomalies():
-    return pd.DataFrame({
-        "scope_type": ["agent", "agent"], "scope_id": ["agent-0", "agent-1"],
-        "date": pd.to_datetime(["2026-10-02", "2026-10-03"]).date, "actual_cost": [500.0, 30.0],
-        "expected_cost": [100.0, 10.0], "deviation": [4.0, 2.0], "z_score": [20.0, 9.0], "dollar_impact": [400.0, 20.0],
-        "severity": ["critical", "low"], "driver": ["volume", "volume"], "driver_detail": ["calls +400%", "calls +200%"],
-    })
+    return pd.DataFrame(
+        {
+            "scope_type": ["agent", "agent"],
+            "scope_id": ["agent-0", "agent-1"],
+            "date": pd.to_datetime(["2026-10-02", "2026-10-03"]).date,
+            "actual_cost": [500.0, 30.0],
+            "expected_cost": [100.0, 10.0],
+            "deviation": [4.0, 2.0],
+            "z_score": [20.0, 9.0],
+            "dollar_impact": [400.0, 20.0],
+            "severity": ["critical", "low"],
+            "driver": ["volume", "volume"],
+            "driver_detail": ["calls +400%", "calls +200%"],
+        }
+    )
 
 
 def test_budget_alert_keys_and_projected_only_when_not_actual():
     alerts = budget_alerts(_status_row())
     assert alerts["alert_key"].tolist() == [
-        "budget:b1:2026-10:0.5:actual", "budget:b1:2026-10:0.8:actual", "budget:b1:2026-10:1:projected"]
+        "budget:b1:2026-10:0.5:actual",
+        "budget:b1:2026-10:0.8:actual",
+        "budget:b1:2026-10:1:projected",
+    ]
     assert alerts["severity"].tolist() == ["medium", "medium", "high"]
 
 
@@ -110,7 +130,10 @@ def test_delivery_posts_slack_json(tmp_path):
     assert out[["attempt", "status", "http_status"]].values.tolist() == [[1, "delivered", 200]]
     body = hook.bodies[0]
     assert body["text"].startswith("[CRITICAL] Cost anomaly on agent agent-0 (2026-10-02)")
-    assert body["blocks"][0]["type"] == "section" and "anomaly:agent:agent-0:2026-10-02" in body["blocks"][1]["elements"][0]["text"]
+    assert (
+        body["blocks"][0]["type"] == "section"
+        and "anomaly:agent:agent-0:2026-10-02" in body["blocks"][1]["elements"][0]["text"]
+    )
     assert deliver_pending(con, hook.url, FAST).empty  # delivered alerts are not sent again
     con.close()
 
@@ -146,7 +169,9 @@ def test_unreachable_endpoint_records_error(tmp_path):
     record_alerts(con, anomaly_alerts(_anomalies()))
     with Hook([200]) as hook:
         url = hook.url
-    out = deliver_pending(con, url, DeliveryPolicy(max_attempts=2, base_backoff_seconds=0, timeout_seconds=2), sleep=lambda s: None)
+    out = deliver_pending(
+        con, url, DeliveryPolicy(max_attempts=2, base_backoff_seconds=0, timeout_seconds=2), sleep=lambda s: None
+    )
     assert out["status"].tolist() == ["retrying", "failed"]
     assert out["http_status"].isna().all() and out["error"].str.contains("URLError|ConnectionRefused").all()
     con.close()

@@ -4,6 +4,7 @@ import pandas as pd
 from orchestration.signals.anomalies import AnomalyConfig, detect_anomalies, grade, scope_day_panel, severity
 from orchestration.signals.forecast import detect_level_shift
 from orchestration.signals.quality import score_detection
+
 from signals_series import agent_days, weekly_series
 
 
@@ -19,11 +20,21 @@ def test_quiet_series_has_no_anomalies():
 
 
 def test_each_incident_kind_is_found_with_its_driver():
-    incidents = {0: ("volume", 30, 32), 1: ("tokens", 40, 45), 2: ("cache", 50, 55), 3: ("model", 35, 41),
-                 4: ("retries", 44, 45)}
+    incidents = {
+        0: ("volume", 30, 32),
+        1: ("tokens", 40, 45),
+        2: ("cache", 50, 55),
+        3: ("model", 35, 41),
+        4: ("retries", 44, 45),
+    }
     result = detect_anomalies(scope_day_panel(agent_days(n_agents=5, days=70, incidents=incidents)))
-    expected_driver = {"volume": "volume", "tokens": "tokens_per_call", "cache": "cache_hit_rate",
-                       "model": "model_mix", "retries": "error_retries"}
+    expected_driver = {
+        "volume": "volume",
+        "tokens": "tokens_per_call",
+        "cache": "cache_hit_rate",
+        "model": "model_mix",
+        "retries": "error_retries",
+    }
     for a, (kind, d0, d1) in incidents.items():
         days = _flags(result, f"agent-{a}")
         assert days == list(range(d0, d1 + 1)), (kind, days)
@@ -56,7 +67,9 @@ def test_workspace_scope_is_scored_too():
 def test_weekend_dip_is_not_an_anomaly_but_a_missing_weekday_is():
     frame = agent_days(n_agents=1, days=56)
     monday = frame.index[frame["date"] == pd.Timestamp("2026-09-14")][0]
-    frame.loc[monday, ["cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "tokens", "mix_cost", "errors"]] = 0.0
+    frame.loc[
+        monday, ["cost", "calls", "input_tokens", "output_tokens", "cache_read_tokens", "tokens", "mix_cost", "errors"]
+    ] = 0.0
     result = detect_anomalies(scope_day_panel(frame))
     agent = result[result["scope_type"] == "agent"]
     assert agent["date"].astype(str).tolist() == ["2026-09-14"]
@@ -79,16 +92,25 @@ def test_level_shift_detector_fires_on_steps_not_on_growth():
 
 
 def test_detection_scoring_counts_agent_days():
-    labels = pd.DataFrame({
-        "anomaly_id": ["x", "y"], "kind": ["runaway_loop", "prompt_blowup"], "workspace_id": ["ws-a", "ws-b"],
-        "agent_id": ["agent-0", "agent-1"], "start_date": ["2026-09-01", "2026-09-10"],
-        "end_date": ["2026-09-03", "2026-09-10"], "expected_effect": ["", ""], "expected_cost_multiplier": [5, 3],
-    })
-    detected = pd.DataFrame({
-        "scope_type": ["agent"] * 4 + ["workspace"],
-        "scope_id": ["agent-0", "agent-0", "agent-2", "agent-1", "ws-a"],
-        "date": pd.to_datetime(["2026-09-01", "2026-09-02", "2026-09-05", "2026-09-10", "2026-09-01"]).date,
-    })
+    labels = pd.DataFrame(
+        {
+            "anomaly_id": ["x", "y"],
+            "kind": ["runaway_loop", "prompt_blowup"],
+            "workspace_id": ["ws-a", "ws-b"],
+            "agent_id": ["agent-0", "agent-1"],
+            "start_date": ["2026-09-01", "2026-09-10"],
+            "end_date": ["2026-09-03", "2026-09-10"],
+            "expected_effect": ["", ""],
+            "expected_cost_multiplier": [5, 3],
+        }
+    )
+    detected = pd.DataFrame(
+        {
+            "scope_type": ["agent"] * 4 + ["workspace"],
+            "scope_id": ["agent-0", "agent-0", "agent-2", "agent-1", "ws-a"],
+            "date": pd.to_datetime(["2026-09-01", "2026-09-02", "2026-09-05", "2026-09-10", "2026-09-01"]).date,
+        }
+    )
     q = score_detection(detected, labels)
     q = q[q["kind"] == "all"].set_index("grain")
     row = q.loc["agent_day"]

@@ -19,8 +19,15 @@ from orchestration.signals.quality import expand_labels, read_labels
 
 pytestmark = pytest.mark.slow
 
-KINDS = {"runaway_loop", "level_shift", "token_drift", "model_switch", "retry_storm", "weekend_spike",
-         "small_agent_spike"}
+KINDS = {
+    "runaway_loop",
+    "level_shift",
+    "token_drift",
+    "model_switch",
+    "retry_storm",
+    "weekend_spike",
+    "small_agent_spike",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +54,18 @@ def test_validation_targets_are_met(validation_run):
     scores = scores.set_index(["grain", "kind"])
     agent, ws = scores.loc[("agent_day", "all")], scores.loc[("workspace_day", "all")]
     false_alarms = _false_alarms(anomalies, labels)
-    print(f"\nagent-day precision {agent['precision']:.3f} recall {agent['recall']:.3f} f1 {agent['f1']:.3f}; "
-          f"workspace-day f1 {ws['f1']:.3f}")
+    print(
+        f"\nagent-day precision {agent['precision']:.3f} recall {agent['recall']:.3f} f1 {agent['f1']:.3f}; "
+        f"workspace-day f1 {ws['f1']:.3f}"
+    )
     print(scores.xs("agent_day", level="grain")[["labelled", "true_positives", "recall"]].to_string())
     print(f"false alarms ({len(false_alarms)}):")
     for row in false_alarms.itertuples():
-        print(f"  {row.scope_id} {str(row.date)[:10]}: actual {row.actual_cost:.2f} USD, expected {row.expected_cost:.2f} "
-              f"[{row.expected_low:.2f}, {row.expected_high:.2f}], impact {row.dollar_impact:+.2f} USD, "
-              f"z {row.z_score:.1f}, rule {row.rule}, driver {row.driver} ({row.driver_source}): {row.driver_detail}")
+        print(
+            f"  {row.scope_id} {str(row.date)[:10]}: actual {row.actual_cost:.2f} USD, expected {row.expected_cost:.2f} "
+            f"[{row.expected_low:.2f}, {row.expected_high:.2f}], impact {row.dollar_impact:+.2f} USD, "
+            f"z {row.z_score:.1f}, rule {row.rule}, driver {row.driver} ({row.driver_source}): {row.driver_detail}"
+        )
     assert agent["labelled"] > 60
     assert agent["precision"] >= 0.85 and agent["f1"] >= 0.8, agent.to_dict()
     assert ws["f1"] >= 0.8, ws.to_dict()

@@ -1,11 +1,10 @@
 import textwrap
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.signals import budgets_cli
 from orchestration.reference import DEMO_REFERENCE_DIR, EXAMPLES_DIR
+from orchestration.signals import budgets_cli
 from orchestration.signals.budgets import (
     Budget,
     BudgetValidationError,
@@ -36,24 +35,33 @@ def test_parse_thresholds():
 
 
 INVALID_ROWS = [
-    ("b1,workspace,ws-a,-10,0.5|1.0,o,", "monthly_limit_usd",
-     r"budgets.csv line 2 \(budget_id=b1\): field monthly_limit_usd = '-10'; expected a positive"),
+    (
+        "b1,workspace,ws-a,-10,0.5|1.0,o,",
+        "monthly_limit_usd",
+        r"budgets.csv line 2 \(budget_id=b1\): field monthly_limit_usd = '-10'; expected a positive",
+    ),
     ("b2,team,ws-a,10,0.5|1.0,o,", "scope_type", r"line 2 \(budget_id=b2\): field scope_type = 'team'"),
-    ("b4,agent,agent-0,10,0.8|0.5,o,", "alert_thresholds",
-     r"line 2 \(budget_id=b4\): field alert_thresholds = '0.8\|0.5' is not strictly increasing"),
-    ("b5,agent,agent-0,ten,0.5,o,", "monthly_limit_usd",
-     r"line 2 \(budget_id=b5\): field monthly_limit_usd = 'ten' is not a number"),
+    (
+        "b4,agent,agent-0,10,0.8|0.5,o,",
+        "alert_thresholds",
+        r"line 2 \(budget_id=b4\): field alert_thresholds = '0.8\|0.5' is not strictly increasing",
+    ),
+    (
+        "b5,agent,agent-0,ten,0.5,o,",
+        "monthly_limit_usd",
+        r"line 2 \(budget_id=b5\): field monthly_limit_usd = 'ten' is not a number",
+    ),
 ]
 
 
-@pytest.mark.parametrize("row, field, message", INVALID_ROWS)
+@pytest.mark.parametrize(("row", "field", "message"), INVALID_ROWS)
 def test_invalid_rows_are_rejected_naming_the_row(tmp_path, row, field, message):
     path = _seed(tmp_path, row + "\n")
     with pytest.raises(BudgetValidationError, match=message):
         load_budgets(path)
 
 
-@pytest.mark.parametrize("row, field, message", INVALID_ROWS)
+@pytest.mark.parametrize(("row", "field", "message"), INVALID_ROWS)
 def test_invalid_rows_are_reported_and_the_others_still_load(tmp_path, row, field, message):
     path = _seed(tmp_path, "ok1,workspace,ws-a,10,0.5|1.0,o,\n" + row + "\nok2,agent,agent-0,5,1.0,o,\n")
     loaded = read_budgets(path)
@@ -111,7 +119,9 @@ def test_budgets_with_no_data_at_all_are_no_traffic():
 
 def _days(start="2026-10-01", days=20, per_day=10.0):
     dates = pd.date_range(start, periods=days, freq="D")
-    return pd.DataFrame({"date": dates, "workspace_id": "ws-a", "department": "d", "agent_id": "agent-0", "cost": per_day})
+    return pd.DataFrame(
+        {"date": dates, "workspace_id": "ws-a", "department": "d", "agent_id": "agent-0", "cost": per_day}
+    )
 
 
 def test_status_month_to_date_projection_and_thresholds():
@@ -128,10 +138,15 @@ def test_status_month_to_date_projection_and_thresholds():
 
 def test_status_uses_forecast_and_closes_past_months():
     ad = _days(start="2026-09-21", days=30)  # Sep 21-30 and Oct 1-20
-    fc = pd.DataFrame({
-        "scope_type": "workspace", "scope_id": "ws-a", "date": pd.date_range("2026-10-21", periods=30).date,
-        "is_history": False, "yhat": 1.0,
-    })
+    fc = pd.DataFrame(
+        {
+            "scope_type": "workspace",
+            "scope_id": "ws-a",
+            "date": pd.date_range("2026-10-21", periods=30).date,
+            "is_history": False,
+            "yhat": 1.0,
+        }
+    )
     b = Budget("b1", "workspace", "ws-a", 90.0, (0.5, 1.0), "ops", "")
     st = budget_status([b], ad, fc).set_index("month")
     sep, oct_ = st.loc[pd.Timestamp("2026-09-01").date()], st.loc[pd.Timestamp("2026-10-01").date()]
@@ -150,8 +165,25 @@ def test_cli_set_list_remove_with_validation(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
     seed = _seed(tmp_path, "b1,workspace,ws-a,100,0.5|1.0,ops,\n")
     assert budgets_cli.main(["set", "b1", "--limit", "150", "--no-scope-check"], budgets_file=seed) == 0
-    assert budgets_cli.main(["set", "b9", "--scope-type", "agent", "--scope-id", "agent-0", "--limit", "5",
-                             "--thresholds", "0.8|1.2", "--no-scope-check"], budgets_file=seed) == 0
+    assert (
+        budgets_cli.main(
+            [
+                "set",
+                "b9",
+                "--scope-type",
+                "agent",
+                "--scope-id",
+                "agent-0",
+                "--limit",
+                "5",
+                "--thresholds",
+                "0.8|1.2",
+                "--no-scope-check",
+            ],
+            budgets_file=seed,
+        )
+        == 0
+    )
     capsys.readouterr()
     assert budgets_cli.main(["list"], budgets_file=seed) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -171,8 +203,23 @@ def test_cli_works_without_a_budgets_file(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("AGENTLEDGER_WAREHOUSE", raising=False)
     assert budgets_cli.main(["list"]) == 0
     assert capsys.readouterr().out == ""
-    assert budgets_cli.main(["set", "b1", "--scope-type", "workspace", "--scope-id", "ws-new", "--limit", "50",
-                             "--thresholds", "0.8|1.0"]) == 0
+    assert (
+        budgets_cli.main(
+            [
+                "set",
+                "b1",
+                "--scope-type",
+                "workspace",
+                "--scope-id",
+                "ws-new",
+                "--limit",
+                "50",
+                "--thresholds",
+                "0.8|1.0",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert budgets_cli.main(["list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["b1\tworkspace\tws-new\t50.00\t0.8|1\t"]

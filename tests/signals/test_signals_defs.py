@@ -11,7 +11,9 @@ EXPECTED_PARENTS = {
     "signals/budget_status": ["marts/rpt_signal_agent_daily", "signals/cost_forecast"],
     "signals/alerts": ["signals/budget_status", "signals/cost_anomalies"],
     "signals/recommendations": [
-        "marts/rpt_signal_agent_peak_hours", "marts/rpt_signal_model_latency_recent", "marts/rpt_signal_usage_recent",
+        "marts/rpt_signal_agent_peak_hours",
+        "marts/rpt_signal_model_latency_recent",
+        "marts/rpt_signal_usage_recent",
     ],
 }
 

@@ -42,8 +42,13 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
         labels = settings.ground_truth_dir / "anomalies.csv"
         # The synthetic scopes' budgets (the product ships none).
         install_reference_files(DEMO_REFERENCE_DIR, settings)
-        generate_traces(GeneratorConfig(start=START, seed=7), settings.landing_dir, fmt="parquet",
-                        labels_path=labels, progress=False)
+        generate_traces(
+            GeneratorConfig(start=START, seed=7),
+            settings.landing_dir,
+            fmt="parquet",
+            labels_path=labels,
+            progress=False,
+        )
         ingest_window(settings)
         run_dbt(["seed"], settings.warehouse_path, work)
         run_dbt(["run", "--select", "+fct_llm_calls", "+path:models/marts/signals"], settings.warehouse_path, work)
@@ -59,9 +64,20 @@ def signals_run(tmp_path_factory: pytest.TempPathFactory):
             results["alerts"] = pipeline.refresh_alerts(con, None)
             results["alerts_rerun"] = pipeline.refresh_alerts(con, None)
             results["recommendations"] = pipeline.refresh_recommendations(con, cfg)
-            tables = {t: read_table(con, t) for t in (
-                "cost_forecast", "forecast_backtest", "forecast_model_choice", "cost_anomalies", "anomaly_detection_quality",
-                "budget_status", "alerts", "alert_deliveries", "recommendations")}
+            tables = {
+                t: read_table(con, t)
+                for t in (
+                    "cost_forecast",
+                    "forecast_backtest",
+                    "forecast_model_choice",
+                    "cost_anomalies",
+                    "anomaly_detection_quality",
+                    "budget_status",
+                    "alerts",
+                    "alert_deliveries",
+                    "recommendations",
+                )
+            }
         yield results, tables
 
 
@@ -77,7 +93,13 @@ def test_anomaly_detection_meets_target(signals_run):
 def test_backtest_compares_every_method_and_the_forecast_uses_the_choice(signals_run):
     _, tables = signals_run
     bt = tables["forecast_backtest"]
-    assert set(bt["method"]) == {"prophet", "auto_ets", "auto_theta", "seasonal_naive", "linear_trend"}  # AutoARIMA opt-in
+    assert set(bt["method"]) == {
+        "prophet",
+        "auto_ets",
+        "auto_theta",
+        "seasonal_naive",
+        "linear_trend",
+    }  # AutoARIMA opt-in
     assert sorted(bt["train_days"].unique().tolist()) == [34, 41, 48, 55, 62, 69, 76, 83]
     med = median_mape(bt)
     assert all(med[m] < med["linear_trend"] for m in med if m != "linear_trend"), med

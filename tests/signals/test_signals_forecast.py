@@ -28,6 +28,7 @@ from orchestration.signals.forecast import (
     scope_series,
     seasonal_naive_forecast,
 )
+
 from signals_series import agent_days, weekly_series
 
 
@@ -66,11 +67,17 @@ def test_outlier_removal_blanks_spike_only():
 
 
 def test_fill_calendar_fills_gaps_with_zero_from_first_spend():
-    long = pd.DataFrame({
-        "scope_type": "agent", "scope_id": "a",
-        "date": pd.to_datetime(["2026-01-03", "2026-01-05"]), "cost": [1.0, 2.0],
-    })
-    other = pd.DataFrame({"scope_type": "agent", "scope_id": "b", "date": pd.to_datetime(["2026-01-07"]), "cost": [3.0]})
+    long = pd.DataFrame(
+        {
+            "scope_type": "agent",
+            "scope_id": "a",
+            "date": pd.to_datetime(["2026-01-03", "2026-01-05"]),
+            "cost": [1.0, 2.0],
+        }
+    )
+    other = pd.DataFrame(
+        {"scope_type": "agent", "scope_id": "b", "date": pd.to_datetime(["2026-01-07"]), "cost": [3.0]}
+    )
     out = fill_calendar(pd.concat([long, other]))
     a = out[out["scope_id"] == "a"]
     assert a["date"].dt.day.tolist() == [3, 4, 5, 6, 7]
@@ -146,7 +153,9 @@ def test_backtest_origins_rows_and_choice_on_weekly_growth():
     choice = result.choice
     assert choice["selected"].sum() == 1 and len(choice) == 3
     picked = choice[choice["selected"]].iloc[0]
-    assert picked["method"] != "linear_trend" and picked["reason"].startswith(("meets the coverage target", "no method"))
+    assert picked["method"] != "linear_trend" and picked["reason"].startswith(
+        ("meets the coverage target", "no method")
+    )
     assert picked["q_lower_95"] <= picked["q_lower_80"] < 0 < picked["q_upper_80"] <= picked["q_upper_95"]
 
 
@@ -205,20 +214,25 @@ def test_backtest_forecasts_never_see_their_evaluation_window():
 
 
 def test_method_choice_prefers_coverage_then_error_then_simplicity():
-    summary = pd.DataFrame({
-        "method": ["prophet", "auto_ets", "auto_theta", "seasonal_naive"],
-        "cutoffs": [5, 5, 5, 5],
-        "median_mape": [8.0, 8.3, 9.5, 7.0],
-        "coverage_80": [0.80, 0.78, 0.82, 0.60],  # seasonal naive: best error, intervals too narrow
-        "coverage_95": [0.94, 0.93, 0.96, 0.80],
-    })
+    summary = pd.DataFrame(
+        {
+            "method": ["prophet", "auto_ets", "auto_theta", "seasonal_naive"],
+            "cutoffs": [5, 5, 5, 5],
+            "median_mape": [8.0, 8.3, 9.5, 7.0],
+            "coverage_80": [0.80, 0.78, 0.82, 0.60],  # seasonal naive: best error, intervals too narrow
+            "coverage_95": [0.94, 0.93, 0.96, 0.80],
+        }
+    )
     pick, why = choose_method(summary, BacktestConfig())
     assert pick == "auto_ets" and "within 0.5 points" in why  # 8.3 ties 8.0; ETS is simpler than Prophet
     pick, _ = choose_method(summary.assign(median_mape=[7.0, 8.3, 9.5, 7.0]), BacktestConfig())
     assert pick == "prophet"  # Prophet stays where it wins
     # Linear trend covers (its calibrated interval is wide) but is far less accurate: not a candidate.
-    inaccurate = summary.assign(method=["linear_trend", "auto_ets", "auto_theta", "seasonal_naive"],
-                                median_mape=[40.0, 8.3, 9.5, 7.0], coverage_80=[0.8, 0.6, 0.6, 0.6])
+    inaccurate = summary.assign(
+        method=["linear_trend", "auto_ets", "auto_theta", "seasonal_naive"],
+        median_mape=[40.0, 8.3, 9.5, 7.0],
+        coverage_80=[0.8, 0.6, 0.6, 0.6],
+    )
     pick, why = choose_method(inaccurate, BacktestConfig())
     assert pick == "seasonal_naive" and why.startswith("no method meets the coverage target")
     none_ok = summary.assign(coverage_80=[0.6, 0.65, 0.7, 0.5], coverage_95=[0.8] * 4)
@@ -238,18 +252,31 @@ def test_statsforecast_methods_learn_the_weekly_pattern():
 
 def test_forecast_uses_the_chosen_method_with_calibrated_intervals():
     hist = _scoped(weekly_series(days=70, noise=0.03))
-    choice = pd.DataFrame([{
-        "scope_type": "total", "scope_id": "total", "method": "auto_theta", "selected": True,
-        "reason": "meets the coverage target; lowest median MAPE 5.0 %", "q_lower_80": -0.1, "q_upper_80": 0.1,
-        "q_lower_95": -0.2, "q_upper_95": 0.25, "error_offset": 0.5,
-    }])
+    choice = pd.DataFrame(
+        [
+            {
+                "scope_type": "total",
+                "scope_id": "total",
+                "method": "auto_theta",
+                "selected": True,
+                "reason": "meets the coverage target; lowest median MAPE 5.0 %",
+                "q_lower_80": -0.1,
+                "q_upper_80": 0.1,
+                "q_lower_95": -0.2,
+                "q_upper_95": 0.25,
+                "error_offset": 0.5,
+            }
+        ]
+    )
     out = build_forecasts(hist, ForecastConfig(), choice=choice)
     future = out[~out["is_history"]]
     assert (future["method"] == "auto_theta").all() and future["model_version"].iloc[0].endswith("/conformal")
     assert future["selection_reason"].iloc[0].startswith("chosen by backtest: meets the coverage target")
     first = future.iloc[0]
     assert np.isclose(first["yhat_upper_80"], (first["yhat"] + 0.5) * np.exp(0.1) - 0.5)
-    assert (future["yhat_lower_95"] <= future["yhat_lower_80"]).all() and (future["yhat_upper_80"] <= future["yhat_upper_95"]).all()
+    assert (future["yhat_lower_95"] <= future["yhat_lower_80"]).all() and (
+        future["yhat_upper_80"] <= future["yhat_upper_95"]
+    ).all()
     # Without a backtest the scope keeps the default, Prophet, and says so.
     default = build_forecasts(hist, ForecastConfig(uncertainty_samples=100))
     assert set(default["method"]) == {"prophet"}

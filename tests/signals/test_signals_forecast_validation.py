@@ -56,8 +56,11 @@ def test_calibrated_intervals_are_not_too_narrow_at_any_level(validation_backtes
     assert len(scored) and (scored["calibration_errors"] >= 40).all()
 
 
-@pytest.mark.xfail(strict=True, reason="the 80 % interval over-covers by 1-4 points at some levels "
-                   "(docs/signals.md, tuning and validation); strict, so meeting the target shows up")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the 80 % interval over-covers by 1-4 points at some levels "
+    "(docs/signals.md, tuning and validation); strict, so meeting the target shows up",
+)
 def test_calibrated_intervals_meet_the_full_coverage_target_at_every_level(validation_backtest):
     _, _, choice = validation_backtest
     _, by_level = _by_level(choice)

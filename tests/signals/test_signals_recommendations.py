@@ -18,14 +18,35 @@ SIGNAL_INPUTS = ("rpt_signal_usage_recent", "rpt_signal_model_latency_recent", "
 def _build_signal_inputs(warehouse: Path, work: Path) -> None:
     """Run the real dbt models of the recommendations' evidence over the call fact in `warehouse`."""
     dbt = Path(sys.executable).with_name("dbt")
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(work), "AGENTLEDGER_WAREHOUSE": str(warehouse),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(work),
+        "AGENTLEDGER_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     done = subprocess.run(
-        [str(dbt), "run", "--select", *SIGNAL_INPUTS, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,
+        [
+            str(dbt),
+            "run",
+            "--select",
+            *SIGNAL_INPUTS,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, f"dbt run failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+
 
 PRICES = {  # USD per token: input, cache read, output
     "gpt-4o": (2.5e-6, 1.25e-6, 10e-6),
@@ -34,8 +55,21 @@ PRICES = {  # USD per token: input, cache read, output
 }
 
 
-def _calls(agent, model, provider, n_per_day, input_tokens, output_tokens, days=20, cache_read=0, error_rate=0.0,
-           duration_ms=2000.0, streamed=True, hour=None, seed=0):
+def _calls(
+    agent,
+    model,
+    provider,
+    n_per_day,
+    input_tokens,
+    output_tokens,
+    days=20,
+    cache_read=0,
+    error_rate=0.0,
+    duration_ms=2000.0,
+    streamed=True,
+    hour=None,
+    seed=0,
+):
     rng = np.random.default_rng(seed)
     n = n_per_day * days
     day = np.repeat(np.arange(days), n_per_day)
@@ -43,18 +77,36 @@ def _calls(agent, model, provider, n_per_day, input_tokens, output_tokens, days=
     started = pd.Timestamp("2026-10-01") + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hours, unit="h")
     p_in, p_cr, p_out = PRICES[model]
     uncached = input_tokens - cache_read
-    return pd.DataFrame({
-        "span_id": [f"{agent}-{i}" for i in range(n)], "started_at": started, "call_date": started.normalize().date,
-        "agent_id": agent, "workspace_id": "ws", "provider": provider, "catalog_model_id": model,
-        "response_model": model, "request_model": model, "operation": "chat", "service_tier": None,
-        "is_priced": True, "is_error": rng.random(n) < error_rate, "duration_ms": duration_ms,
-        "time_to_first_token_ms": 300.0 if streamed else np.nan,
-        "input_tokens": input_tokens, "uncached_input_tokens": uncached, "cache_read_tokens": cache_read,
-        "cache_write_tokens": 0, "output_tokens": output_tokens,
-        "uncached_input_cost_usd": uncached * p_in, "cache_read_cost_usd": cache_read * p_cr, "cache_write_cost_usd": 0.0,
-        "output_cost_usd": output_tokens * p_out, "reasoning_cost_usd": 0.0,
-        "total_cost_usd": uncached * p_in + cache_read * p_cr + output_tokens * p_out,
-    })
+    return pd.DataFrame(
+        {
+            "span_id": [f"{agent}-{i}" for i in range(n)],
+            "started_at": started,
+            "call_date": started.normalize().date,
+            "agent_id": agent,
+            "workspace_id": "ws",
+            "provider": provider,
+            "catalog_model_id": model,
+            "response_model": model,
+            "request_model": model,
+            "operation": "chat",
+            "service_tier": None,
+            "is_priced": True,
+            "is_error": rng.random(n) < error_rate,
+            "duration_ms": duration_ms,
+            "time_to_first_token_ms": 300.0 if streamed else np.nan,
+            "input_tokens": input_tokens,
+            "uncached_input_tokens": uncached,
+            "cache_read_tokens": cache_read,
+            "cache_write_tokens": 0,
+            "output_tokens": output_tokens,
+            "uncached_input_cost_usd": uncached * p_in,
+            "cache_read_cost_usd": cache_read * p_cr,
+            "cache_write_cost_usd": 0.0,
+            "output_cost_usd": output_tokens * p_out,
+            "reasoning_cost_usd": 0.0,
+            "total_cost_usd": uncached * p_in + cache_read * p_cr + output_tokens * p_out,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +117,9 @@ def warehouse(tmp_path_factory):
         _calls("mini-user", "gpt-4o-mini", "openai", 100, 1000, 300, error_rate=0.01, duration_ms=1500, seed=2),
         _calls("no-cache", "claude-sonnet-4-5", "anthropic", 50, 20_000, 200, seed=3),
         _calls("cached", "claude-sonnet-4-5", "anthropic", 50, 20_000, 200, cache_read=16_000, seed=4),
-        _calls("nightly", "gpt-4o-mini", "openai", 200, 20_000, 400, duration_ms=30_000, streamed=False, hour=3, seed=5),
+        _calls(
+            "nightly", "gpt-4o-mini", "openai", 200, 20_000, 400, duration_ms=30_000, streamed=False, hour=3, seed=5
+        ),
         _calls("verbose", "claude-sonnet-4-5", "anthropic", 30, 500, 4000, cache_read=0, seed=6),
         _calls("flaky", "claude-sonnet-4-5", "anthropic", 200, 5000, 300, error_rate=0.3, seed=7),
     ]
@@ -85,7 +139,11 @@ def warehouse(tmp_path_factory):
 
 def test_model_family():
     assert [model_family(m) for m in ("gpt-4o-mini", "claude-3-5-haiku", "gemini-2.5-pro", "o3-mini")] == [
-        "gpt", "claude", "gemini", "o"]
+        "gpt",
+        "claude",
+        "gemini",
+        "o",
+    ]
 
 
 def test_rules_fire_on_the_agents_built_for_them(warehouse):
@@ -141,6 +199,8 @@ def test_each_kind_has_an_evidence_query_that_runs_against_the_call_fact():
         "uncached_input_cost_usd, output_cost_usd, reasoning_cost_usd, output_tokens, is_error)"
     )
     for kind in _EVIDENCE_MEASURES:
-        rows = con.execute(evidence_query(kind, "o'brien-bot", "gpt-4o" if kind == "model_switch" else None, 30)).fetchall()
+        rows = con.execute(
+            evidence_query(kind, "o'brien-bot", "gpt-4o" if kind == "model_switch" else None, 30)
+        ).fetchall()
         assert [r[0].isoformat() for r in rows] == ["2026-11-01", "2026-11-02"], kind
         assert all(r[3] == 1 for r in rows), kind

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from generators.config import GeneratorConfig
-from generators.traces import generate_traces
 from generators.catalog import MODELS
+from generators.config import GeneratorConfig
 from generators.pricing import PriceTable
+from generators.traces import generate_traces
 
 SMALL = GeneratorConfig(calls=20_000, days=30, start=date(2026, 3, 2), seed=11, agents=6, error_rate=0.05)
 
@@ -40,8 +40,15 @@ def daily_agent_cost(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], fl
     ).fetchnumpy()
     code = {m.request_model: i for i, m in enumerate(MODELS)}
     models = np.array([code[m] for m in rows["request_model"]])
-    cost = PriceTable().cost(models, rows["input_tokens"], rows["cache_read_tokens"], rows["cache_write_tokens"],
-                             rows["output_tokens"], batch=rows["batch"], minute_of_day=rows["minute"])
+    cost = PriceTable().cost(
+        models,
+        rows["input_tokens"],
+        rows["cache_read_tokens"],
+        rows["cache_write_tokens"],
+        rows["output_tokens"],
+        batch=rows["batch"],
+        minute_of_day=rows["minute"],
+    )
     keys = np.char.add(np.char.add(rows["agent_id"].astype(str), "|"), rows["day"].astype(str))
     uniq, inverse = np.unique(keys, return_inverse=True)
     sums = np.bincount(inverse, weights=np.nan_to_num(cost))

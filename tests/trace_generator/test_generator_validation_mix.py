@@ -15,11 +15,19 @@ from generators.config import PRESETS, GeneratorConfig
 from generators.plan import warmup_days
 from generators.traces import generate_traces
 from generators.validation import MATERIAL_DRIFT, TINY_WEIGHT, plan_validation
+
 from generator_testdata import read_parquet
 
 START = date(2026, 7, 27)
-KINDS = {"runaway_loop", "level_shift", "token_drift", "model_switch", "retry_storm", "weekend_spike",
-         "small_agent_spike"}
+KINDS = {
+    "runaway_loop",
+    "level_shift",
+    "token_drift",
+    "model_switch",
+    "retry_storm",
+    "weekend_spike",
+    "small_agent_spike",
+}
 CONFIG = GeneratorConfig(calls=30_000, days=120, start=START, seed=2718, agents=35, anomaly_mix="validation")
 
 
@@ -85,7 +93,7 @@ def test_drift_ramps_before_its_label_and_is_material_inside(run):
 
 
 def test_retry_storms_fail_and_launches_and_tiny_agents_shape_the_traffic(run):
-    result, labels, con = run
+    _result, labels, con = run
     storm = next(r for r in labels if r["kind"] == "retry_storm")
     rate = con.execute(
         "select avg(case when error_type is not null then 1.0 else 0 end) from spans "
@@ -96,17 +104,36 @@ def test_retry_storms_fail_and_launches_and_tiny_agents_shape_the_traffic(run):
     plan = plan_validation(build_agents(35, 2718), 120, START, 2718)
     launched = np.nonzero(plan.shape[:, 0] == 0.0)[0]
     assert len(launched) >= 1 and (plan.shape[launched, -1] == 1.0).all()
-    tiny = [a.index for a, b in zip(plan.agents, build_agents(35, 2718)) if a.weight == pytest.approx(b.weight * TINY_WEIGHT)]
+    tiny = [
+        a.index
+        for a, b in zip(plan.agents, build_agents(35, 2718))
+        if a.weight == pytest.approx(b.weight * TINY_WEIGHT)
+    ]
     assert tiny and all((plan.shape[i] == 0.0).any() for i in tiny)
     agent_id = plan.agents[launched[0]].agent_id
     first_day = int(np.argmax(plan.shape[launched[0]] > 0))
-    first_call = con.execute("select min(cast(started_at as date)) from spans where agent_id = ?", [agent_id]).fetchone()[0]
+    first_call = con.execute(
+        "select min(cast(started_at as date)) from spans where agent_id = ?", [agent_id]
+    ).fetchone()[0]
     assert first_call >= START + timedelta(days=first_day)
 
 
 def test_cli_preset_with_an_override(tmp_path, capsys):
-    code = main(["traces", "--preset", "validation-small", "--calls", "4000", "--days", "40",
-                 "--start", "2026-01-05", "--out", str(tmp_path / "landing")])
+    code = main(
+        [
+            "traces",
+            "--preset",
+            "validation-small",
+            "--calls",
+            "4000",
+            "--days",
+            "40",
+            "--start",
+            "2026-01-05",
+            "--out",
+            str(tmp_path / "landing"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "4000 LLM calls" in out and "2026-01-05..2026-02-13" in out

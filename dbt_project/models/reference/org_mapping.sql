@@ -12,10 +12,10 @@ select
     cast(cost_centre as varchar) as cost_centre
 from {{ mapping }}
 {%- else %}
-select
-    cast(null as varchar) as agent_id,
-    cast(null as varchar) as department,
-    cast(null as varchar) as team,
-    cast(null as varchar) as cost_centre
-where false
+    select
+        cast(null as varchar) as agent_id,
+        cast(null as varchar) as department,
+        cast(null as varchar) as team,
+        cast(null as varchar) as cost_centre
+    where false
 {%- endif %}

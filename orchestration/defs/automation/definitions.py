@@ -1,6 +1,5 @@
 """Jobs, the nightly schedule, the landing sensor and run-failure alerts."""
 
-
 import datetime as dt
 import time
 
@@ -45,7 +44,7 @@ def range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
     description="Every night: yesterday's partition and everything downstream.",
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    scheduled = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     yesterday = (scheduled - dt.timedelta(days=1)).date()
     return dg.RunRequest(run_key=f"nightly-{yesterday.isoformat()}", partition_key=yesterday.isoformat())
 

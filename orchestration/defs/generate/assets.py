@@ -4,7 +4,6 @@ It writes trace files into the landing folder exactly as a user would drop
 them, so everything downstream runs the same path as real data.
 """
 
-
 import datetime as dt
 import shutil
 
@@ -27,7 +26,7 @@ class SyntheticTracesConfig(dg.Config):
 
 def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
     """The generated days: `days` days ending at end_date, or yesterday (UTC)."""
-    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     return end - dt.timedelta(days=days - 1), end
 
 

@@ -28,8 +28,16 @@ class IngestConfig(dg.Config):
     pool=DUCKDB_WRITER_POOL,
     retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     check_specs=[
-        dg.AssetCheckSpec(QUARANTINE_CHECK, asset=RAW_SPANS, description="Share of rows quarantined in this load is under the configured thresholds."),
-        dg.AssetCheckSpec(CONTRACT_CHECK, asset=RAW_SPANS, description="Great Expectations suite of the trace contract on the loaded days."),
+        dg.AssetCheckSpec(
+            QUARANTINE_CHECK,
+            asset=RAW_SPANS,
+            description="Share of rows quarantined in this load is under the configured thresholds.",
+        ),
+        dg.AssetCheckSpec(
+            CONTRACT_CHECK,
+            asset=RAW_SPANS,
+            description="Great Expectations suite of the trace contract on the loaded days.",
+        ),
     ],
     description=(
         "Trace spans from every file under <data dir>/landing (canonical Parquet/JSONL/CSV and "
@@ -119,7 +127,7 @@ def raw_spans_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         conn.close()
     if newest is None:
         return dg.AssetCheckResult(passed=False, metadata={"reason": "raw.trace_spans is empty"})
-    age_hours = (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - newest).total_seconds() / 3600
+    age_hours = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - newest).total_seconds() / 3600
     return dg.AssetCheckResult(
         passed=age_hours <= settings.freshness_hours,
         severity=dg.AssetCheckSeverity.WARN,

@@ -4,7 +4,6 @@ Declarations only; the work is in orchestration/publish (plain Python that
 tests call directly).
 """
 
-
 import dagster as dg
 
 from orchestration.defs.warehouse.assets import dbt_marts

@@ -38,8 +38,12 @@ def _labels_path(warehouse: WarehouseResource):
 
 
 @dg.asset(
-    key=COST_FORECAST, deps=[AGENT_DAILY, FORECAST_BACKTEST], group_name="forecast",
-    kinds={"python", "prophet", "duckdb"}, owners=OWNERS, pool=DUCKDB_WRITER_POOL,
+    key=COST_FORECAST,
+    deps=[AGENT_DAILY, FORECAST_BACKTEST],
+    group_name="forecast",
+    kinds={"python", "prophet", "duckdb"},
+    owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
     description=(
         "30-day daily cost forecast with 80 % and 95 % intervals for the total, each workspace, each "
         "department and the top agents, each scope with the method its backtest chose (Prophet, AutoETS, "
@@ -55,7 +59,11 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
-    key=FORECAST_BACKTEST, deps=[AGENT_DAILY], group_name="forecast", kinds={"python", "prophet", "duckdb"}, owners=OWNERS,
+    key=FORECAST_BACKTEST,
+    deps=[AGENT_DAILY],
+    group_name="forecast",
+    kinds={"python", "prophet", "duckdb"},
+    owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Rolling-origin backtest (weekly origins back from the last day, 30-day horizon): MAPE, sMAPE and "
@@ -70,7 +78,11 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 
 
 @dg.asset(
-    key=COST_ANOMALIES, deps=[AGENT_DAILY, AGENT_MODEL_DAILY], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=COST_ANOMALIES,
+    deps=[AGENT_DAILY, AGENT_MODEL_DAILY],
+    group_name="signals",
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Cost anomalies per agent-day and workspace-day against a weekly-seasonal robust baseline, "
@@ -84,7 +96,11 @@ def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 @dg.asset(
-    key=DETECTION_QUALITY, deps=[COST_ANOMALIES], group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=DETECTION_QUALITY,
+    deps=[COST_ANOMALIES],
+    group_name="signals",
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Precision, recall and F1 of the anomaly detector against the synthetic generator's ground-truth "
@@ -98,8 +114,12 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
 
 
 @dg.asset(
-    key=BUDGET_STATUS, deps=[AGENT_DAILY, COST_FORECAST], group_name="signals", kinds={"python", "duckdb"},
-    owners=OWNERS, pool=DUCKDB_WRITER_POOL,
+    key=BUDGET_STATUS,
+    deps=[AGENT_DAILY, COST_FORECAST],
+    group_name="signals",
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
     description=(
         "Budget status per budget and month: month-to-date spend, utilisation, projected month-end "
         "(actuals + forecast), projected exceed date, thresholds crossed; `no_traffic` for a budget whose "
@@ -125,8 +145,12 @@ def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 @dg.asset(
-    key=ALERTS, deps=[BUDGET_STATUS, COST_ANOMALIES], group_name="signals", kinds={"python", "duckdb", "slack"},
-    owners=OWNERS, pool=DUCKDB_WRITER_POOL,
+    key=ALERTS,
+    deps=[BUDGET_STATUS, COST_ANOMALIES],
+    group_name="signals",
+    kinds={"python", "duckdb", "slack"},
+    owners=OWNERS,
+    pool=DUCKDB_WRITER_POOL,
     description=(
         "Budget threshold crossings (actual and projected) and high/critical anomalies as alerts, each "
         "raised once (deterministic alert_key), posted to AGENTLEDGER_ALERT_WEBHOOK_URL with retries; "
@@ -140,7 +164,11 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 
 
 @dg.asset(
-    key=RECOMMENDATIONS, deps=RECOMMENDATION_INPUTS, group_name="signals", kinds={"python", "duckdb"}, owners=OWNERS,
+    key=RECOMMENDATIONS,
+    deps=RECOMMENDATION_INPUTS,
+    group_name="signals",
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
     pool=DUCKDB_WRITER_POOL,
     description=(
         "Rule-based savings recommendations (cheaper model, prompt caching, batch tier, output trimming, "
@@ -155,9 +183,14 @@ def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 
 # ---------------------------------------------------------------- checks
 
-@dg.asset_check(asset=DETECTION_QUALITY, description=(
-    f"On labelled (synthetic) data: agent-day F1 >= {ANOMALY_F1_TARGET} and precision >= "
-    f"{ANOMALY_PRECISION_TARGET}. Passes with a note when there are no labels."))
+
+@dg.asset_check(
+    asset=DETECTION_QUALITY,
+    description=(
+        f"On labelled (synthetic) data: agent-day F1 >= {ANOMALY_F1_TARGET} and precision >= "
+        f"{ANOMALY_PRECISION_TARGET}. Passes with a note when there are no labels."
+    ),
+)
 def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         quality = read_table(con, "anomaly_detection_quality")
@@ -166,14 +199,19 @@ def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetChec
     row = quality[(quality["grain"] == "agent_day") & (quality["kind"] == "all")].iloc[0]
     passed = bool(row["f1"] >= ANOMALY_F1_TARGET and row["precision"] >= ANOMALY_PRECISION_TARGET)
     return dg.AssetCheckResult(
-        passed=passed, severity=dg.AssetCheckSeverity.WARN,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
         metadata={"f1": float(row["f1"]), "precision": float(row["precision"]), "recall": float(row["recall"])},
     )
 
 
-@dg.asset_check(asset=FORECAST_BACKTEST, description=(
-    "At every scope level, the chosen methods' mean backtest coverage is within the target: 80 % intervals "
-    "75-85 %, 95 % intervals at least 90 %."))
+@dg.asset_check(
+    asset=FORECAST_BACKTEST,
+    description=(
+        "At every scope level, the chosen methods' mean backtest coverage is within the target: 80 % intervals "
+        "75-85 %, 95 % intervals at least 90 %."
+    ),
+)
 def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         choice = read_table(con, "forecast_model_choice")
@@ -181,16 +219,26 @@ def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCh
     if chosen is None or chosen.empty:
         return dg.AssetCheckResult(passed=True, metadata={"note": "history too short for a backtest"})
     by_level = chosen.groupby("scope_type")[["coverage_80", "coverage_95"]].mean()
-    passed = bool(((by_level["coverage_80"] >= 0.75) & (by_level["coverage_80"] <= 0.85)
-                   & (by_level["coverage_95"] >= 0.90)).all())
-    metadata = {f"coverage_{level}_{scope_type}": round(float(v), 3)
-                for scope_type, row in by_level.iterrows() for level, v in (("80", row["coverage_80"]), ("95", row["coverage_95"]))}
+    passed = bool(
+        (
+            (by_level["coverage_80"] >= 0.75) & (by_level["coverage_80"] <= 0.85) & (by_level["coverage_95"] >= 0.90)
+        ).all()
+    )
+    metadata = {
+        f"coverage_{level}_{scope_type}": round(float(v), 3)
+        for scope_type, row in by_level.iterrows()
+        for level, v in (("80", row["coverage_80"]), ("95", row["coverage_95"]))
+    }
     return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
 
-@dg.asset_check(asset=BUDGET_STATUS, description=(
-    "Every budget row (budgets file and overrides) is valid: unique id, known scope type, positive limit, "
-    "thresholds strictly increasing in (0, 2]. Invalid rows are left out of the status, not fatal: warns."))
+@dg.asset_check(
+    asset=BUDGET_STATUS,
+    description=(
+        "Every budget row (budgets file and overrides) is valid: unique id, known scope type, positive limit, "
+        "thresholds strictly increasing in (0, 2]. Invalid rows are left out of the status, not fatal: warns."
+    ),
+)
 def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings()
     loaded = read_budgets(budgets_path(settings), overrides_path(settings))
@@ -201,7 +249,14 @@ def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 defs = dg.Definitions(
-    assets=[cost_forecast, forecast_backtest, cost_anomalies, anomaly_detection_quality, budget_status, alerts,
-            recommendations],
+    assets=[
+        cost_forecast,
+        forecast_backtest,
+        cost_anomalies,
+        anomaly_detection_quality,
+        budget_status,
+        alerts,
+        recommendations,
+    ],
     asset_checks=[anomaly_detection_meets_target, forecast_intervals_meet_coverage, budgets_are_valid],
 )

@@ -16,7 +16,6 @@ Unit tests are not run here: dbt recommends them for development and CI
 (`make test` runs them in a real `dbt build`), not for every production run.
 """
 
-
 import datetime as dt
 import os
 from collections.abc import Mapping

@@ -16,10 +16,13 @@ ORG_MAPPING_CHECK = "org_mapping_rows_valid"
     kinds={"duckdb", "python", "csv"},
     owners=["team:data-platform"],
     pool=DUCKDB_WRITER_POOL,
-    check_specs=[dg.AssetCheckSpec(
-        ORG_MAPPING_CHECK, asset=ORG_MAPPING_INPUT,
-        description="Every row of <data dir>/reference/org_mapping.csv loaded (rejected rows are listed).",
-    )],
+    check_specs=[
+        dg.AssetCheckSpec(
+            ORG_MAPPING_CHECK,
+            asset=ORG_MAPPING_INPUT,
+            description="Every row of <data dir>/reference/org_mapping.csv loaded (rejected rows are listed).",
+        )
+    ],
     description=(
         "The agent -> department, team, cost centre mapping from <data dir>/reference/org_mapping.csv "
         f"({', '.join(ORG_MAPPING_COLUMNS)}; example in docs/examples/org_mapping.example.csv). "
@@ -36,13 +39,15 @@ def org_mapping_input(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     if not loaded.present:
         context.log.info(f"no {org_mapping_path(settings)}: the org mapping is empty")
     errors = [str(e) for e in loaded.errors]
-    yield dg.MaterializeResult(metadata={
-        "path": str(loaded.path),
-        "file_present": loaded.present,
-        "rows_loaded": len(loaded.rows),
-        "rows_rejected": len(errors),
-        **({"rejected": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors[:50]))} if errors else {}),
-    })
+    yield dg.MaterializeResult(
+        metadata={
+            "path": str(loaded.path),
+            "file_present": loaded.present,
+            "rows_loaded": len(loaded.rows),
+            "rows_rejected": len(errors),
+            **({"rejected": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors[:50]))} if errors else {}),
+        }
+    )
     yield dg.AssetCheckResult(
         check_name=ORG_MAPPING_CHECK,
         passed=not errors,

@@ -15,7 +15,7 @@ with spans as (
         spans.operation
     from {{ ref('stg_raw__trace_spans') }} as spans
     left join {{ ref('int_span_attribution') }} as inherited
-        on inherited.span_id = spans.span_id
+        on spans.span_id = inherited.span_id
     -- trace_span_days beyond the window too: spans there may have been
     -- re-attributed to an agent whose span arrived in this run
     where {{ partition_window_predicate('spans.started_at', 'span_date', margin_days=var('trace_span_days', 1) | int) }}

@@ -41,7 +41,7 @@ with model_spans as (
         spans.reported_cost_usd
     from {{ ref('stg_raw__trace_spans') }} as spans
     left join {{ ref('int_span_attribution') }} as inherited
-        on inherited.span_id = spans.span_id
+        on spans.span_id = inherited.span_id
     where {{ is_llm_call_operation('spans.operation') }}
 
 ),
@@ -69,7 +69,11 @@ custom_bands as (
 -- service tiers each model has prices for; other tiers fall back to default
 priced_tiers as (
 
-    select distinct price_source, provider_key, model_key, service_tier
+    select distinct
+        price_source,
+        provider_key,
+        model_key,
+        service_tier
     from {{ ref('int_model_prices_banded') }}
 
 ),
@@ -97,14 +101,14 @@ spans_matched as (
         and model_spans.response_model is not distinct from matches.response_model
     left join priced_tiers as custom_tiers
         on custom_tiers.price_source = 'custom'
-        and custom_tiers.provider_key = matches.custom_provider_key
-        and custom_tiers.model_key = matches.custom_model_key
-        and custom_tiers.service_tier = model_spans.service_tier
+        and matches.custom_provider_key = custom_tiers.provider_key
+        and matches.custom_model_key = custom_tiers.model_key
+        and model_spans.service_tier = custom_tiers.service_tier
     left join priced_tiers as catalog_tiers
         on catalog_tiers.price_source = 'catalog'
-        and catalog_tiers.provider_key = matches.price_provider_id
-        and catalog_tiers.model_key = matches.catalog_model_id
-        and catalog_tiers.service_tier = model_spans.service_tier
+        and matches.price_provider_id = catalog_tiers.provider_key
+        and matches.catalog_model_id = catalog_tiers.model_key
+        and model_spans.service_tier = catalog_tiers.service_tier
 
 ),
 
@@ -129,25 +133,25 @@ spans_with_bands as (
         catalog_bands.reasoning_price_per_mtok as catalog_reasoning_price
     from spans_matched
     left join custom_bands
-        on custom_bands.provider_key = spans_matched.custom_provider_key
-        and custom_bands.model_key = spans_matched.custom_model_key
-        and custom_bands.service_tier = spans_matched.custom_price_tier
-        and custom_bands.valid_from <= spans_matched.call_date
-        and custom_bands.valid_to > spans_matched.call_date
-        and custom_bands.daily_from_second <= spans_matched.call_second_of_day
-        and custom_bands.daily_to_second > spans_matched.call_second_of_day
-        and custom_bands.band_floor_tokens < spans_matched.input_tokens
-        and custom_bands.band_ceiling_tokens >= spans_matched.input_tokens
+        on spans_matched.custom_provider_key = custom_bands.provider_key
+        and spans_matched.custom_model_key = custom_bands.model_key
+        and spans_matched.custom_price_tier = custom_bands.service_tier
+        and spans_matched.call_date >= custom_bands.valid_from
+        and spans_matched.call_date < custom_bands.valid_to
+        and spans_matched.call_second_of_day >= custom_bands.daily_from_second
+        and spans_matched.call_second_of_day < custom_bands.daily_to_second
+        and spans_matched.input_tokens > custom_bands.band_floor_tokens
+        and spans_matched.input_tokens <= custom_bands.band_ceiling_tokens
     left join catalog_bands
-        on catalog_bands.provider_key = spans_matched.price_provider_id
-        and catalog_bands.model_key = spans_matched.catalog_model_id
-        and catalog_bands.service_tier = spans_matched.catalog_price_tier
-        and catalog_bands.valid_from <= spans_matched.call_date
-        and catalog_bands.valid_to > spans_matched.call_date
-        and catalog_bands.daily_from_second <= spans_matched.call_second_of_day
-        and catalog_bands.daily_to_second > spans_matched.call_second_of_day
-        and catalog_bands.band_floor_tokens < spans_matched.input_tokens
-        and catalog_bands.band_ceiling_tokens >= spans_matched.input_tokens
+        on spans_matched.price_provider_id = catalog_bands.provider_key
+        and spans_matched.catalog_model_id = catalog_bands.model_key
+        and spans_matched.catalog_price_tier = catalog_bands.service_tier
+        and spans_matched.call_date >= catalog_bands.valid_from
+        and spans_matched.call_date < catalog_bands.valid_to
+        and spans_matched.call_second_of_day >= catalog_bands.daily_from_second
+        and spans_matched.call_second_of_day < catalog_bands.daily_to_second
+        and spans_matched.input_tokens > catalog_bands.band_floor_tokens
+        and spans_matched.input_tokens <= catalog_bands.band_ceiling_tokens
 
 ),
 
@@ -156,14 +160,43 @@ prices_chosen as (
 
     select
         spans_with_bands.*,
-        coalesce(custom_price_source, catalog_price_source) as price_source,
-        case when custom_price_source is not null then custom_price_tier else catalog_price_tier end as price_service_tier,
-        case when custom_price_source is not null then custom_is_long_context_tier else catalog_is_long_context_tier end as band_is_long_context,
-        case when custom_price_source is not null then custom_input_price else catalog_input_price end as input_price_per_mtok,
-        case when custom_price_source is not null then custom_cache_read_price else catalog_cache_read_price end as cache_read_price_per_mtok,
-        case when custom_price_source is not null then custom_cache_write_price else catalog_cache_write_price end as cache_write_price_per_mtok,
-        case when custom_price_source is not null then custom_output_price else catalog_output_price end as output_price_per_mtok,
-        case when custom_price_source is not null then custom_reasoning_price else catalog_reasoning_price end as reasoning_price_per_mtok
+        coalesce(spans_with_bands.custom_price_source, spans_with_bands.catalog_price_source) as price_source,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_price_tier else
+                spans_with_bands.catalog_price_tier
+        end
+            as price_service_tier,
+        case
+            when
+                spans_with_bands.custom_price_source is not null
+                then spans_with_bands.custom_is_long_context_tier
+            else spans_with_bands.catalog_is_long_context_tier
+        end as band_is_long_context,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_input_price else
+                spans_with_bands.catalog_input_price
+        end
+            as input_price_per_mtok,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_cache_read_price else
+                spans_with_bands.catalog_cache_read_price
+        end
+            as cache_read_price_per_mtok,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_cache_write_price else
+                spans_with_bands.catalog_cache_write_price
+        end
+            as cache_write_price_per_mtok,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_output_price else
+                spans_with_bands.catalog_output_price
+        end
+            as output_price_per_mtok,
+        case
+            when spans_with_bands.custom_price_source is not null then spans_with_bands.custom_reasoning_price else
+                spans_with_bands.catalog_reasoning_price
+        end
+            as reasoning_price_per_mtok
     from spans_with_bands
 
 ),
@@ -174,15 +207,24 @@ costed as (
 
     select
         prices_chosen.*,
-        input_tokens - cache_read_tokens - cache_write_tokens as uncached_input_tokens,
-        output_tokens - reasoning_tokens as visible_output_tokens,
-        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as uncached_input_cost,
-        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_read_cost,
-        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_write_cost,
-        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as visible_output_cost,
-        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as reasoning_cost,
-        {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_read_at_input_rate,
-        {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }} as cache_write_at_input_rate
+        prices_chosen.input_tokens
+        - prices_chosen.cache_read_tokens
+        - prices_chosen.cache_write_tokens as uncached_input_tokens,
+        prices_chosen.output_tokens - prices_chosen.reasoning_tokens as visible_output_tokens,
+        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
+            as uncached_input_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
+            as cache_read_cost,
+        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
+            as cache_write_cost,
+        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
+            as visible_output_cost,
+        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
+            as reasoning_cost,
+        {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}
+            as cache_read_at_input_rate,
+        {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}
+            as cache_write_at_input_rate
     from prices_chosen
 
 ),
@@ -248,7 +290,8 @@ final as (
                 then uncached_input_cost + cache_read_cost + cache_write_cost + visible_output_cost + reasoning_cost
         end as total_cost_usd,
         case when price_source is not null then cache_read_at_input_rate - cache_read_cost end as cache_savings_usd,
-        case when price_source is not null then cache_write_cost - cache_write_at_input_rate end as cache_write_premium_usd,
+        case when price_source is not null then cache_write_cost - cache_write_at_input_rate end
+            as cache_write_premium_usd,
         reported_cost_usd
     from costed
 

@@ -136,7 +136,9 @@ def model(dbt, session):
         .aggregate("provider, request_model, response_model", "provider, request_model, response_model")
         .fetchall()
     )
-    provider_map = dict(dbt.ref("stg_reference__catalog_provider_map").project("otel_provider, catalog_provider_id").fetchall())
+    provider_map = dict(
+        dbt.ref("stg_reference__catalog_provider_map").project("otel_provider, catalog_provider_id").fetchall()
+    )
     custom_names = {
         (str(p).strip().lower(), str(m).strip().lower())
         for p, m in dbt.ref("stg_reference__custom_model_prices").project("provider_id, model_id").fetchall()

@@ -105,13 +105,13 @@ band_prices as (
         {{ value_at_max('all_prices.price_per_mtok', 'all_prices.tier_start_tokens') }} as price_per_mtok
     from bands
     inner join all_prices
-        on all_prices.price_source = bands.price_source
-        and all_prices.provider_key = bands.provider_key
-        and all_prices.model_key = bands.model_key
-        and all_prices.service_tier = bands.service_tier
-        and all_prices.valid_from = bands.valid_from
-        and all_prices.daily_from_second = bands.daily_from_second
-        and all_prices.tier_start_tokens <= bands.band_start_tokens
+        on bands.price_source = all_prices.price_source
+        and bands.provider_key = all_prices.provider_key
+        and bands.model_key = all_prices.model_key
+        and bands.service_tier = all_prices.service_tier
+        and bands.valid_from = all_prices.valid_from
+        and bands.daily_from_second = all_prices.daily_from_second
+        and bands.band_start_tokens >= all_prices.tier_start_tokens
     group by
         bands.price_source,
         bands.provider_key,
@@ -143,10 +143,14 @@ final as (
         band_ceiling_tokens,
         band_start_tokens > 0 as is_long_context_tier,
         cast(max(case when usage_type = 'input' then price_per_mtok end) as {{ price_type() }}) as input_price_per_mtok,
-        cast(max(case when usage_type = 'cache_read' then price_per_mtok end) as {{ price_type() }}) as cache_read_price_per_mtok,
-        cast(max(case when usage_type = 'cache_write' then price_per_mtok end) as {{ price_type() }}) as cache_write_price_per_mtok,
-        cast(max(case when usage_type = 'output' then price_per_mtok end) as {{ price_type() }}) as output_price_per_mtok,
-        cast(max(case when usage_type = 'reasoning' then price_per_mtok end) as {{ price_type() }}) as reasoning_price_per_mtok
+        cast(max(case when usage_type = 'cache_read' then price_per_mtok end) as {{ price_type() }})
+            as cache_read_price_per_mtok,
+        cast(max(case when usage_type = 'cache_write' then price_per_mtok end) as {{ price_type() }})
+            as cache_write_price_per_mtok,
+        cast(max(case when usage_type = 'output' then price_per_mtok end) as {{ price_type() }})
+            as output_price_per_mtok,
+        cast(max(case when usage_type = 'reasoning' then price_per_mtok end) as {{ price_type() }})
+            as reasoning_price_per_mtok
     from band_prices
     group by
         price_source,

@@ -1,3 +1,4 @@
+-- noqa: disable=LT02
 {{
     config(
         materialized='incremental',
@@ -48,9 +49,10 @@ spans as (
         started_at,
         coalesce(nullif(trim(agent_id), ''), nullif(trim(agent_name), '')) as agent_id,
         agent_name
-        {%- for f in fields %},
-        nullif(trim({{ f }}), '') as {{ f }}
-        {%- endfor %}
+        {%- for f in fields %}
+            ,
+            nullif(trim({{ f }}), '') as {{ f }}
+    {%- endfor %}
     from {{ ref('stg_raw__trace_spans') }}
     where {{ touched_trace_rows_predicate('first_span_date') }}
 
@@ -68,16 +70,24 @@ seekers as (
 
 ancestry (span_id, trace_id, ancestor_span_id, depth) as (
 
-    select span_id, trace_id, parent_span_id, 1
+    select
+        span_id,
+        trace_id,
+        parent_span_id,
+        1
     from seekers
 
     union all
 
-    select ancestry.span_id, ancestry.trace_id, parent.parent_span_id, ancestry.depth + 1
+    select
+        ancestry.span_id,
+        ancestry.trace_id,
+        parent.parent_span_id,
+        ancestry.depth + 1
     from ancestry
     inner join spans as parent
-        on parent.trace_id = ancestry.trace_id
-        and parent.span_id = ancestry.ancestor_span_id
+        on ancestry.trace_id = parent.trace_id
+        and ancestry.ancestor_span_id = parent.span_id
     where parent.parent_span_id is not null
         and ancestry.depth < {{ max_depth }}
 
@@ -88,15 +98,18 @@ nearest as (
     select
         ancestry.span_id,
         min(case when ancestor.agent_id is not null then ancestry.depth end) as agent_depth,
-        {{ value_at_min('ancestor.agent_id', 'ancestry.depth') }} filter (where ancestor.agent_id is not null) as agent_id,
-        {{ value_at_min('ancestor.agent_name', 'ancestry.depth') }} filter (where ancestor.agent_id is not null) as agent_name
-        {%- for f in fields %},
-        {{ value_at_min('ancestor.' ~ f, 'ancestry.depth') }} filter (where ancestor.{{ f }} is not null) as {{ f }}
-        {%- endfor %}
+        {{ value_at_min('ancestor.agent_id', 'ancestry.depth') }} filter (where ancestor.agent_id is not null)
+            as agent_id,
+        {{ value_at_min('ancestor.agent_name', 'ancestry.depth') }} filter (where ancestor.agent_id is not null)
+            as agent_name
+        {%- for f in fields %}
+            ,
+            {{ value_at_min('ancestor.' ~ f, 'ancestry.depth') }} filter (where ancestor.{{ f }} is not null) as {{ f }}
+    {%- endfor %}
     from ancestry
     inner join spans as ancestor
-        on ancestor.trace_id = ancestry.trace_id
-        and ancestor.span_id = ancestry.ancestor_span_id
+        on ancestry.trace_id = ancestor.trace_id
+        and ancestry.ancestor_span_id = ancestor.span_id
     group by ancestry.span_id
 
 ),
@@ -111,16 +124,16 @@ inherited as (
         case when seekers.agent_id is null then nearest.agent_name end as inherited_agent_name,
         case when seekers.agent_id is null then nearest.agent_depth end as agent_ancestor_depth,
         {%- for f in allowed %}
-        {%- if f in fields %}
-        case when seekers.{{ f }} is null then nearest.{{ f }} end as inherited_{{ f }},
-        {%- else %}
-        cast(null as varchar) as inherited_{{ f }},
-        {%- endif %}
+            {%- if f in fields %}
+                case when seekers.{{ f }} is null then nearest.{{ f }} end as inherited_{{ f }},
+            {%- else %}
+                cast(null as varchar) as inherited_{{ f }},
+            {%- endif %}
         {%- endfor %}
         min(cast(seekers.started_at as date)) over (partition by seekers.trace_id) as first_span_date
     from seekers
     inner join nearest
-        on nearest.span_id = seekers.span_id
+        on seekers.span_id = nearest.span_id
 
 )
 
@@ -128,5 +141,5 @@ select *
 from inherited
 where inherited_agent_id is not null
     {%- for f in allowed %}
-    or inherited_{{ f }} is not null
+        or inherited_{{ f }} is not null
     {%- endfor %}

@@ -24,14 +24,24 @@ with touched_traces as (
 
 spans as (
 
-    select spans.trace_id, {{ attributed_agent_id('spans') }} as agent_id, spans.started_at, spans.operation
+    select
+        spans.trace_id,
+        {{ attributed_agent_id('spans') }} as agent_id,
+        spans.started_at,
+        spans.operation
     from (
-        select span_id, trace_id, agent_id, agent_name, started_at, operation
+        select
+            span_id,
+            trace_id,
+            agent_id,
+            agent_name,
+            started_at,
+            operation
         from {{ ref('stg_raw__trace_spans') }}
         where {{ touched_trace_rows_predicate('first_span_date') }}
     ) as spans
     left join {{ ref('int_span_attribution') }} as inherited
-        on inherited.span_id = spans.span_id
+        on spans.span_id = inherited.span_id
 
 )
 

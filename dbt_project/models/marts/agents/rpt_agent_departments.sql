@@ -31,10 +31,10 @@ final as (
         by_department.total_tokens,
         by_department.total_cost_usd,
         cast(by_department.total_cost_usd as double)
-            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.agent_id) as double), 0)
+        / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.agent_id) as double), 0)
             as share_of_agent_cost,
         cast(by_department.total_cost_usd as double)
-            / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.department) as double), 0)
+        / nullif(cast(sum(by_department.total_cost_usd) over (partition by by_department.department) as double), 0)
             as share_of_department_cost
     from by_department
     left join {{ ref('dim_agents') }} as agents

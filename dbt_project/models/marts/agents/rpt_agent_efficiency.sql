@@ -75,7 +75,7 @@ final as (
         coalesce(by_agent.error_waste_usd, case when by_agent.total_cost_usd is not null then 0 end)
             as error_waste_usd,
         cast(coalesce(by_agent.error_waste_usd, 0) as double)
-            / nullif(cast(by_agent.total_cost_usd as double), 0) as error_waste_share
+        / nullif(cast(by_agent.total_cost_usd as double), 0) as error_waste_share
     from by_agent
     left join {{ ref('dim_agents') }} as agents
         on by_agent.agent_id = agents.agent_id

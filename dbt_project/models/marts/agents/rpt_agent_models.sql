@@ -47,7 +47,7 @@ final as (
         by_model.total_tokens,
         by_model.total_cost_usd,
         cast(by_model.total_cost_usd as double)
-            / nullif(cast(sum(by_model.total_cost_usd) over (partition by by_model.agent_id) as double), 0)
+        / nullif(cast(sum(by_model.total_cost_usd) over (partition by by_model.agent_id) as double), 0)
             as share_of_agent_cost,
         by_model.latency_p50_ms,
         by_model.latency_p95_ms

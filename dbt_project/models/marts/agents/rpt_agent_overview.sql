@@ -28,9 +28,12 @@ daily_activity as (
         sum(daily.total_tokens) as total_tokens,
         sum(daily.total_cost_usd) as total_cost_usd,
         sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
-            and daily.call_date <= as_of.as_of_date then daily.calls else 0 end) as calls_last_30_days,
+                and daily.call_date <= as_of.as_of_date then daily.calls
+            else 0
+        end) as calls_last_30_days,
         sum(case when daily.call_date > cast({{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as date)
-            and daily.call_date <= as_of.as_of_date then daily.total_cost_usd end) as cost_last_30_days_usd
+                and daily.call_date <= as_of.as_of_date then daily.total_cost_usd
+        end) as cost_last_30_days_usd
     from {{ ref('fct_agent_daily') }} as daily
     cross join as_of
     group by daily.agent_id
@@ -71,7 +74,10 @@ call_activity as (
 
 root_traces as (
 
-    select root_agent_id as agent_id, count(*) as root_traces, sum(case when is_success then 1 else 0 end) as successful_root_traces
+    select
+        root_agent_id as agent_id,
+        count(*) as root_traces,
+        sum(case when is_success then 1 else 0 end) as successful_root_traces
     from {{ ref('fct_traces') }}
     group by root_agent_id
 
@@ -102,7 +108,7 @@ final as (
         coalesce(call_activity.traces, 0) as traces,
         coalesce(root_traces.root_traces, 0) as root_traces,
         cast(root_traces.successful_root_traces as double)
-            / nullif(root_traces.root_traces, 0) as root_trace_success_rate,
+        / nullif(root_traces.root_traces, 0) as root_trace_success_rate,
         coalesce(call_activity.error_calls, 0) as error_calls,
         cast(call_activity.error_calls as double) / nullif(call_activity.calls, 0) as error_rate,
         coalesce(call_activity.unpriced_calls, 0) as unpriced_calls,
@@ -111,7 +117,7 @@ final as (
         coalesce(call_activity.total_tokens, 0) as total_tokens,
         call_activity.total_cost_usd,
         cast(call_activity.total_cost_usd as double)
-            / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
+        / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
         coalesce(call_activity.calls_last_30_days, 0) as calls_last_30_days,
         call_activity.cost_last_30_days_usd,
         call_activity.latency_p50_ms,

@@ -25,20 +25,20 @@ ranked as (
     select
         efficiency.*,
         percent_rank() over (
-            partition by case when total_cost_usd is null then 1 else 0 end
-            order by total_cost_usd
+            partition by case when efficiency.total_cost_usd is null then 1 else 0 end
+            order by efficiency.total_cost_usd
         ) as cost_rank_raw,
         percent_rank() over (
-            partition by case when cost_per_successful_call_usd is null then 1 else 0 end
-            order by cost_per_successful_call_usd desc
+            partition by case when efficiency.cost_per_successful_call_usd is null then 1 else 0 end
+            order by efficiency.cost_per_successful_call_usd desc
         ) as efficiency_rank_raw,
         percent_rank() over (
-            partition by case when error_rate is null then 1 else 0 end
-            order by error_rate
+            partition by case when efficiency.error_rate is null then 1 else 0 end
+            order by efficiency.error_rate
         ) as error_rate_rank_raw,
-        count(total_cost_usd) over () as cost_peer_count,
-        count(cost_per_successful_call_usd) over () as efficiency_peer_count,
-        count(error_rate) over () as error_rate_peer_count
+        count(efficiency.total_cost_usd) over () as cost_peer_count,
+        count(efficiency.cost_per_successful_call_usd) over () as efficiency_peer_count,
+        count(efficiency.error_rate) over () as error_rate_peer_count
     from efficiency
 
 ),

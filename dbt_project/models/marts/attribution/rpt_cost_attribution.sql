@@ -37,7 +37,7 @@ nodes as (
         workspace_id,
         {{ dbt.concat(["'total'", separator, 'workspace_id']) }},
         'total',
-        workspace_id,
+        workspace_id,  -- noqa: AL08
         null,
         null,
         null,
@@ -57,7 +57,7 @@ nodes as (
         {{ dbt.concat(["'total'", separator, 'workspace_id', separator, 'department']) }},
         {{ dbt.concat(["'total'", separator, 'workspace_id']) }},
         workspace_id,
-        department,
+        department,  -- noqa: AL08
         null,
         null,
         null,
@@ -77,7 +77,7 @@ nodes as (
         {{ dbt.concat(["'total'", separator, 'workspace_id', separator, 'department']) }},
         workspace_id,
         department,
-        agent_id,
+        agent_id,  -- noqa: AL08
         null,
         null,
         sum(calls),
@@ -92,7 +92,7 @@ nodes as (
         4,
         'model',
         {{ dbt.concat(['provider', "'/'", 'model']) }},
-        {{ dbt.concat(["'total'", separator, 'workspace_id', separator, 'department', separator, 'agent_id', separator, 'provider', "'/'", 'model']) }},
+        {{ dbt.concat(["'total'", separator, 'workspace_id', separator, 'department', separator, 'agent_id', separator, 'provider', "'/'", 'model']) }},  -- noqa: LT05
         {{ dbt.concat(["'total'", separator, 'workspace_id', separator, 'department', separator, 'agent_id']) }},
         workspace_id,
         department,
@@ -108,7 +108,8 @@ nodes as (
 
 root as (
 
-    select total_cost_usd from nodes where level = 0
+    select total_cost_usd from nodes
+    where level = 0
 
 ),
 
@@ -134,7 +135,7 @@ final as (
                 / nullif(cast(parents.total_cost_usd as double), 0)
         end as share_of_parent,
         cast(coalesce(nodes.total_cost_usd, 0) as double)
-            / nullif(cast(root.total_cost_usd as double), 0) as share_of_total
+        / nullif(cast(root.total_cost_usd as double), 0) as share_of_total
     from nodes
     cross join root
     left join nodes as parents

@@ -41,7 +41,7 @@ catalog_cache_prices as (
         provider_id,
         model_id,
         cast(avg(case when usage_type = 'cache_read' then price_per_mtok end) as double)
-            / nullif(cast(avg(case when usage_type = 'input' then price_per_mtok end) as double), 0)
+        / nullif(cast(avg(case when usage_type = 'input' then price_per_mtok end) as double), 0)
             as cache_read_price_ratio,
         sum(case when usage_type = 'cache_read' then 1 else 0 end) > 0 as has_cache_read_price
     from {{ ref('stg_reference__model_prices') }}
@@ -63,7 +63,7 @@ catalog_matches_ranked as (
         catalog_model_id,
         row_number() over (
             partition by provider, model
-            order by sum(calls) desc, catalog_provider_id, catalog_model_id
+            order by sum(calls) desc, catalog_provider_id, catalog_model_id asc
         ) as match_rank
     from {{ ref('fct_model_daily') }}
     where catalog_model_id is not null
@@ -77,9 +77,9 @@ model_rates as (
         provider,
         model,
         cast(sum(uncached_input_cost_usd) as double)
-            / nullif(sum(priced_uncached_input_tokens), 0) as uncached_input_rate_usd,
+        / nullif(sum(priced_uncached_input_tokens), 0) as uncached_input_rate_usd,
         cast(sum(cache_savings_usd) as double)
-            / nullif(sum(priced_cache_read_tokens), 0) as observed_read_discount_usd
+        / nullif(sum(priced_cache_read_tokens), 0) as observed_read_discount_usd
     from caching_days
     group by provider, model
 
@@ -134,7 +134,7 @@ agent_models as (
         sum(cache_savings_usd) as cache_savings_usd,
         sum(cache_write_premium_usd) as cache_write_premium_usd,
         cast(sum(cache_hit_read_tokens) as double)
-            / nullif(sum(cache_hit_input_tokens), 0) as observed_prefix_share,
+        / nullif(sum(cache_hit_input_tokens), 0) as observed_prefix_share,
         sum(candidate_uncached_tokens) as candidate_uncached_tokens
     from caching_days
     group by agent_id, provider, model
@@ -177,15 +177,15 @@ final as (
         estimated.cache_write_premium_usd,
         estimated.cache_savings_usd - coalesce(estimated.cache_write_premium_usd, 0) as net_cache_savings_usd,
         cast(estimated.cache_savings_usd - coalesce(estimated.cache_write_premium_usd, 0) as double)
-            / nullif(cast(estimated.cache_write_premium_usd as double), 0) as cache_roi,
+        / nullif(cast(estimated.cache_write_premium_usd as double), 0) as cache_roi,
         estimated.candidate_uncached_tokens,
         estimated.cacheable_prefix_share,
         estimated.prefix_share_source,
         estimated.read_discount_per_token_usd,
         estimated.discount_source,
         estimated.candidate_uncached_tokens
-            * estimated.cacheable_prefix_share
-            * estimated.read_discount_per_token_usd as potential_savings_usd
+        * estimated.cacheable_prefix_share
+        * estimated.read_discount_per_token_usd as potential_savings_usd
     from estimated
     left join {{ ref('dim_agents') }} as agents
         on estimated.agent_id = agents.agent_id

@@ -29,7 +29,9 @@ span_activity as (
 
 trace_activity as (
 
-    select agent_id, count(*) as trace_count
+    select
+        agent_id,
+        count(*) as trace_count
     from {{ ref('int_trace_agents') }}
     where agent_id is not null
     group by agent_id
@@ -71,7 +73,10 @@ agent_universe as (
 -- Latest non-null display name (ties: alphabetical).
 name_last_used as (
 
-    select agent_id, agent_name, max(last_started_at) as last_used_at
+    select
+        agent_id,
+        agent_name,
+        max(last_started_at) as last_used_at
     from span_days
     where agent_id is not null and agent_name is not null
     group by agent_id, agent_name
@@ -83,7 +88,7 @@ names_ranked as (
     select
         agent_id,
         agent_name,
-        row_number() over (partition by agent_id order by last_used_at desc, agent_name) as name_rank
+        row_number() over (partition by agent_id order by last_used_at desc, agent_name asc) as name_rank
     from name_last_used
 
 ),
@@ -91,7 +96,10 @@ names_ranked as (
 -- Workspace with the most spans (ties: alphabetical).
 workspace_counts as (
 
-    select agent_id, workspace_id, sum(span_count) as span_count
+    select
+        agent_id,
+        workspace_id,
+        sum(span_count) as span_count
     from span_days
     where agent_id is not null
     group by agent_id, workspace_id
@@ -103,7 +111,7 @@ workspaces_ranked as (
     select
         agent_id,
         workspace_id,
-        row_number() over (partition by agent_id order by span_count desc, workspace_id) as workspace_rank
+        row_number() over (partition by agent_id order by span_count desc, workspace_id asc) as workspace_rank
     from workspace_counts
 
 ),
@@ -111,7 +119,10 @@ workspaces_ranked as (
 -- Department (already resolved with the org-mapping fallback) with the most calls.
 department_counts as (
 
-    select agent_id, department, sum(calls) as call_count
+    select
+        agent_id,
+        department,
+        sum(calls) as call_count
     from call_rollup
     group by agent_id, department
 
@@ -122,14 +133,18 @@ departments_ranked as (
     select
         agent_id,
         department,
-        row_number() over (partition by agent_id order by call_count desc, department) as department_rank
+        row_number() over (partition by agent_id order by call_count desc, department asc) as department_rank
     from department_counts
 
 ),
 
 model_counts as (
 
-    select agent_id, provider, model, sum(calls) as call_count
+    select
+        agent_id,
+        provider,
+        model,
+        sum(calls) as call_count
     from call_rollup
     group by agent_id, provider, model
 
@@ -141,7 +156,7 @@ models_ranked as (
         agent_id,
         provider,
         model,
-        row_number() over (partition by agent_id order by call_count desc, provider, model) as model_rank
+        row_number() over (partition by agent_id order by call_count desc, provider asc, model asc) as model_rank
     from model_counts
 
 ),

@@ -18,7 +18,10 @@ with call_activity as (
 
 trace_departments as (
 
-    select department, min(started_at) as first_trace_at, max(started_at) as last_trace_at
+    select
+        department,
+        min(started_at) as first_trace_at,
+        max(started_at) as last_trace_at
     from {{ ref('fct_traces') }}
     group by department
 

@@ -25,7 +25,12 @@ activity as (
 -- The catalog ids matched most often (a model can match several snapshots).
 catalog_counts as (
 
-    select provider, model, catalog_provider_id, catalog_model_id, sum(calls) as call_count
+    select
+        provider,
+        model,
+        catalog_provider_id,
+        catalog_model_id,
+        sum(calls) as call_count
     from model_days
     where catalog_model_id is not null
     group by provider, model, catalog_provider_id, catalog_model_id
@@ -41,7 +46,7 @@ catalog_ranked as (
         catalog_model_id,
         row_number() over (
             partition by provider, model
-            order by call_count desc, catalog_provider_id, catalog_model_id
+            order by call_count desc, catalog_provider_id asc, catalog_model_id asc
         ) as catalog_rank
     from catalog_counts
 

@@ -23,7 +23,10 @@ activity as (
 
 catalog_counts as (
 
-    select provider, catalog_provider_id, sum(calls) as call_count
+    select
+        provider,
+        catalog_provider_id,
+        sum(calls) as call_count
     from model_days
     where catalog_provider_id is not null
     group by provider, catalog_provider_id
@@ -35,7 +38,7 @@ catalog_ranked as (
     select
         provider,
         catalog_provider_id,
-        row_number() over (partition by provider order by call_count desc, catalog_provider_id) as catalog_rank
+        row_number() over (partition by provider order by call_count desc, catalog_provider_id asc) as catalog_rank
     from catalog_counts
 
 ),

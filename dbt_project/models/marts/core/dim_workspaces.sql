@@ -15,7 +15,9 @@ with span_activity as (
 
 trace_activity as (
 
-    select workspace_id, count(*) as trace_count
+    select
+        workspace_id,
+        count(*) as trace_count
     from {{ ref('fct_traces') }}
     group by workspace_id
 

@@ -22,7 +22,7 @@ reattributed_traces as (
 
     select distinct trace_id
     from {{ ref('int_span_attribution') }}
-    where trace_id in (select trace_id from touched_traces)
+    where trace_id in (select trace_id from touched_traces)  -- noqa: RF02
 
 ),
 
@@ -37,7 +37,7 @@ priced_calls as (
             or trace_id in (select trace_id from reattributed_traces)
         )
     {%- else %}
-    where {{ partition_window_predicate('started_at') }}
+        where {{ partition_window_predicate('started_at') }}
     {%- endif %}
 
 ),

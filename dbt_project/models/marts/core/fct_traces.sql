@@ -54,7 +54,7 @@ span_stats as (
         -- latest span end, measured from the trace start; in DECIMAL, because a
         -- DOUBLE of the epoch (about 1.8e12 ms) would round the fractional milliseconds
         max(cast({{ epoch_milliseconds('started_at') }} as decimal(38, 9)) + cast(duration_ms as decimal(38, 9)))
-            - min({{ epoch_milliseconds('started_at') }}) as duration_ms,
+        - min({{ epoch_milliseconds('started_at') }}) as duration_ms,
         count(*) as span_count,
         sum(case when {{ is_llm_call_operation('operation') }} then 1 else 0 end) as llm_call_count,
         sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,

@@ -32,7 +32,7 @@ final as (
         by_model.agent_count,
         {{ cost_measure_columns('by_model.') }},
         cast(by_model.total_cost_usd as double)
-            / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
+        / nullif(cast(grand_total.total_cost_usd as double), 0) as share_of_total_cost,
         cast(by_model.total_cost_usd as double) / nullif(by_model.priced_calls, 0) as cost_per_priced_call_usd,
         cast(by_model.total_cost_usd as double) * 1000 / nullif(by_model.priced_tokens, 0) as cost_per_1k_tokens_usd
     from by_model

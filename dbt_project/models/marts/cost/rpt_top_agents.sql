@@ -16,10 +16,14 @@ as_of as (
 
 windowed as (
 
-    select 'full_range' as ranking_window, daily.*
+    select
+        'full_range' as ranking_window,
+        daily.*
     from daily
     union all
-    select 'last_30_days' as ranking_window, daily.*
+    select
+        'last_30_days' as ranking_window,
+        daily.*
     from daily
     cross join as_of
     where daily.call_date between cast({{ dbt.dateadd('day', -29, 'as_of.as_of_date') }} as date)
@@ -47,10 +51,13 @@ ranked as (
         by_agent.*,
         -- Agents without any priced call rank last; ties broken by id for a stable order.
         row_number() over (
-            partition by ranking_window
-            order by case when total_cost_usd is null then 1 else 0 end, total_cost_usd desc, agent_id
+            partition by by_agent.ranking_window
+            order by
+                case when by_agent.total_cost_usd is null then 1 else 0 end,
+                by_agent.total_cost_usd desc,
+                by_agent.agent_id asc
         ) as cost_rank,
-        sum(total_cost_usd) over (partition by ranking_window) as window_total_cost_usd
+        sum(by_agent.total_cost_usd) over (partition by by_agent.ranking_window) as window_total_cost_usd
     from by_agent
 
 ),
@@ -69,7 +76,7 @@ final as (
         ranked.total_tokens,
         ranked.total_cost_usd,
         cast(ranked.total_cost_usd as double)
-            / nullif(cast(ranked.window_total_cost_usd as double), 0) as share_of_window_cost,
+        / nullif(cast(ranked.window_total_cost_usd as double), 0) as share_of_window_cost,
         cast(sum(ranked.total_cost_usd) over (
             partition by ranked.ranking_window
             order by ranked.cost_rank

@@ -38,7 +38,7 @@ select
                 and cache_read_tokens = 0
                 and cache_write_tokens = 0
                 and input_tokens >= {{ min_cacheable }}
-            then uncached_input_tokens
+                then uncached_input_tokens
             else 0
         end
     ) as candidate_uncached_tokens,

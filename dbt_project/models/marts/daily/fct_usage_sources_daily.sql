@@ -26,6 +26,7 @@ select
     cast(sum(case when agent_attribution = 'ancestor' then 1 else 0 end) as bigint) as calls_with_inherited_agent,
     cast(sum(case when agent_attribution = 'none' then 1 else 0 end) as bigint) as calls_without_agent,
     cast(sum(total_cost_usd) as {{ money_type() }}) as total_cost_usd,
-    cast(sum(case when agent_attribution = 'none' then total_cost_usd end) as {{ money_type() }}) as cost_without_agent_usd
+    cast(sum(case when agent_attribution = 'none' then total_cost_usd end) as {{ money_type() }})
+        as cost_without_agent_usd
 from calls
 group by call_date, workspace_id, coalesce(instrumentation_scope, 'canonical files'), provider

@@ -32,7 +32,10 @@ costs as (
 
 errors as (
 
-    select provider, model, sum(error_calls) as error_calls
+    select
+        provider,
+        model,
+        sum(error_calls) as error_calls
     from {{ ref('fct_usage_daily') }}
     group by provider, model
 

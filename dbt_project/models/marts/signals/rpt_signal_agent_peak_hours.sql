@@ -44,7 +44,7 @@ final as (
     select
         agent_id,
         cast(sum(case when busy_rank <= 3 then calls else 0 end) as double)
-            / any_value(agent_calls) as peak_hours_share
+        / any_value(agent_calls) as peak_hours_share
     from ranked_hours
     group by agent_id
 

@@ -43,33 +43,68 @@ with daily_agent as (
 groups as (
 
     {%- for period_grain, period_column in periods %}
-    {%- set outer_loop = loop %}
-    {%- for scope, scope_column in scopes %}
-    select
-        '{{ period_grain }}' as period_grain,
-        {{ period_column }} as period_start,
-        '{{ scope }}' as scope,
-        {{ scope_column }} as scope_id,
-        {%- for column in additive %}
-        sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- set outer_loop = loop %}
+        {%- for scope, scope_column in scopes %}
+            select
+                '{{ period_grain }}' as period_grain,
+                {{ period_column }} as period_start,
+                '{{ scope }}' as scope,
+                {{ scope_column }} as scope_id,
+            {%- for column in additive %}
+                sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}  -- noqa: LT02
+            
+            {%- endfor %}
+            from daily_agent
+            group by {{ period_column }}{{ ', ' ~ scope_column if scope != 'total' }}
+            {% if not (outer_loop.last and loop.last) %}union all{% endif %}
         {%- endfor %}
-    from daily_agent
-    group by {{ period_column }}{{ ', ' ~ scope_column if scope != 'total' }}
-    {% if not (outer_loop.last and loop.last) %}union all{% endif %}
-    {%- endfor %}
     {%- endfor %}
 
 ),
 
 steps as (
 
-    select 1 as step_order, 'input_total' as step, cast(null as varchar) as parent_step, 'total' as step_kind
-    union all select 2, 'cache_read', 'input_total', 'decrease'
-    union all select 3, 'cache_write', 'input_total', 'decrease'
-    union all select 4, 'uncached_input', 'input_total', 'remainder'
-    union all select 5, 'output_total', null, 'total'
-    union all select 6, 'reasoning', 'output_total', 'decrease'
-    union all select 7, 'visible_output', 'output_total', 'remainder'
+    select
+        1 as step_order,
+        'input_total' as step,
+        cast(null as varchar) as parent_step,
+        'total' as step_kind
+    union all
+    select
+        2,
+        'cache_read',
+        'input_total',
+        'decrease'
+    union all
+    select
+        3,
+        'cache_write',
+        'input_total',
+        'decrease'
+    union all
+    select
+        4,
+        'uncached_input',
+        'input_total',
+        'remainder'
+    union all
+    select
+        5,
+        'output_total',
+        null,
+        'total'
+    union all
+    select
+        6,
+        'reasoning',
+        'output_total',
+        'decrease'
+    union all
+    select
+        7,
+        'visible_output',
+        'output_total',
+        'remainder'
 
 ),
 
@@ -109,22 +144,24 @@ step_values as (
         -- Cost of each step; a total's cost is the sum of its parts' costs
         -- (null parts, from unpriced calls only, count as nothing).
         case steps.step
-            when 'input_total' then
-                case when groups.cache_read_cost_usd is not null
-                    or groups.cache_write_cost_usd is not null
-                    or groups.uncached_input_cost_usd is not null
-                then coalesce(groups.cache_read_cost_usd, 0)
-                    + coalesce(groups.cache_write_cost_usd, 0)
-                    + coalesce(groups.uncached_input_cost_usd, 0)
-                end
+            when 'input_total'
+                then
+                    case when groups.cache_read_cost_usd is not null
+                            or groups.cache_write_cost_usd is not null
+                            or groups.uncached_input_cost_usd is not null
+                            then coalesce(groups.cache_read_cost_usd, 0)
+                                + coalesce(groups.cache_write_cost_usd, 0)
+                                + coalesce(groups.uncached_input_cost_usd, 0)
+                    end
             when 'cache_read' then groups.cache_read_cost_usd
             when 'cache_write' then groups.cache_write_cost_usd
             when 'uncached_input' then groups.uncached_input_cost_usd
-            when 'output_total' then
-                case when groups.reasoning_cost_usd is not null
-                    or groups.visible_output_cost_usd is not null
-                then coalesce(groups.reasoning_cost_usd, 0) + coalesce(groups.visible_output_cost_usd, 0)
-                end
+            when 'output_total'
+                then
+                    case when groups.reasoning_cost_usd is not null
+                            or groups.visible_output_cost_usd is not null
+                            then coalesce(groups.reasoning_cost_usd, 0) + coalesce(groups.visible_output_cost_usd, 0)
+                    end
             when 'reasoning' then groups.reasoning_cost_usd
             else groups.visible_output_cost_usd
         end as cost_usd

@@ -31,33 +31,51 @@ previous_month as (
 
 windows as (
 
-    select 'last_7_days' as period, 1 as period_order, 'current' as window_kind,
+    select
+        'last_7_days' as period,
+        1 as period_order,
+        'current' as window_kind,
         cast({{ dbt.dateadd('day', -6, 'as_of_date') }} as date) as start_date,
         as_of_date as end_date
     from as_of
     union all
-    select 'last_7_days', 1, 'previous',
+    select
+        'last_7_days',
+        1,
+        'previous',
         cast({{ dbt.dateadd('day', -13, 'as_of_date') }} as date),
         cast({{ dbt.dateadd('day', -7, 'as_of_date') }} as date)
     from as_of
     union all
-    select 'last_30_days', 2, 'current',
+    select
+        'last_30_days',
+        2,
+        'current',
         cast({{ dbt.dateadd('day', -29, 'as_of_date') }} as date),
         as_of_date
     from as_of
     union all
-    select 'last_30_days', 2, 'previous',
+    select
+        'last_30_days',
+        2,
+        'previous',
         cast({{ dbt.dateadd('day', -59, 'as_of_date') }} as date),
         cast({{ dbt.dateadd('day', -30, 'as_of_date') }} as date)
     from as_of
     union all
-    select 'month_to_date', 3, 'current',
+    select
+        'month_to_date',
+        3,
+        'current',
         cast({{ dbt.date_trunc('month', 'as_of_date') }} as date),
         as_of_date
     from as_of
     union all
     -- Same days of the previous month; a 31st maps to the previous month's last day.
-    select 'month_to_date', 3, 'previous',
+    select
+        'month_to_date',
+        3,
+        'previous',
         cast({{ dbt.date_trunc('month', 'same_day_previous_month') }} as date),
         same_day_previous_month
     from previous_month
@@ -90,10 +108,12 @@ window_sums as (
 
 window_calls as (
 
-    select call_date, duration_ms
+    select
+        call_date,
+        duration_ms
     from calls
-    where call_date >= (select min(start_date) from windows)
-        and call_date <= (select max(end_date) from windows)
+    where call_date >= (select min(start_date) from windows)  -- noqa: RF02
+        and call_date <= (select max(end_date) from windows)  -- noqa: RF02
 
 ),
 
@@ -159,11 +179,11 @@ final as (
         periods.previous_period_start,
         periods.previous_period_end,
         {%- for metric in metrics %}
-        current_window.{{ metric }} as {{ metric }},
-        previous_window.{{ metric }} as {{ metric }}_previous,
+            current_window.{{ metric }} as {{ metric }},  -- noqa: AL09
+            previous_window.{{ metric }} as {{ metric }}_previous,
         {%- endfor %}
         {%- for metric in metrics if metric != 'error_rate' %}
-        cast(current_window.{{ metric }} as double)
+            cast(current_window.{{ metric }} as double)
             / nullif(cast(previous_window.{{ metric }} as double), 0) - 1 as {{ metric }}_change_pct,
         {%- endfor %}
         current_window.error_rate - previous_window.error_rate as error_rate_change_pts
@@ -187,12 +207,12 @@ select
     cast(previous_period_start as date) as previous_period_start,
     cast(previous_period_end as date) as previous_period_end,
     {%- for metric in metrics %}
-    {%- set metric_type = money_type() if metric.endswith('_usd') else ('double' if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}
-    cast({{ metric }} as {{ metric_type }}) as {{ metric }},
-    cast({{ metric }}_previous as {{ metric_type }}) as {{ metric }}_previous,
+        {%- set metric_type = money_type() if metric.endswith('_usd') else ('double' if metric.endswith('_ms') or metric == 'error_rate' else 'bigint') %}  -- noqa: LT05
+        cast({{ metric }} as {{ metric_type }}) as {{ metric }},
+        cast({{ metric }}_previous as {{ metric_type }}) as {{ metric }}_previous,
     {%- endfor %}
     {%- for metric in metrics if metric != 'error_rate' %}
-    cast({{ metric }}_change_pct as double) as {{ metric }}_change_pct,
+        cast({{ metric }}_change_pct as double) as {{ metric }}_change_pct,
     {%- endfor %}
     cast(error_rate_change_pts as double) as error_rate_change_pts
 from final

@@ -18,7 +18,7 @@ renamed as (
         {{ hms_to_seconds("coalesce(daily_to, '24:00:00')") }} as daily_to_second,
         cast(usage_type as varchar) as usage_type,
         cast(coalesce(tier_start_tokens, 0) as bigint) as tier_start_tokens,
-        cast(price_per_mtok as decimal(38,18)) as price_per_mtok
+        cast(price_per_mtok as decimal(38, 18)) as price_per_mtok
     from source
 
 )

@@ -18,7 +18,7 @@ renamed as (
         {{ hms_to_seconds('daily_to') }} as daily_to_second,
         cast(usage_type as varchar) as usage_type,
         cast(tier_start_tokens as bigint) as tier_start_tokens,
-        cast(price_per_mtok as decimal(38,18)) as price_per_mtok
+        cast(price_per_mtok as decimal(38, 18)) as price_per_mtok
     from source
 
 )
