@@ -347,7 +347,7 @@ def test_pdf_refuses_a_site_that_disagrees_with_the_published_file(published, pd
     site_copy = tmp_path / "site"
     shutil.copytree(pdf_site, site_copy)
     # The site's data: drop half of the daily cost rows the page reads.
-    parquet = next((site_copy / "data").rglob("cost_daily.parquet"))
+    parquet = next((site_copy / "data").rglob("rpt_cost_daily.parquet"))
     conn = duckdb.connect()
     try:
         conn.execute(
