@@ -6,7 +6,6 @@ FAIL (a command will not work). Nothing is changed.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -195,7 +194,3 @@ def run_checks(settings: Settings) -> list[Check]:
     checks += check_reference_files(settings)
     checks += [check_budgets(settings), check_published(settings), check_alerts(settings)]
     return checks
-
-
-def as_json(checks: list[Check]) -> str:
-    return json.dumps([c.__dict__ for c in checks], indent=2)

@@ -76,7 +76,6 @@ def stage_by_step(defs: dg.Definitions) -> dict[str, str]:
 class _Stage:
     name: str
     started: float
-    steps: int = 0
     materialized: set[str] = field(default_factory=set)
     checks_passed: int = 0
     checks_failed: int = 0
@@ -166,7 +165,6 @@ class RunFollower:
                 # The stage's name now, the rest of its line when it ends.
                 self.out.write(f"  {self._current.name:<12}  ")
                 self.out.flush()
-            self._current.steps += 1
         elif self._current is None:
             return
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
