@@ -31,7 +31,7 @@ demo: setup reports-deps
 
 ## test: set up, then run the full test suite (unit, graph, end-to-end, browser); CI runs it after `make lint`
 test: setup reports-deps browser
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --durations=25
 
 ## test-fast: the unit and Dagster graph tests only (not the slow end-to-end layer), for the inner loop
 test-fast: setup
