@@ -136,7 +136,12 @@ def _line(resource_spans: ResourceSpans, scope_index: int, spans: Iterable) -> s
     source_scope = resource_spans.scope_spans[scope_index]
     scope = part.scope_spans.add(scope=source_scope.scope, schema_url=source_scope.schema_url)
     scope.spans.extend(spans)
-    document = json_format.MessageToDict(TracesData(resource_spans=[part]), use_integers_for_enums=True)
+    return _json_line(part)
+
+
+def _json_line(resource_spans: ResourceSpans) -> str:
+    """One resource's spans as a compact OTLP JSON document, ids in hex."""
+    document = json_format.MessageToDict(TracesData(resource_spans=[resource_spans]), use_integers_for_enums=True)
     for rs in document.get("resourceSpans", ()):
         for ss in rs.get("scopeSpans", ()):
             for span in ss.get("spans", ()):
@@ -156,17 +161,12 @@ def to_json_lines(message: ExportTraceServiceRequest | TracesData) -> list[str]:
     lines = []
     for resource_spans in message.resource_spans:
         if not resource_spans.scope_spans:
-            lines.append(_line_without_spans(resource_spans))
+            lines.append(_json_line(resource_spans))
         for index, scope_spans in enumerate(resource_spans.scope_spans):
             spans = list(scope_spans.spans)
             for start in range(0, max(len(spans), 1), SPANS_PER_LINE):
                 lines.append(_line(resource_spans, index, spans[start : start + SPANS_PER_LINE]))
     return lines
-
-
-def _line_without_spans(resource_spans: ResourceSpans) -> str:
-    document = json_format.MessageToDict(TracesData(resource_spans=[resource_spans]), use_integers_for_enums=True)
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
