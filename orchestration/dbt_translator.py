@@ -17,7 +17,6 @@ short names: the YAML and `dbt test --select` keep dbt's own.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -99,7 +98,11 @@ def with_readable_check_names(manifest: Mapping[str, Any]) -> dict[str, Any]:
     (e.g. sums reconciled over different row filters); those get their filter
     or expression as a suffix, and a counter as the last resort.
     """
-    renamed = copy.deepcopy(dict(manifest))
+    # Only the test nodes change: copy those, share the rest.
+    renamed = {
+        **manifest,
+        "nodes": {uid: dict(n) if n.get("resource_type") == "test" else n for uid, n in manifest["nodes"].items()},
+    }
     by_model: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for unique_id, node in renamed["nodes"].items():
         if node.get("resource_type") == "test" and node.get("test_metadata"):
