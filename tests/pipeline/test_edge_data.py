@@ -299,7 +299,7 @@ class EdgeRun:
     success: bool
     failures: list[str]
     metadata: dict[str, dict]  # asset key -> materialization metadata
-    checks: dict[str, tuple[bool, str]]  # check name -> (passed, severity)
+    checks: dict[str, tuple[bool, str]]  # "asset:check" -> (passed, severity)
     seconds: float
     site_rows: dict[str, int] = field(default_factory=dict)
 
@@ -356,7 +356,11 @@ def run_dataset(dataset: Dataset, root: Path) -> EdgeRun:
             }
             for e in result.get_asset_materialization_events()
         }
-        checks = {e.check_name: (e.passed, e.severity.value) for e in result.get_asset_check_evaluations()}
+        # Keyed asset:check: check names are unique on their asset only (orchestration/dbt_translator.py).
+        checks = {
+            f"{e.asset_key.to_user_string()}:{e.check_name}": (e.passed, e.severity.value)
+            for e in result.get_asset_check_evaluations()
+        }
         run = EdgeRun(dataset, data_dir, result.success, failures, metadata, checks, 0.0)
         if result.success and not dataset.build_site:
             run.site_rows = check_report_sources(load_settings())
@@ -432,7 +436,7 @@ def test_budgets_without_traffic_and_invalid_rows_do_not_fail_the_run(edge_runs)
     assert (line, field) == (4, "monthly_limit_usd") and "budgets.csv line 4" in message
     meta = run.metadata["signals/budget_status"]
     assert meta["invalid_rows"] == 1 and meta["no_traffic_budgets"] == "ws-later"
-    assert run.checks["budgets_are_valid"] == (False, "WARN")
+    assert run.checks["signals/budget_status:budgets_are_valid"] == (False, "WARN")
     # The user's org mapping reached the marts.
     assert run.query("select department, team from marts.dim_agents where agent_id = 'agent-solo'") == [
         ("Support", "Tier 1")

@@ -76,6 +76,10 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
 
 @dg.run_failure_sensor(
     monitored_jobs=[pipeline_job],
+    # On from the start when there is a webhook to post to; otherwise there is nothing to do.
+    default_status=dg.DefaultSensorStatus.RUNNING
+    if load_settings().alert_webhook_url
+    else dg.DefaultSensorStatus.STOPPED,
     description="Posts failed pipeline runs to the alert webhook (AGENTLEDGER_ALERT_WEBHOOK_URL).",
 )
 def pipeline_failure_alert(context: dg.RunFailureSensorContext) -> None:

@@ -12,6 +12,7 @@ import dagster as dg
 from generators import GeneratorConfig, generate_traces
 from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import ROW_COUNT_KEY
 
 SYNTHETIC_SUBDIR = "synthetic"
 
@@ -64,6 +65,8 @@ def synthetic_traces(
     context.log.info(f"Wrote {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} to {out_dir}")
     return dg.MaterializeResult(
         metadata={
+            # The rows written to the landing files: one per span.
+            ROW_COUNT_KEY: result.spans,
             "llm_calls": result.llm_calls,
             "spans": result.spans,
             "first_day": start.isoformat(),

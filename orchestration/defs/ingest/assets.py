@@ -8,6 +8,8 @@ import duckdb
 from orchestration.ingest import ingest_window, validate_loaded_batch
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from orchestration.resources import WarehouseResource
+from orchestration.run_tags import coverage_tags, files_of_last_load
+from orchestration.table_metadata import asset_table_metadata
 
 RAW_SPANS = dg.AssetKey(["raw", "trace_spans"])
 QUARANTINE_CHECK = "quarantine_share"
@@ -56,8 +58,14 @@ def raw_trace_spans(context: dg.AssetExecutionContext, config: IngestConfig, war
         f"{summary.rows_quarantined:,} quarantined, {summary.duplicates_skipped:,} duplicates skipped "
         f"({summary.files_seen} files, {summary.files_skipped_unchanged} unchanged)"
     )
+    with warehouse.connect(read_only=True) as con:
+        table = asset_table_metadata(con, RAW_SPANS)
+        read_files = files_of_last_load(con, first, last) if summary.files_loaded + summary.files_quarantined else []
+    # The run's days and files, in the run list and on the run page (orchestration/run_tags.py).
+    context.instance.add_run_tags(context.run_id, coverage_tags(first, last, read_files))
     yield dg.MaterializeResult(
         metadata={
+            **table,
             "first_day": first.isoformat(),
             "last_day": last.isoformat(),
             "files_seen": summary.files_seen,

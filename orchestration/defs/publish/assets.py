@@ -11,9 +11,12 @@ from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.publish.publish import publish_marts
 from orchestration.publish.report_build import build_report_site
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import ROW_COUNT_KEY
 
 PUBLISHED_MARTS = dg.AssetKey(["published", "agentledger_duckdb"])
 REPORT_SITE = dg.AssetKey(["reports", "site"])
+# Where `agentledger serve-report` (`make serve-report`) serves the built site by default.
+REPORT_SITE_URL = "http://127.0.0.1:3001/"
 
 
 def _upstream_keys() -> list[dg.AssetKey]:
@@ -45,6 +48,7 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
+            ROW_COUNT_KEY: result.total_rows,
             "tables_published": len(result.tables),
             "rows_published": result.total_rows,
             "rows_by_table": dg.MetadataValue.json(result.tables),
@@ -59,12 +63,17 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     group_name="reports",
     kinds={"evidence"},
     owners=["team:data-platform"],
-    description="Static Evidence report site in <data dir>/published/site, built from the published file and swapped in whole.",
+    description=(
+        "Static Evidence report site in <data dir>/published/site, built from the published file and swapped "
+        f"in whole; `agentledger serve-report` serves it on {REPORT_SITE_URL} (the site_url of each build)."
+    ),
 )
 def report_site(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     result = build_report_site(warehouse.settings())
     return dg.MaterializeResult(
         metadata={
+            "site_url": dg.MetadataValue.url(REPORT_SITE_URL),
+            "index_html": dg.MetadataValue.path(str(result.build_dir / "index.html")),
             "build_dir": dg.MetadataValue.path(str(result.build_dir)),
             "pages_built": result.pages_count,
             "pages": dg.MetadataValue.json(result.pages_built),

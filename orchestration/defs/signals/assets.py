@@ -12,6 +12,7 @@ from orchestration.resources import WarehouseResource
 from orchestration.signals import pipeline
 from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
 from orchestration.signals.io import read_table
+from orchestration.table_metadata import asset_table_metadata
 
 AGENT_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_daily"])
 AGENT_MODEL_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_model_daily"])
@@ -54,7 +55,7 @@ def _labels_path(warehouse: WarehouseResource):
 )
 def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_forecasts(con)
+        meta = {**pipeline.refresh_forecasts(con), **asset_table_metadata(con, COST_FORECAST)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -73,7 +74,7 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_backtest(con)
+        meta = {**pipeline.refresh_backtest(con), **asset_table_metadata(con, FORECAST_BACKTEST)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -91,7 +92,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_anomalies(con)
+        meta = {**pipeline.refresh_anomalies(con), **asset_table_metadata(con, COST_ANOMALIES)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -109,7 +110,10 @@ def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 )
 def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_detection_quality(con, _labels_path(warehouse))
+        meta = {
+            **pipeline.refresh_detection_quality(con, _labels_path(warehouse)),
+            **asset_table_metadata(con, DETECTION_QUALITY),
+        }
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -132,6 +136,7 @@ def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     settings = warehouse.settings()
     with warehouse.connect() as con:
         meta = pipeline.refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
+        meta.update(asset_table_metadata(con, BUDGET_STATUS))
     errors = meta.pop("errors", [])
     for message in errors:
         context.log.warning(f"budget row left out: {message}")
@@ -159,7 +164,10 @@ def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_alerts(con, warehouse.settings().alert_webhook_url)
+        meta = {
+            **pipeline.refresh_alerts(con, warehouse.settings().alert_webhook_url),
+            **asset_table_metadata(con, ALERTS),
+        }
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -177,7 +185,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 )
 def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_recommendations(con)
+        meta = {**pipeline.refresh_recommendations(con), **asset_table_metadata(con, RECOMMENDATIONS)}
     return dg.MaterializeResult(metadata=meta)
 
 

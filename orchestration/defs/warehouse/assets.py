@@ -17,17 +17,20 @@ Unit tests are not run here: dbt recommends them for development and CI
 """
 
 import datetime as dt
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt_invocation import PRODUCTION_BUILD, environment, prune_invocation_targets, window_env
 from orchestration.dbt_project import agentledger_dbt_project
+from orchestration.dbt_translator import translator, with_readable_check_names
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
+from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import with_dbt_table_metadata
 
 # The partitioned set is every model on the path from the raw spans to the
 # call-level fact; the reference set is the seeds, the reference models (the
@@ -44,26 +47,12 @@ DBT_ASSET_OPS = ("dbt_reference_seeds", "dbt_daily_models", "dbt_marts")
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
-class AgentLedgerTranslator(DagsterDbtTranslator):
-    """Asset keys are [schema, name] so they read like the tables analysts query."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "warehouse"
-
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
-        return ["team:data-platform"]
-
-
-translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# The manifest with dbt tests under their readable check names (orchestration/dbt_translator.py).
+manifest = with_readable_check_names(json.loads(Path(agentledger_dbt_project.manifest_path).read_text()))
 
 
 @dbt_assets(
-    manifest=agentledger_dbt_project.manifest_path,
+    manifest=manifest,
     select=REFERENCE_SELECT,
     exclude=REFERENCE_EXCLUDE,
     name="dbt_reference_seeds",
@@ -72,13 +61,13 @@ translator = AgentLedgerTranslator(settings=DagsterDbtTranslatorSettings(enable_
     pool=DUCKDB_WRITER_POOL,
     retry_policy=RETRY,
 )
-def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Reference data: the price catalog, custom prices, the org mapping and the price bands built from them."""
-    yield from dbt_build(context, dbt, [], window_env(None)).stream()
+    yield from dbt_build(context, dbt, warehouse, [], window_env(None))
 
 
 @dbt_assets(
-    manifest=agentledger_dbt_project.manifest_path,
+    manifest=manifest,
     select=DAILY_SELECT,
     name="dbt_daily_models",
     partitions_def=daily_partitions,
@@ -88,16 +77,16 @@ def dbt_reference_seeds(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     pool=DUCKDB_WRITER_POOL,
     retry_policy=RETRY,
 )
-def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Staging, pricing and the incremental call-level fact for the run's days."""
     window = context.partition_time_window
     # The window end is exclusive; dbt's window is inclusive days.
     days = (window.start.date().isoformat(), (window.end - dt.timedelta(days=1)).date().isoformat())
-    yield from dbt_build(context, dbt, [], window_env(days)).stream()
+    yield from dbt_build(context, dbt, warehouse, [], window_env(days))
 
 
 @dbt_assets(
-    manifest=agentledger_dbt_project.manifest_path,
+    manifest=manifest,
     exclude=MARTS_EXCLUDE,
     name="dbt_marts",
     dagster_dbt_translator=translator,
@@ -105,21 +94,30 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     pool=DUCKDB_WRITER_POOL,
     retry_policy=RETRY,
 )
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
     args, env = marts_window_args(context.run.tags)
-    yield from dbt_build(context, dbt, args, env).stream()
+    yield from dbt_build(context, dbt, warehouse, args, env)
 
 
-def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], window: dict[str, str]):
-    """Start `dbt build` as production runs it, with the window in its environment.
+def dbt_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    window: dict[str, str],
+):
+    """Run `dbt build` as production runs it, with the window in its environment; its events carry row counts.
 
     First removes the week-old artifact folders of earlier invocations
-    (dagster-dbt writes one per dbt call and keeps them all).
+    (dagster-dbt writes one per dbt call and keeps them all). The events are
+    reported once dbt has exited, with each table's row count and the report
+    tables' first rows (orchestration/table_metadata.py).
     """
     prune_invocation_targets(dbt_target_root(), DBT_ASSET_OPS)
     with environment(window):
-        return dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
+        invocation = dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
+    yield from with_dbt_table_metadata(invocation.stream(), manifest, warehouse.settings().warehouse_path)
 
 
 def dbt_target_root() -> Path:

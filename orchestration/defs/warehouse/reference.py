@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.reference import ORG_MAPPING_COLUMNS, load_org_mapping, org_mapping_path
 from orchestration.resources import WarehouseResource
+from orchestration.table_metadata import ROW_COUNT_KEY
 
 ORG_MAPPING_INPUT = dg.AssetKey(["reference_input", "org_mapping"])
 ORG_MAPPING_CHECK = "org_mapping_rows_valid"
@@ -43,6 +44,7 @@ def org_mapping_input(context: dg.AssetExecutionContext, warehouse: WarehouseRes
         metadata={
             "path": str(loaded.path),
             "file_present": loaded.present,
+            ROW_COUNT_KEY: len(loaded.rows),
             "rows_loaded": len(loaded.rows),
             "rows_rejected": len(errors),
             **({"rejected": dg.MetadataValue.md("\n".join(f"- {e}" for e in errors[:50]))} if errors else {}),
