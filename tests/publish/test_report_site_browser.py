@@ -27,6 +27,7 @@ STATIC_PAGES = (
     "/tokens",
     "/caching",
     "/providers",
+    "/what-if",
     "/forecast",
     "/anomalies",
     "/budgets",
@@ -251,3 +252,73 @@ def test_overview_total_equals_the_mart_total(site):
             60,
         )
     assert shown == f"${total:,.2f}"
+
+
+def _candidate_label(provider: str, model: str, tier: str) -> str:
+    """How the pages name a candidate (reports/sources/agentledger/rpt_agent_workload_repricing.sql)."""
+    return f"{provider} / {model}" + ("" if tier == "default" else f" ({tier})")
+
+
+def test_what_if_page_and_agent_panel_show_the_cheapest_candidates(site):
+    pipeline, base, browser = site
+    # The page opens on the agent whose workload cost the most.
+    agent_id, actual = _published(
+        pipeline.published_path,
+        "select agent_id, any_value(actual_cost_usd) from marts.rpt_agent_workload_repricing "
+        "group by agent_id order by 2 desc, agent_id limit 1",
+    )[0]
+    provider, model, tier, cost, saving = _published(
+        pipeline.published_path,
+        "select candidate_provider, candidate_model, candidate_service_tier, candidate_cost_usd, saving_usd "
+        "from marts.rpt_agent_workload_repricing where agent_id = ? and cost_rank = 1",
+        [agent_id],
+    )[0]
+    state = _state(browser, base + "/what-if")
+    assert _problems(state) is None, _problems(state)
+    text = state["text"]
+    assert _big_value(text, "What it cost") == f"${actual:,.2f}"
+    assert _big_value(text, "Cheapest candidate") == f"${cost:,.2f}"
+    assert _big_value(text, "Saving at most") == f"${saving:,.2f}"
+    assert _candidate_label(provider, model, tier) in text
+
+    # The agent's own page lists its cheapest cheaper alternative and links its print page for the dates shown.
+    cheaper = _published(
+        pipeline.published_path,
+        "select candidate_provider, candidate_model, candidate_service_tier from marts.rpt_agent_workload_repricing "
+        "where agent_id = ? and covers_workload and saving_usd > 0 and not is_current "
+        "order by candidate_cost_usd limit 1",
+        [agent_id],
+    )
+    with browser.page(f"{base}/agents/{agent_id}", PAGE_READY_JS, timeout_s=120) as page:
+        href = page.wait_for(
+            "(() => { const a = document.querySelector('#agent-print-link'); "
+            "return a && /start=\\d/.test(a.getAttribute('href')) ? a.getAttribute('href') : null; })()",
+            60,
+        )
+        panel = page.evaluate(PAGE_STATE_JS)["text"]
+    first_day, last_day = _published(
+        pipeline.published_path,
+        "select min(call_date), max(call_date) from marts.rpt_cost_daily where agent_id = ?",
+        [agent_id],
+    )[0]
+    assert href == f"/print-agent?agent={agent_id}&start={first_day.isoformat()}&end={last_day.isoformat()}"
+    assert (
+        f"agentledger export --start {first_day.isoformat()} --end {last_day.isoformat()} --agent {agent_id}" in panel
+    )
+    assert "Cheaper alternatives for this workload" in panel
+    if cheaper:
+        assert _candidate_label(*cheaper[0]) in panel
+    else:
+        assert "No cheaper catalog model or tier" in panel
+
+    # The cost page links the whole-range cost report.
+    first_day, last_day = _published(
+        pipeline.published_path, "select min(call_date), max(call_date) from marts.rpt_cost_daily"
+    )[0]
+    with browser.page(base + "/cost", PAGE_READY_JS, timeout_s=120) as page:
+        href = page.wait_for(
+            "(() => { const a = document.querySelector('#cost-print-link'); "
+            "return a && /start=\\d/.test(a.getAttribute('href')) ? a.getAttribute('href') : null; })()",
+            60,
+        )
+    assert href == f"/print-cost?start={first_day.isoformat()}&end={last_day.isoformat()}"

@@ -202,7 +202,8 @@ prices_chosen as (
 ),
 
 -- a usage type without its own price is billed at its parent's rate, as the
--- catalog does: cache reads/writes at the input rate, reasoning at the output rate
+-- catalog does: cache reads/writes at the input rate, reasoning at the output
+-- rate (macro usage_cost, shared with the what-if re-pricing)
 costed as (
 
     select
@@ -211,16 +212,11 @@ costed as (
         - prices_chosen.cache_read_tokens
         - prices_chosen.cache_write_tokens as uncached_input_tokens,
         prices_chosen.output_tokens - prices_chosen.reasoning_tokens as visible_output_tokens,
-        {{ token_cost('input_tokens - cache_read_tokens - cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
-            as uncached_input_cost,
-        {{ token_cost('cache_read_tokens', 'coalesce(cache_read_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
-            as cache_read_cost,
-        {{ token_cost('cache_write_tokens', 'coalesce(cache_write_price_per_mtok, input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
-            as cache_write_cost,
-        {{ token_cost('output_tokens - reasoning_tokens', 'coalesce(output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
-            as visible_output_cost,
-        {{ token_cost('reasoning_tokens', 'coalesce(reasoning_price_per_mtok, output_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}  -- noqa: LT05
-            as reasoning_cost,
+        {{ usage_cost('input', 'input_tokens - cache_read_tokens - cache_write_tokens') }} as uncached_input_cost,
+        {{ usage_cost('cache_read', 'cache_read_tokens') }} as cache_read_cost,
+        {{ usage_cost('cache_write', 'cache_write_tokens') }} as cache_write_cost,
+        {{ usage_cost('output', 'output_tokens - reasoning_tokens') }} as visible_output_cost,
+        {{ usage_cost('reasoning', 'reasoning_tokens') }} as reasoning_cost,
         {{ token_cost('cache_read_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}
             as cache_read_at_input_rate,
         {{ token_cost('cache_write_tokens', 'coalesce(input_price_per_mtok, cast(0 as ' ~ price_type() ~ '))') }}
