@@ -9,9 +9,9 @@ import dagster as dg
 
 from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.resources import WarehouseResource
-from orchestration.signals import pipeline
-from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
-from orchestration.signals.io import read_table
+
+# The signals modules (pandas, and Prophet inside the forecast) are imported
+# inside each asset body: a run that does not reach these steps never pays for them.
 
 AGENT_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_daily"])
 AGENT_MODEL_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_model_daily"])
@@ -31,6 +31,12 @@ RECOMMENDATIONS = dg.AssetKey(["signals", "recommendations"])
 ANOMALY_F1_TARGET = 0.8
 ANOMALY_PRECISION_TARGET = 0.8
 OWNERS = ["team:finops"]
+
+
+def _pipeline():
+    from orchestration.signals import pipeline
+
+    return pipeline
 
 
 def _labels_path(warehouse: WarehouseResource):
@@ -54,7 +60,7 @@ def _labels_path(warehouse: WarehouseResource):
 )
 def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_forecasts(con)
+        meta = _pipeline().refresh_forecasts(con)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -73,7 +79,7 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_backtest(con)
+        meta = _pipeline().refresh_backtest(con)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -91,7 +97,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_anomalies(con)
+        meta = _pipeline().refresh_anomalies(con)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -109,7 +115,7 @@ def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 )
 def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_detection_quality(con, _labels_path(warehouse))
+        meta = _pipeline().refresh_detection_quality(con, _labels_path(warehouse))
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -129,9 +135,11 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
     ),
 )
 def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from orchestration.signals.budgets import budgets_path, overrides_path
+
     settings = warehouse.settings()
     with warehouse.connect() as con:
-        meta = pipeline.refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
+        meta = _pipeline().refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
     errors = meta.pop("errors", [])
     for message in errors:
         context.log.warning(f"budget row left out: {message}")
@@ -159,7 +167,7 @@ def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_alerts(con, warehouse.settings().alert_webhook_url)
+        meta = _pipeline().refresh_alerts(con, warehouse.settings().alert_webhook_url)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -177,7 +185,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 )
 def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = pipeline.refresh_recommendations(con)
+        meta = _pipeline().refresh_recommendations(con)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -192,6 +200,8 @@ def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     ),
 )
 def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.io import read_table
+
     with warehouse.connect(read_only=True) as con:
         quality = read_table(con, "anomaly_detection_quality")
     if quality is None or quality.empty:
@@ -213,6 +223,8 @@ def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetChec
     ),
 )
 def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.io import read_table
+
     with warehouse.connect(read_only=True) as con:
         choice = read_table(con, "forecast_model_choice")
     chosen = choice[choice["selected"].astype(bool)] if choice is not None and len(choice) else None
@@ -240,6 +252,8 @@ def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCh
     ),
 )
 def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
+
     settings = warehouse.settings()
     loaded = read_budgets(budgets_path(settings), overrides_path(settings))
     metadata = {"budgets": len(loaded.budgets), "invalid_rows": len(loaded.errors)}
