@@ -11,6 +11,7 @@ import hashlib
 import time
 
 import dagster as dg
+import duckdb
 
 from orchestration.defs.generate.assets import synthetic_traces
 from orchestration.defs.publish.assets import PUBLISHED_MARTS, REPORT_SITE
@@ -123,7 +124,11 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     if not settings.landing_dir.exists():
         return dg.SkipReason(f"{settings.landing_dir} does not exist yet")
     first_partition = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
-    pending = pending_days(settings)
+    try:
+        pending = pending_days(settings)
+    except duckdb.IOException as exc:
+        # A run holds the working file's write lock for a moment: look again at the next tick.
+        return dg.SkipReason(f"the warehouse is busy ({exc}); looking again in {settings.landing_tick_seconds} s")
     before = sorted(day for day in pending if day < first_partition)
     if before:
         context.log.warning(
