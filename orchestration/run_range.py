@@ -66,7 +66,16 @@ def run_range(first: dt.date, last: dt.date, *, report_site: bool = True, tags: 
 
     from orchestration.definitions import defs
     from orchestration.defs.automation.definitions import range_tags
+    from orchestration.partitions import daily_partitions
 
+    first_partition = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
+    if first < first_partition:
+        print(
+            f"{first} is before the first daily partition, {first_partition} (the earliest landed day): "
+            f"set AGENTLEDGER_PARTITIONS_START={first} (or earlier) and run again",
+            file=sys.stderr,
+        )
+        return False
     run_tags = {**range_tags(first, last), **(tags or {}), PID_TAG: str(os.getpid())}
     instance = dg.DagsterInstance.get()
     announce_reclaimed_runs(instance)

@@ -13,7 +13,8 @@ so that one variable moves everything a run writes.
 | AGENTLEDGER_ALERT_WEBHOOK_URL | unset | Slack-compatible webhook for alerts; unset means alert records only |
 | AGENTLEDGER_QUARANTINE_WARN_SHARE | `0.01` | share of quarantined rows in a load above which the ingestion check warns |
 | AGENTLEDGER_QUARANTINE_ERROR_SHARE | `0.10` | share above which the ingestion check fails with severity error |
-| AGENTLEDGER_PARTITIONS_START | `2025-01-01` | first day of the daily partitions (UTC) |
+| AGENTLEDGER_PARTITIONS_START | unset: the earliest landed day | first day of the daily partitions (UTC); unset, the earliest call in the published copy, or before any publish the earliest day the loader accepts (AGENTLEDGER_MAX_SPAN_AGE_DAYS ago) |
+| AGENTLEDGER_LANDING_TICK_SECONDS | `15` | how often the landing sensor looks at the landing folder; a file is still when two looks agree |
 | AGENTLEDGER_SCHEDULE_CRON | `30 2 * * *` | when the nightly run starts (UTC) |
 | AGENTLEDGER_FRESHNESS_HOURS | `36` | newest loaded span older than this fails the freshness check |
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
@@ -59,13 +60,14 @@ class Settings:
     alert_webhook_url: str | None
     quarantine_warn_share: float
     quarantine_error_share: float
-    partitions_start: str
+    partitions_start: str | None  # None: from the earliest landed data (orchestration/partitions.py)
     schedule_cron: str
     freshness_hours: float
     demo_calls: int
     demo_days: int
     chromium_path: Path | None = None  # None: the Debian package's path (orchestration/publish/browser.py)
     receiver_token: str | None = None
+    landing_tick_seconds: int = 15
 
     @property
     def landing_dir(self) -> Path:
@@ -143,13 +145,14 @@ def load_settings() -> Settings:
         alert_webhook_url=os.environ.get("AGENTLEDGER_ALERT_WEBHOOK_URL") or None,
         quarantine_warn_share=_float_env("AGENTLEDGER_QUARANTINE_WARN_SHARE", 0.01),
         quarantine_error_share=_float_env("AGENTLEDGER_QUARANTINE_ERROR_SHARE", 0.10),
-        partitions_start=os.environ.get("AGENTLEDGER_PARTITIONS_START", "2025-01-01"),
+        partitions_start=os.environ.get("AGENTLEDGER_PARTITIONS_START") or None,
         schedule_cron=os.environ.get("AGENTLEDGER_SCHEDULE_CRON", "30 2 * * *"),
         freshness_hours=_float_env("AGENTLEDGER_FRESHNESS_HOURS", 36.0),
         demo_calls=int(_float_env("AGENTLEDGER_DEMO_CALLS", 300_000)),
         demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
         chromium_path=Path(chromium) if (chromium := os.environ.get("AGENTLEDGER_CHROMIUM")) else None,
         receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
+        landing_tick_seconds=max(1, _int_env("AGENTLEDGER_LANDING_TICK_SECONDS", 15)),
     )
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from orchestration.contract import RAW_SPANS_TABLE, TRACE_COLUMNS
 from orchestration.ingest.options import load_ingest_options
 from orchestration.ingest.rules import Rule, build_rules
 from orchestration.settings import Settings
+
+if TYPE_CHECKING:  # pandas loads with Great Expectations, in the step that validates
+    import pandas as pd
 
 
 @dataclass(frozen=True)

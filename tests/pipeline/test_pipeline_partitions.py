@@ -139,10 +139,14 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
     from orchestration.definitions import defs
 
     sensor = defs.resolve_sensor_def("landing_sensor")
-    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral()) as context:
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs) as context:
         result = sensor.evaluate_tick(context)
     assert [r.tags["dagster/asset_partition_range_start"] for r in result.run_requests] == [DAY1.isoformat()]
     assert [r.tags["dagster/asset_partition_range_end"] for r in result.run_requests] == [DAY1.isoformat()]
+    # A fresh instance has never built the seeds or the backtest: the run includes them.
+    selected = {k.to_user_string() for k in result.run_requests[0].asset_selection}
+    assert {"signals/forecast_backtest", "reference/model_prices", "raw/trace_spans"} <= selected
+    assert "reports/site" not in selected  # the report-site job builds it after the publish
 
     run_partition(DAY1)
     after_late = dict(query(data_dir, "select started_at::date, count(*) from raw.trace_spans group by 1"))
@@ -185,3 +189,33 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
             assert source == "custom"
             assert float(cost) == pytest.approx(tokens * 0.5 / 1_000_000, abs=1e-9)
     assert_traces_follow_the_calls(data_dir)
+
+
+def test_today_is_a_partition_and_the_first_one_is_configured_or_landed(tmp_path):
+    import dataclasses
+
+    from orchestration.partitions import build_daily_partitions, daily_partitions, first_partition_day
+    from orchestration.settings import load_ingest_settings, load_settings
+
+    today = dt.datetime.now(dt.UTC).date()
+    assert daily_partitions.end_offset == 1
+    assert daily_partitions.get_last_partition_key() == today.isoformat()
+    assert build_daily_partitions(dt.date(2026, 5, 4)).get_first_partition_key() == "2026-05-04"
+
+    settings = dataclasses.replace(load_settings(), data_dir=tmp_path, partitions_start="2026-05-04")
+    assert first_partition_day(settings) == dt.date(2026, 5, 4)
+    with pytest.raises(ValueError, match="AGENTLEDGER_PARTITIONS_START='May 4'"):
+        first_partition_day(dataclasses.replace(settings, partitions_start="May 4"))
+
+    # Unset and nothing published yet: every day the loader accepts is a partition.
+    unset = dataclasses.replace(settings, partitions_start=None)
+    oldest = today - dt.timedelta(days=load_ingest_settings().max_span_age_days)
+    assert first_partition_day(unset, today) == oldest
+
+    # Once published, the earliest landed call is the first partition.
+    unset.published_dir.mkdir(parents=True)
+    conn = duckdb.connect(str(unset.published_warehouse_path))
+    conn.execute("create schema marts")
+    conn.execute("create table marts.fct_llm_calls as select date '2026-09-14' + range::int as call_date from range(5)")
+    conn.close()
+    assert first_partition_day(unset, today) == dt.date(2026, 9, 14)

@@ -9,10 +9,10 @@ import dagster as dg
 
 from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.resources import WarehouseResource
-from orchestration.signals import pipeline
-from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
-from orchestration.signals.io import read_table
 from orchestration.table_metadata import asset_table_metadata
+
+# The signals modules (pandas, and Prophet inside the forecast) are imported
+# inside each asset body: a run that does not reach these steps never pays for them.
 
 AGENT_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_daily"])
 AGENT_MODEL_DAILY = dg.AssetKey(["marts", "rpt_signal_agent_model_daily"])
@@ -32,6 +32,12 @@ RECOMMENDATIONS = dg.AssetKey(["signals", "recommendations"])
 ANOMALY_F1_TARGET = 0.8
 ANOMALY_PRECISION_TARGET = 0.8
 OWNERS = ["team:finops"]
+
+
+def _pipeline():
+    from orchestration.signals import pipeline
+
+    return pipeline
 
 
 def _labels_path(warehouse: WarehouseResource):
@@ -55,7 +61,7 @@ def _labels_path(warehouse: WarehouseResource):
 )
 def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = {**pipeline.refresh_forecasts(con), **asset_table_metadata(con, COST_FORECAST)}
+        meta = {**_pipeline().refresh_forecasts(con), **asset_table_metadata(con, COST_FORECAST)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -74,7 +80,7 @@ def cost_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 )
 def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = {**pipeline.refresh_backtest(con), **asset_table_metadata(con, FORECAST_BACKTEST)}
+        meta = {**_pipeline().refresh_backtest(con), **asset_table_metadata(con, FORECAST_BACKTEST)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -92,7 +98,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseRes
 )
 def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = {**pipeline.refresh_anomalies(con), **asset_table_metadata(con, COST_ANOMALIES)}
+        meta = {**_pipeline().refresh_anomalies(con), **asset_table_metadata(con, COST_ANOMALIES)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -111,7 +117,7 @@ def cost_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         meta = {
-            **pipeline.refresh_detection_quality(con, _labels_path(warehouse)),
+            **_pipeline().refresh_detection_quality(con, _labels_path(warehouse)),
             **asset_table_metadata(con, DETECTION_QUALITY),
         }
     return dg.MaterializeResult(metadata=meta)
@@ -133,9 +139,11 @@ def anomaly_detection_quality(context: dg.AssetExecutionContext, warehouse: Ware
     ),
 )
 def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from orchestration.signals.budgets import budgets_path, overrides_path
+
     settings = warehouse.settings()
     with warehouse.connect() as con:
-        meta = pipeline.refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
+        meta = _pipeline().refresh_budget_status(con, budgets_path(settings), overrides_path(settings))
         meta.update(asset_table_metadata(con, BUDGET_STATUS))
     errors = meta.pop("errors", [])
     for message in errors:
@@ -165,7 +173,7 @@ def budget_status(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         meta = {
-            **pipeline.refresh_alerts(con, warehouse.settings().alert_webhook_url),
+            **_pipeline().refresh_alerts(con, warehouse.settings().alert_webhook_url),
             **asset_table_metadata(con, ALERTS),
         }
     return dg.MaterializeResult(metadata=meta)
@@ -185,7 +193,7 @@ def alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
 )
 def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        meta = {**pipeline.refresh_recommendations(con), **asset_table_metadata(con, RECOMMENDATIONS)}
+        meta = {**_pipeline().refresh_recommendations(con), **asset_table_metadata(con, RECOMMENDATIONS)}
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -200,6 +208,8 @@ def recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     ),
 )
 def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.io import read_table
+
     with warehouse.connect(read_only=True) as con:
         quality = read_table(con, "anomaly_detection_quality")
     if quality is None or quality.empty:
@@ -221,6 +231,8 @@ def anomaly_detection_meets_target(warehouse: WarehouseResource) -> dg.AssetChec
     ),
 )
 def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.io import read_table
+
     with warehouse.connect(read_only=True) as con:
         choice = read_table(con, "forecast_model_choice")
     chosen = choice[choice["selected"].astype(bool)] if choice is not None and len(choice) else None
@@ -248,6 +260,8 @@ def forecast_intervals_meet_coverage(warehouse: WarehouseResource) -> dg.AssetCh
     ),
 )
 def budgets_are_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    from orchestration.signals.budgets import budgets_path, overrides_path, read_budgets
+
     settings = warehouse.settings()
     loaded = read_budgets(budgets_path(settings), overrides_path(settings))
     metadata = {"budgets": len(loaded.budgets), "invalid_rows": len(loaded.errors)}
