@@ -34,6 +34,8 @@ DEMO_CALLS, DEMO_DAYS = 1500, 3
 LOCATION = {"repositoryLocationName": "agentledger", "repositoryName": "__repository__"}
 # Refused at once: the failure-alert sensor is on because a webhook is configured, never because one answers.
 UNREACHABLE_WEBHOOK = "http://127.0.0.1:9/agentledger-test"
+# The configured first partition; the last one is today (UTC).
+FIRST_PARTITION = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
 
 
 def _free_port() -> int:
@@ -67,6 +69,7 @@ def dagster_ui(tmp_path_factory):
         "DAGSTER_HOME": str(home),
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "AGENTLEDGER_ALERT_WEBHOOK_URL": UNREACHABLE_WEBHOOK,
+        "AGENTLEDGER_PARTITIONS_START": FIRST_PARTITION.isoformat(),
         # As `make dev` does: dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -113,6 +116,15 @@ def test_ui_lists_the_asset_graph(dagster_ui):
     assert by_key["marts/fct_llm_calls"]["isPartitioned"] is True
     assert by_key["marts/rpt_cost_daily"]["groupName"] == "warehouse"
     assert "landing/synthetic_traces" in by_key
+
+
+def test_partitions_run_from_the_configured_start_to_today(dagster_ui):
+    port, _ = dagster_ui
+    query = '{ assetNodeOrError(assetKey: {path: ["raw", "trace_spans"]}) { ... on AssetNode { partitionKeys } } }'
+    keys = _graphql(port, query)["assetNodeOrError"]["partitionKeys"]
+    assert keys[0] == FIRST_PARTITION.isoformat()
+    assert keys[-1] == dt.datetime.now(dt.UTC).date().isoformat()
+    assert len(keys) == 31
 
 
 LAUNCH = """
