@@ -154,7 +154,9 @@ def _int_env(name: str, default: int) -> int:
 def _engine_env() -> str:
     engine = (os.environ.get("AGENTLEDGER_ENGINE") or "duckdb").strip().lower()
     if engine not in ENGINES:
-        raise ValueError(f"AGENTLEDGER_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)} (default duckdb)")
+        raise ValueError(
+            f"AGENTLEDGER_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)} (default duckdb)"
+        )
     return engine
 
 

@@ -28,6 +28,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.dbt_invocation import PRODUCTION_BUILD, environment, prune_invocation_targets, window_env
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
+from orchestration.publish.spark_marts import mirror_spark_marts
+from orchestration.settings import load_settings
 
 # The partitioned set is every model on the path from the raw spans to the
 # call-level fact; the reference set is the seeds, the reference models (the
@@ -109,6 +111,11 @@ def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
     args, env = marts_window_args(context.run.tags)
     yield from dbt_build(context, dbt, args, env).stream()
+    settings = load_settings()
+    if settings.is_spark:
+        # the signals, the published file and the site read the marts from the working DuckDB file
+        mirrored = mirror_spark_marts(settings, Path(agentledger_dbt_project.manifest_path))
+        context.log.info(f"{len(mirrored.tables)} tables copied from Spark in {mirrored.seconds:.1f} s")
 
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], window: dict[str, str]):
