@@ -43,15 +43,25 @@ def spark_warehouse_dir(settings: Settings) -> Path:
     return settings.spark_lake_dir / "warehouse"
 
 
-def _declared_columns(manifest_path: Path | None) -> dict[str, list[str]]:
-    """`schema.table` -> column names in the order the model's YAML declares them."""
+def _declared_columns(manifest_path: Path | None) -> dict[str, dict[str, str]]:
+    """`schema.table` -> {column: declared type} in the order the YAML declares them.
+
+    The type is the contract's data_type, or a seed's column_types entry, else varchar.
+    """
     if manifest_path is None or not manifest_path.exists():
         return {}
     manifest = json.loads(manifest_path.read_text())
-    columns: dict[str, list[str]] = {}
+    columns: dict[str, dict[str, str]] = {}
     for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") in {"model", "seed"} and node.get("columns"):
-            columns[f"{node['schema']}.{node.get('alias') or node['name']}"] = list(node["columns"])
+        if node.get("resource_type") not in {"model", "seed"}:
+            continue
+        seed_types = node.get("config", {}).get("column_types") or {}
+        declared = {
+            name: (column.get("data_type") or seed_types.get(name) or "varchar")
+            for name, column in (node.get("columns") or {}).items()
+        }
+        if declared:
+            columns[f"{node['schema']}.{node.get('alias') or node['name']}"] = declared
     return columns
 
 
@@ -94,11 +104,17 @@ def mirror_spark_marts(
             name = f"{schema}.{table}"
             files = sorted(str(p) for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
             if not files:
-                raise SparkMirrorError(f"{name}: no Parquet files in {folder}")
+                # Spark writes no file for an empty table: its columns come from the YAML
+                if name not in declared:
+                    raise SparkMirrorError(f"{name}: no Parquet files in {folder} and no declared columns")
+                columns = ", ".join(f"{_quote(c)} {t}" for c, t in declared[name].items())
+                con.execute(f"create or replace table {_quote(schema)}.{_quote(table)} ({columns})")
+                counts[name] = 0
+                continue
             scan = f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)"
             described = con.execute(f"describe select * from {scan}").fetchall()
             types = {row[0]: row[1] for row in described}
-            order = [c for c in declared.get(name, []) if c in types]
+            order = [c for c in declared.get(name, {}) if c in types]
             order += [c for c in types if c not in order]
             select = ", ".join(
                 f"cast({_quote(c)} as timestamp) as {_quote(c)}"
