@@ -19,7 +19,7 @@ model names with genai-prices' own matcher, and dbt's Spark adapter runs
 Python models only on Databricks clusters. The same functions of that file
 run here, over the same distinct (provider, request_model, response_model)
 of the LLM-call spans, against the same seeds; on Spark the model is a SQL
-model reading the result (models/intermediate/pricing/spark/).
+model reading the result (models/intermediate/pricing/int_model_catalog_matches.sql).
 
 A day is replaced whole: its rows are written to a hidden folder beside the
 partition, then the old folder is renamed away and the new one renamed in
@@ -43,12 +43,14 @@ from types import ModuleType
 
 import duckdb
 
+from orchestration.ingest.tables import raw_table_ddl
 from orchestration.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
 
 RAW_TABLE = "raw.trace_spans"
 ORG_MAPPING_TABLE = "reference_input.org_mapping"
 PARTITION_COLUMN = "date"
 PART_FILE = "part-00000.parquet"
+EMPTY_DAY = date(1970, 1, 1)
 MATCHER_PATH = DBT_PROJECT_DIR / "models" / "intermediate" / "pricing" / "int_model_catalog_matches.py"
 # macros/llm_call_operations.sql: the operations that are LLM calls
 LLM_CALL_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
@@ -137,13 +139,15 @@ def export_raw_days(
                 [day.isoformat(), (day + timedelta(days=1)).isoformat()],
                 root / f"{PARTITION_COLUMN}={day.isoformat()}",
             )
-        for day in _in_window(lake_days(settings), first, last):
+        placeholder = [EMPTY_DAY] if counts and EMPTY_DAY in lake_days(settings) else []
+        for day in sorted(set(_in_window(lake_days(settings), first, last)) | set(placeholder)):
             if day not in counts:
                 shutil.rmtree(root / f"{PARTITION_COLUMN}={day.isoformat()}")
         export_org_mapping(settings, con)
         export_catalog_matches(settings, con, seeds_dir)
     finally:
         con.close()
+    ensure_raw_schema(settings)
     return counts
 
 
@@ -153,6 +157,31 @@ def export_reference_tables(settings: Settings) -> None:
     try:
         export_org_mapping(settings, con)
         export_catalog_matches(settings, con)
+    finally:
+        con.close()
+    ensure_raw_schema(settings)
+
+
+def ensure_raw_schema(settings: Settings) -> None:
+    """Give Spark the raw table's columns before any span is loaded.
+
+    Spark learns an external table's columns from its files, and the reference
+    models may build before the first load. With no day in the lake yet, an
+    empty file with the contract's columns goes into a placeholder day
+    (EMPTY_DAY, zero rows), removed by the first export that writes a day.
+    """
+    if lake_days(settings):
+        return
+    con = duckdb.connect()
+    try:
+        con.execute("create schema raw")
+        con.execute(raw_table_ddl())
+        _write_folder(
+            con,
+            f"select * from {RAW_TABLE} where false",
+            [],
+            raw_spans_dir(settings) / f"{PARTITION_COLUMN}={EMPTY_DAY}",
+        )
     finally:
         con.close()
 
