@@ -5,8 +5,10 @@ Hive warehouse (`<spark dir>/warehouse/<schema>.db/<table>/`, day-partitioned
 tables in `call_date=YYYY-MM-DD/` folders). The signals, the published file,
 the exports and the report site read the working DuckDB file; this step
 copies the schemas they read (marts, reference) into it, through the Parquet
-files, in one transaction. The call-level facts stay in Spark only: on a
-cluster they are the large tables, and nothing after dbt reads them.
+files, in one transaction. The call-level fact comes too: the signals read
+it (the span of days, budget scopes) and the recommendations' evidence
+queries run on it in the published file. Views (fct_llm_calls_attributed)
+stay in Spark.
 
 Types come back as DuckDB's own dbt build writes them: Spark's timestamps
 (stored as instants in UTC) become plain UTC timestamps, and the columns keep
@@ -25,8 +27,8 @@ import duckdb
 from orchestration.settings import Settings
 
 MIRRORED_SCHEMAS = ("marts", "reference")
-# Call-level facts: billions of rows on a cluster; they stay in Spark.
-KEPT_IN_SPARK = frozenset({"marts.fct_llm_calls", "marts.fct_llm_calls_attributed"})
+# Tables left in Spark (none by default; see the module docstring).
+KEPT_IN_SPARK: frozenset[str] = frozenset()
 
 
 class SparkMirrorError(RuntimeError):
