@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: demo test test-fast lint format dev receive setup prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
+.PHONY: demo test test-spark test-fast lint format dev receive setup setup-spark java prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
 
 ## demo: set up, then generate 90 days of synthetic traces and run the whole pipeline through Dagster
 demo: setup reports-deps
@@ -31,7 +31,11 @@ demo: setup reports-deps
 
 ## test: set up, then run the full test suite (unit, graph, end-to-end, browser); CI runs it after `make lint`
 test: setup reports-deps browser
-	$(PY) -m pytest tests -q --durations=25
+	$(PY) -m pytest tests -q --durations=25 -m "not spark"
+
+## test-spark: the DuckDB-vs-Spark equivalence test (installs Java and the Spark engine first); not yet part of `make test`
+test-spark: setup setup-spark
+	$(PY) -m pytest tests -q -m spark
 
 ## test-fast: the unit and Dagster graph tests only (not the slow end-to-end layer), for the inner loop
 test-fast: setup
@@ -61,6 +65,16 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
+
+## setup-spark: the Spark engine (AGENTLEDGER_ENGINE=spark): Java 17 from Debian when missing, then dbt-spark and pyspark from requirements-spark.lock
+setup-spark: setup java $(VENV)/.installed-spark
+$(VENV)/.installed-spark: requirements-spark.lock $(VENV)/.installed
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-spark.lock
+	@touch $@
+
+## java: a Java 17 runtime for Spark (Debian's openjdk-17-jre-headless)
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 ## prepare: write dbt's manifest, which the Dagster dbt assets read at import
 prepare: $(MANIFEST)

@@ -20,6 +20,8 @@ so that one variable moves everything a run writes.
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
 | AGENTLEDGER_DEMO_DAYS | `90` | days of synthetic history, ending yesterday (UTC) |
 | AGENTLEDGER_RECEIVER_TOKEN | unset | bearer token the OTLP/HTTP receiver requires; unset means none (it binds 127.0.0.1) |
+| AGENTLEDGER_ENGINE | `duckdb` | the engine dbt builds on: `duckdb`, or `spark` (a local Spark session; `spark_thrift`/`spark_http` for a cluster; docs/engines.md) |
+| AGENTLEDGER_SPARK_DIR | `<data>/spark` | the Spark engine's lake: raw Parquet (`raw/trace_spans/date=.../`), the Hive warehouse and its metastore |
 | AGENTLEDGER_CHROMIUM | `/usr/bin/chromium` | the Chromium executable for the report checks, screenshots and PDFs |
 
 The loader's own variables (`load_ingest_settings()`; their meaning and
@@ -50,6 +52,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 REPORTS_DIR = REPO_ROOT / "reports"
 SEEDS_DIR = REPO_ROOT / "seeds"
+# The engines dbt can build on (profiles.yml has one target each).
+SPARK_ENGINES = ("spark", "spark_thrift", "spark_http")
+ENGINES = ("duckdb", *SPARK_ENGINES)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Settings:
     chromium_path: Path | None = None  # None: the Debian package's path (orchestration/publish/browser.py)
     receiver_token: str | None = None
     landing_tick_seconds: int = 15
+    engine: str = "duckdb"
+    spark_dir: Path | None = None  # None: <data>/spark
 
     @property
     def landing_dir(self) -> Path:
@@ -106,10 +113,22 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
 
+    @property
+    def spark_lake_dir(self) -> Path:
+        """The Spark engine's files: raw Parquet, the Hive warehouse, the Derby metastore."""
+        return self.spark_dir or self.data_dir / "spark"
+
+    @property
+    def is_spark(self) -> bool:
+        return self.engine in SPARK_ENGINES
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment for dbt subprocesses: the same database file as Python uses."""
+        """Environment for dbt subprocesses: the same database file (or Spark lake) as Python uses,
+        and the engine that picks the profile's target."""
         return {
             "AGENTLEDGER_WAREHOUSE": str(self.warehouse_path),
+            "AGENTLEDGER_ENGINE": self.engine,
+            "AGENTLEDGER_SPARK_DIR": str(self.spark_lake_dir),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
 
@@ -134,9 +153,19 @@ def _int_env(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not an integer; expected e.g. {default}") from exc
 
 
+def _engine_env() -> str:
+    engine = (os.environ.get("AGENTLEDGER_ENGINE") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise ValueError(
+            f"AGENTLEDGER_ENGINE={engine!r} is not an engine; use one of {', '.join(ENGINES)} (default duckdb)"
+        )
+    return engine
+
+
 def load_settings() -> Settings:
     """Read settings from the environment at call time (never at import time)."""
     data_dir = Path(os.environ.get("AGENTLEDGER_DATA_DIR") or REPO_ROOT / "data").resolve()
+    spark_dir = os.environ.get("AGENTLEDGER_SPARK_DIR")
     warehouse = os.environ.get("AGENTLEDGER_WAREHOUSE")
     return Settings(
         data_dir=data_dir,
@@ -153,6 +182,8 @@ def load_settings() -> Settings:
         chromium_path=Path(chromium) if (chromium := os.environ.get("AGENTLEDGER_CHROMIUM")) else None,
         receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
         landing_tick_seconds=max(1, _int_env("AGENTLEDGER_LANDING_TICK_SECONDS", 15)),
+        engine=_engine_env(),
+        spark_dir=Path(spark_dir).resolve() if spark_dir else None,
     )
 
 

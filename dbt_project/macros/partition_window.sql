@@ -24,7 +24,7 @@
         true
     {%- else -%}
         {%- if not min_date and execute -%}
-            {%- set newest = run_query('select cast(max(' ~ date_column ~ ') as varchar) from ' ~ this).columns[0].values()[0] -%}
+            {%- set newest = run_query('select cast(max(' ~ date_column ~ ') as string) from ' ~ this).columns[0].values()[0] -%}
             {%- set min_date = newest or '1970-01-01' -%}
         {%- endif -%}
         {{ window_bounds_predicate(timestamp_column, min_date, max_date, lookback + margin_days, margin_days) }}

@@ -143,3 +143,29 @@
 
 {#- Largest BIGINT, the open upper end of a token band. -#}
 {% macro max_bigint() -%} 9223372036854775807 {%- endmacro %}
+
+{#- How the incremental models replace what a run recomputes (used in their
+    config() and, for the daily folders, mirrored in dbt_project.yml).
+
+    replace_days_strategy(): models keyed by a day column. DuckDB deletes the
+    run's days and inserts them again; Spark's Parquet tables have no row
+    delete, so the table is partitioned by the day and the run's partitions are
+    overwritten (insert_overwrite with dynamic partition overwrite).
+
+    trace_keyed_materialization(): models keyed by trace or span that recompute
+    the traces touched by the window (fct_llm_calls, fct_traces and the trace
+    attribution). Their rows cannot be replaced by whole day partitions (a
+    touched trace may be a few spans of a day whose other traces are kept), and
+    Spark has no row delete or merge on plain Parquet, so on Spark they are
+    rebuilt whole on every run (docs/engines.md). -#}
+{% macro replace_days_strategy() -%}
+    {{ return(adapter.dispatch('replace_days_strategy', 'agentledger')()) }}
+{%- endmacro %}
+{% macro default__replace_days_strategy() -%} {{ return('delete+insert') }} {%- endmacro %}
+{% macro spark__replace_days_strategy() -%} {{ return('insert_overwrite') }} {%- endmacro %}
+
+{% macro trace_keyed_materialization() -%}
+    {{ return(adapter.dispatch('trace_keyed_materialization', 'agentledger')()) }}
+{%- endmacro %}
+{% macro default__trace_keyed_materialization() -%} {{ return('incremental') }} {%- endmacro %}
+{% macro spark__trace_keyed_materialization() -%} {{ return('table') }} {%- endmacro %}

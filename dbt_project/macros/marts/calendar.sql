@@ -64,3 +64,7 @@
 {% macro default__iso_week_of_year(date_expression) -%}
     cast(extract(week from {{ date_expression }}) as integer)
 {%- endmacro %}
+
+{% macro spark__date_series(start_date, end_date) -%}
+    select explode(sequence(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day)) as date_day
+{%- endmacro %}

@@ -6,16 +6,16 @@
 {%- set loaded = adapter.get_relation(database=mapping.database, schema=mapping.schema, identifier=mapping.identifier) if execute else none -%}
 {%- if loaded is not none %}
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(department as varchar) as department,
-    cast(team as varchar) as team,
-    cast(cost_centre as varchar) as cost_centre
+    cast(agent_id as string) as agent_id,
+    cast(department as string) as department,
+    cast(team as string) as team,
+    cast(cost_centre as string) as cost_centre
 from {{ mapping }}
 {%- else %}
     select
-        cast(null as varchar) as agent_id,
-        cast(null as varchar) as department,
-        cast(null as varchar) as team,
-        cast(null as varchar) as cost_centre
+        cast(null as string) as agent_id,
+        cast(null as string) as department,
+        cast(null as string) as team,
+        cast(null as string) as cost_centre
     where false
 {%- endif %}

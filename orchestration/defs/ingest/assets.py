@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.ingest import ingest_window, validate_loaded_batch
+from orchestration.ingest.lake import export_raw_days, raw_spans_dir
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.run_tags import coverage_tags, files_of_last_load
@@ -53,6 +54,10 @@ def raw_trace_spans(context: dg.AssetExecutionContext, config: IngestConfig, war
     window = context.partition_time_window
     first, last = window.start.date(), (window.end - dt.timedelta(days=1)).date()
     summary = ingest_window(settings, first, last, force=config.force)
+    if settings.is_spark:
+        # the Spark engine reads the validated spans as day-partitioned Parquet
+        exported = export_raw_days(settings, first, last)
+        context.log.info(f"{len(exported)} days written to {raw_spans_dir(settings)}")
     context.log.info(
         f"{first}..{last}: {summary.rows_read:,} rows read, {summary.rows_loaded:,} loaded, "
         f"{summary.rows_quarantined:,} quarantined, {summary.duplicates_skipped:,} duplicates skipped "

@@ -29,7 +29,9 @@ from orchestration.dbt_invocation import PRODUCTION_BUILD, environment, prune_in
 from orchestration.dbt_project import agentledger_dbt_project
 from orchestration.dbt_translator import translator, with_readable_check_names
 from orchestration.partitions import DUCKDB_WRITER_POOL, daily_partitions, run_partition_days
+from orchestration.publish.spark_marts import mirror_spark_marts
 from orchestration.resources import WarehouseResource
+from orchestration.settings import Settings
 from orchestration.table_metadata import with_dbt_table_metadata
 
 # The partitioned set is every model on the path from the raw spans to the
@@ -97,7 +99,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions, the trace fact and report tables, built from the call fact after the partitions."""
     args, env = marts_window_args(context.run.tags)
-    yield from dbt_build(context, dbt, warehouse, args, env)
+    yield from dbt_build(context, dbt, warehouse, args, env, mirror_from_spark=True)
 
 
 def dbt_build(
@@ -106,6 +108,7 @@ def dbt_build(
     warehouse: WarehouseResource,
     args: list[str],
     window: dict[str, str],
+    mirror_from_spark: bool = False,
 ):
     """Run `dbt build` as production runs it, with the window in its environment; its events carry row counts.
 
@@ -117,7 +120,21 @@ def dbt_build(
     prune_invocation_targets(dbt_target_root(), DBT_ASSET_OPS)
     with environment(window):
         invocation = dbt.cli(["build", *args, *PRODUCTION_BUILD], context=context)
-    yield from with_dbt_table_metadata(invocation.stream(), manifest, warehouse.settings().warehouse_path)
+    events = invocation.stream()
+    settings = warehouse.settings()
+    if mirror_from_spark and settings.is_spark:
+        events = _then_mirror_spark_marts(context, events, settings)
+    yield from with_dbt_table_metadata(events, manifest, settings.warehouse_path)
+
+
+def _then_mirror_spark_marts(context: dg.AssetExecutionContext, events, settings: Settings):
+    """The build's events, then Spark's marts copied into the working DuckDB file (before row counts are read).
+
+    The signals, the published file and the report site read the marts from that file on either engine.
+    """
+    yield from events
+    mirrored = mirror_spark_marts(settings, Path(agentledger_dbt_project.manifest_path))
+    context.log.info(f"{len(mirrored.tables)} tables copied from Spark in {mirrored.seconds:.1f} s")
 
 
 def dbt_target_root() -> Path:

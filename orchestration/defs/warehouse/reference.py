@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.ingest.lake import export_reference_tables
 from orchestration.partitions import DUCKDB_WRITER_POOL
 from orchestration.reference import ORG_MAPPING_COLUMNS, load_org_mapping, org_mapping_path
 from orchestration.resources import WarehouseResource
@@ -35,6 +36,8 @@ def org_mapping_input(context: dg.AssetExecutionContext, warehouse: WarehouseRes
     settings = warehouse.settings()
     with warehouse.connect() as con:
         loaded = load_org_mapping(con, settings)
+    if settings.is_spark:
+        export_reference_tables(settings)
     for error in loaded.errors:
         context.log.warning(f"org mapping row rejected: {error}")
     if not loaded.present:

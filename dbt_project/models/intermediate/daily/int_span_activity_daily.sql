@@ -1,4 +1,4 @@
-{{ config(unique_key='span_date') }}
+{{ config(unique_key='span_date', partition_by=['span_date']) }}
 
 -- Span activity per day, workspace and agent (id and name as attributed: the
 -- span's own, else its nearest ancestor's; null included), incremental by day: a run replaces the days of its partition

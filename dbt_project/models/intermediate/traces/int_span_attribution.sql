@@ -1,7 +1,7 @@
 -- noqa: disable=LT02
 {{
     config(
-        materialized='incremental',
+        materialized=trace_keyed_materialization(),
         incremental_strategy='delete+insert',
         unique_key='trace_id',
         on_schema_change='fail'
@@ -127,7 +127,7 @@ inherited as (
             {%- if f in fields %}
                 case when seekers.{{ f }} is null then nearest.{{ f }} end as inherited_{{ f }},
             {%- else %}
-                cast(null as varchar) as inherited_{{ f }},
+                cast(null as string) as inherited_{{ f }},
             {%- endif %}
         {%- endfor %}
         min(cast(seekers.started_at as date)) over (partition by seekers.trace_id) as first_span_date

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=trace_keyed_materialization(),
         incremental_strategy='delete+insert',
         unique_key='trace_id',
         on_schema_change='fail'

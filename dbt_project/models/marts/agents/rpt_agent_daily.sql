@@ -35,10 +35,10 @@ final as (
 
 select
     cast(call_date as date) as call_date,
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(workspace_id as varchar) as workspace_id,
-    cast(department as varchar) as department,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(workspace_id as string) as workspace_id,
+    cast(department as string) as department,
     cast(calls as bigint) as calls,
     cast(traces as bigint) as traces,
     cast(error_calls as bigint) as error_calls,

@@ -43,9 +43,9 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(department as varchar) as department,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(department as string) as department,
     cast(calls as bigint) as calls,
     cast(calls_department_from_trace as bigint) as calls_department_from_trace,
     cast(calls_department_from_mapping as bigint) as calls_department_from_mapping,

@@ -83,10 +83,10 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(workspace_id as varchar) as workspace_id,
-    cast(department as varchar) as department,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(workspace_id as string) as workspace_id,
+    cast(department as string) as department,
     cast(calls as bigint) as calls,
     cast(successful_calls as bigint) as successful_calls,
     cast(error_calls as bigint) as error_calls,

@@ -58,10 +58,10 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(provider as varchar) as provider,
-    cast(model as varchar) as model,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(provider as string) as provider,
+    cast(model as string) as model,
     cast(first_call_date as date) as first_call_date,
     cast(last_call_date as date) as last_call_date,
     cast(calls as bigint) as calls,

@@ -193,10 +193,10 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(provider as varchar) as provider,
-    cast(model as varchar) as model,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(provider as string) as provider,
+    cast(model as string) as model,
     cast(calls as bigint) as calls,
     cast(cache_hit_calls as bigint) as cache_hit_calls,
     cast(input_tokens as bigint) as input_tokens,
@@ -212,8 +212,8 @@ select
     cast(cache_roi as double) as cache_roi,
     cast(candidate_uncached_tokens as bigint) as candidate_uncached_tokens,
     cast(cacheable_prefix_share as double) as cacheable_prefix_share,
-    cast(prefix_share_source as varchar) as prefix_share_source,
+    cast(prefix_share_source as string) as prefix_share_source,
     cast(read_discount_per_token_usd as double) as read_discount_per_token_usd,
-    cast(discount_source as varchar) as discount_source,
+    cast(discount_source as string) as discount_source,
     cast(potential_savings_usd as {{ money_type() }}) as potential_savings_usd
 from final

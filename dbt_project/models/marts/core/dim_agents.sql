@@ -219,17 +219,17 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(workspace_id as varchar) as workspace_id,
-    cast(department as varchar) as department,
-    cast(team as varchar) as team,
-    cast(cost_centre as varchar) as cost_centre,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(workspace_id as string) as workspace_id,
+    cast(department as string) as department,
+    cast(team as string) as team,
+    cast(cost_centre as string) as cost_centre,
     cast(is_in_org_mapping as boolean) as is_in_org_mapping,
     cast(first_seen_at as timestamp) as first_seen_at,
     cast(last_seen_at as timestamp) as last_seen_at,
-    cast(primary_provider as varchar) as primary_provider,
-    cast(primary_model as varchar) as primary_model,
+    cast(primary_provider as string) as primary_provider,
+    cast(primary_model as string) as primary_model,
     cast(model_count as bigint) as model_count,
     cast(call_count as bigint) as call_count,
     cast(trace_count as bigint) as trace_count

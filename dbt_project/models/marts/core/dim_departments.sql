@@ -69,7 +69,7 @@ final as (
 )
 
 select
-    cast(department as varchar) as department,
+    cast(department as string) as department,
     cast(first_seen_at as timestamp) as first_seen_at,
     cast(last_seen_at as timestamp) as last_seen_at,
     cast(workspace_count as bigint) as workspace_count,

@@ -76,11 +76,11 @@ final as (
 )
 
 select
-    cast(provider as varchar) as provider,
-    cast(model as varchar) as model,
-    cast(model_key as varchar) as model_key,
-    cast(catalog_provider_id as varchar) as catalog_provider_id,
-    cast(catalog_model_id as varchar) as catalog_model_id,
+    cast(provider as string) as provider,
+    cast(model as string) as model,
+    cast(model_key as string) as model_key,
+    cast(catalog_provider_id as string) as catalog_provider_id,
+    cast(catalog_model_id as string) as catalog_model_id,
     cast(is_priced as boolean) as is_priced,
     cast(priced_calls as bigint) as priced_calls,
     cast(unpriced_calls as bigint) as unpriced_calls,

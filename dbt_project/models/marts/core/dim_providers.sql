@@ -63,8 +63,8 @@ final as (
 )
 
 select
-    cast(provider as varchar) as provider,
-    cast(catalog_provider_id as varchar) as catalog_provider_id,
+    cast(provider as string) as provider,
+    cast(catalog_provider_id as string) as catalog_provider_id,
     cast(model_count as bigint) as model_count,
     cast(agent_count as bigint) as agent_count,
     cast(call_count as bigint) as call_count,

@@ -59,7 +59,7 @@ final as (
 )
 
 select
-    cast(workspace_id as varchar) as workspace_id,
+    cast(workspace_id as string) as workspace_id,
     cast(first_seen_at as timestamp) as first_seen_at,
     cast(last_seen_at as timestamp) as last_seen_at,
     cast(agent_count as bigint) as agent_count,

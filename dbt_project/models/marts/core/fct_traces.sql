@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=trace_keyed_materialization(),
         incremental_strategy='delete+insert',
         unique_key='trace_id',
         on_schema_change='fail'
@@ -144,13 +144,13 @@ joined as (
 final as (
 
     select
-        cast(trace_id as varchar) as trace_id,
-        cast(root_span_id as varchar) as root_span_id,
-        cast(root_agent_id as varchar) as root_agent_id,
-        cast(root_agent_name as varchar) as root_agent_name,
-        cast(workspace_id as varchar) as workspace_id,
-        cast(department as varchar) as department,
-        cast(environment as varchar) as environment,
+        cast(trace_id as string) as trace_id,
+        cast(root_span_id as string) as root_span_id,
+        cast(root_agent_id as string) as root_agent_id,
+        cast(root_agent_name as string) as root_agent_name,
+        cast(workspace_id as string) as workspace_id,
+        cast(department as string) as department,
+        cast(environment as string) as environment,
         cast(started_at as timestamp) as started_at,
         cast(started_at as date) as trace_date,
         cast(duration_ms as double) as duration_ms,

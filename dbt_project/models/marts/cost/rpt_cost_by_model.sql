@@ -44,9 +44,9 @@ final as (
 )
 
 select
-    cast(provider as varchar) as provider,
-    cast(model as varchar) as model,
-    cast(catalog_model_id as varchar) as catalog_model_id,
+    cast(provider as string) as provider,
+    cast(model as string) as model,
+    cast(catalog_model_id as string) as catalog_model_id,
     cast(first_call_date as date) as first_call_date,
     cast(last_call_date as date) as last_call_date,
     agent_count,

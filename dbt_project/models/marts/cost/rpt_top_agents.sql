@@ -89,12 +89,12 @@ final as (
 )
 
 select
-    cast(ranking_window as varchar) as ranking_window,
+    cast(ranking_window as string) as ranking_window,
     cast(cost_rank as bigint) as cost_rank,
-    cast(agent_id as varchar) as agent_id,
-    cast(agent_name as varchar) as agent_name,
-    cast(workspace_id as varchar) as workspace_id,
-    cast(department as varchar) as department,
+    cast(agent_id as string) as agent_id,
+    cast(agent_name as string) as agent_name,
+    cast(workspace_id as string) as workspace_id,
+    cast(department as string) as department,
     cast(calls as bigint) as calls,
     cast(unpriced_calls as bigint) as unpriced_calls,
     cast(total_tokens as bigint) as total_tokens,

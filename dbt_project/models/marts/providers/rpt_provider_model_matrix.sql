@@ -98,8 +98,8 @@ final as (
 )
 
 select
-    cast(provider as varchar) as provider,
-    cast(model as varchar) as model,
+    cast(provider as string) as provider,
+    cast(model as string) as model,
     cast(calls as bigint) as calls,
     cast(share_of_calls as double) as share_of_calls,
     cast(unpriced_calls as bigint) as unpriced_calls,

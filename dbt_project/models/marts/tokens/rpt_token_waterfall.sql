@@ -67,7 +67,7 @@ steps as (
     select
         1 as step_order,
         'input_total' as step,
-        cast(null as varchar) as parent_step,
+        cast(null as string) as parent_step,
         'total' as step_kind
     union all
     select
@@ -193,14 +193,14 @@ final as (
 )
 
 select
-    cast(period_grain as varchar) as period_grain,
+    cast(period_grain as string) as period_grain,
     cast(period_start as date) as period_start,
-    cast(scope as varchar) as scope,
-    cast(scope_id as varchar) as scope_id,
+    cast(scope as string) as scope,
+    cast(scope_id as string) as scope_id,
     cast(step_order as integer) as step_order,
-    cast(step as varchar) as step,
-    cast(parent_step as varchar) as parent_step,
-    cast(step_kind as varchar) as step_kind,
+    cast(step as string) as step,
+    cast(parent_step as string) as parent_step,
+    cast(step_kind as string) as step_kind,
     cast(tokens as bigint) as tokens,
     cast(cost_usd as {{ money_type() }}) as cost_usd,
     cast(share_of_cascade_tokens as double) as share_of_cascade_tokens,

@@ -199,7 +199,7 @@ final as (
 )
 
 select
-    cast(period as varchar) as period,
+    cast(period as string) as period,
     cast(period_order as integer) as period_order,
     cast(as_of_date as date) as as_of_date,
     cast(period_start as date) as period_start,

@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=replace_days_strategy(),
         unique_key='call_date',
+        partition_by=['call_date'],
         on_schema_change='fail'
     )
 }}

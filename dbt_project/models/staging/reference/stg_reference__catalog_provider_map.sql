@@ -8,8 +8,8 @@ with source as (
 renamed as (
 
     select
-        cast(otel_provider as varchar) as otel_provider,
-        cast(catalog_provider_id as varchar) as catalog_provider_id
+        cast(otel_provider as string) as otel_provider,
+        cast(catalog_provider_id as string) as catalog_provider_id
     from source
 
 )
