@@ -14,8 +14,10 @@
         cast(sum(visible_output_tokens) as bigint) as visible_output_tokens,
         cast(sum(total_tokens) as bigint) as total_tokens,
         -- summed in DECIMAL: a DOUBLE sum depends on the order the rows arrive in,
-        -- which would make a rebuild differ from an incremental run in the last bits
-        cast(avg(cast(duration_ms as decimal(38, 6))) as double) as latency_mean_ms,
+        -- which would make a rebuild differ from an incremental run in the last bits;
+        -- divided as DOUBLE, because engines differ in the scale of a DECIMAL mean
+        -- (Spark rounds it to 10 places first, DuckDB does not)
+        cast(sum(cast(duration_ms as decimal(38, 6))) as double) / count(duration_ms) as latency_mean_ms,
         cast({{ percentile_cont('duration_ms', 0.5, together_with=[0.95, 0.99]) }} as double) as latency_p50_ms,
         cast({{ percentile_cont('duration_ms', 0.95, together_with=[0.5, 0.99]) }} as double) as latency_p95_ms,
         cast({{ percentile_cont('duration_ms', 0.99, together_with=[0.5, 0.95]) }} as double) as latency_p99_ms,

@@ -472,10 +472,10 @@ final as (
 )
 
 select
-    cast(agent_id as varchar) as agent_id,
-    cast(candidate_provider as varchar) as candidate_provider,
-    cast(candidate_model as varchar) as candidate_model,
-    cast(candidate_service_tier as varchar) as candidate_service_tier,
+    cast(agent_id as string) as agent_id,
+    cast(candidate_provider as string) as candidate_provider,
+    cast(candidate_model as string) as candidate_model,
+    cast(candidate_service_tier as string) as candidate_service_tier,
     cast(window_start_date as date) as window_start_date,
     cast(window_end_date as date) as window_end_date,
     cast(is_current as boolean) as is_current,

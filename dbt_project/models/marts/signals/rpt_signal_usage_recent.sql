@@ -39,7 +39,8 @@ usage as (
 
     select
         agent_id,
-        any_value(workspace_id) as workspace_id,
+        -- an agent on several workspaces: the first by name, the same on every engine and run
+        min(workspace_id) as workspace_id,
         provider,
         coalesce(catalog_model_id, response_model, request_model) as model,
         operation,
@@ -52,7 +53,8 @@ usage as (
             median(duration_ms) filter (where time_to_first_token_ms is not null),
             median(duration_ms)
         ) as latency_ms,
-        avg(case when time_to_first_token_ms is null then 1.0 else 0.0 end) as nonstreamed_share,
+        -- a DOUBLE division: engines differ in the scale of a DECIMAL mean
+        cast(sum(case when time_to_first_token_ms is null then 1 else 0 end) as double) / count(*) as nonstreamed_share,
         cast(sum(input_tokens) as double) as input_tokens,
         cast(sum(uncached_input_tokens) as double) as uncached_input_tokens,
         cast(sum(cache_read_tokens) as double) as cache_read_tokens,
