@@ -24,12 +24,14 @@
 
 {#- Cost of `tokens` at `price_per_mtok` USD per million tokens, as money.
     Exact decimal arithmetic: multiplying by 0.000001 keeps a decimal on every
-    engine, where dividing by 1e6 turns DuckDB decimals into doubles. -#}
-{% macro token_cost(tokens, price_per_mtok) -%}
-    {{ return(adapter.dispatch('token_cost', 'agentledger')(tokens, price_per_mtok)) }}
+    engine, where dividing by 1e6 turns DuckDB decimals into doubles. One
+    call's tokens are narrow (18 digits, the fast path); `summed=true` widens
+    them for token sums, whose product with a price can pass 18 digits. -#}
+{% macro token_cost(tokens, price_per_mtok, summed=false) -%}
+    {{ return(adapter.dispatch('token_cost', 'agentledger')(tokens, price_per_mtok, summed)) }}
 {%- endmacro %}
-{% macro default__token_cost(tokens, price_per_mtok) -%}
-    cast(cast({{ tokens }} as decimal(18,0)) * {{ price_per_mtok }} * cast(0.000001 as decimal(7,6)) as {{ money_type() }})
+{% macro default__token_cost(tokens, price_per_mtok, summed=false) -%}
+    cast(cast({{ tokens }} as decimal({{ 38 if summed else 18 }},0)) * {{ price_per_mtok }} * cast(0.000001 as decimal(7,6)) as {{ money_type() }})
 {%- endmacro %}
 
 {#- Timestamp truncated to the hour. -#}

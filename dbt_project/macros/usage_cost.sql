@@ -2,10 +2,11 @@
     A usage type without its own price is billed at its parent's rate, as the
     catalog does: cache reads and writes at the input rate, reasoning at the
     output rate; no price at all costs 0 (the caller says whether the call was
-    priced). `prices` qualifies the band's price columns (e.g. 'bands.'): the
+    priced). `summed`: the tokens are a sum over calls (token_cost). `prices`
+    qualifies the band's price columns (e.g. 'bands.'): the
     call fact (int_llm_calls_priced) and the what-if re-pricing
     (rpt_agent_workload_repricing) both price with this one rule. -#}
-{% macro usage_cost(usage_type, tokens, prices='') -%}
+{% macro usage_cost(usage_type, tokens, prices='', summed=false) -%}
     {%- set fallbacks = {
         'input': ['input'],
         'cache_read': ['cache_read', 'input'],
@@ -20,5 +21,5 @@
     {%- for kind in fallbacks[usage_type] -%}
         {%- do rates.append(prices ~ kind ~ '_price_per_mtok') -%}
     {%- endfor -%}
-    {{ token_cost(tokens, 'coalesce(' ~ (rates | join(', ')) ~ ', cast(0 as ' ~ price_type() ~ '))') }}
+    {{ token_cost(tokens, 'coalesce(' ~ (rates | join(', ')) ~ ', cast(0 as ' ~ price_type() ~ '))', summed) }}
 {%- endmacro %}

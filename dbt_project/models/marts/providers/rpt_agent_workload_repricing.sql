@@ -310,11 +310,11 @@ buckets_priced as (
         agent_buckets.calls,
         bands.provider_key is not null as is_priced,
         coalesce(bands.is_long_context_tier, false) as is_long_context_tier,
-        {{ usage_cost('input', 'agent_buckets.uncached_input_tokens', 'bands.') }} as uncached_input_cost,
-        {{ usage_cost('cache_read', 'agent_buckets.cache_read_tokens', 'bands.') }} as cache_read_cost,
-        {{ usage_cost('cache_write', 'agent_buckets.cache_write_tokens', 'bands.') }} as cache_write_cost,
-        {{ usage_cost('output', 'agent_buckets.visible_output_tokens', 'bands.') }} as output_cost,
-        {{ usage_cost('reasoning', 'agent_buckets.reasoning_tokens', 'bands.') }} as reasoning_cost
+        {{ usage_cost('input', 'agent_buckets.uncached_input_tokens', 'bands.', summed=true) }} as uncached_input_cost,
+        {{ usage_cost('cache_read', 'agent_buckets.cache_read_tokens', 'bands.', summed=true) }} as cache_read_cost,
+        {{ usage_cost('cache_write', 'agent_buckets.cache_write_tokens', 'bands.', summed=true) }} as cache_write_cost,
+        {{ usage_cost('output', 'agent_buckets.visible_output_tokens', 'bands.', summed=true) }} as output_cost,
+        {{ usage_cost('reasoning', 'agent_buckets.reasoning_tokens', 'bands.', summed=true) }} as reasoning_cost
     from agent_candidates
     inner join agent_buckets
         on agent_candidates.agent_id = agent_buckets.agent_id
