@@ -171,3 +171,18 @@
 {%- endmacro %}
 {% macro default__trace_keyed_materialization() -%} {{ return('incremental') }} {%- endmacro %}
 {% macro spark__trace_keyed_materialization() -%} {{ return('table') }} {%- endmacro %}
+
+{#- The rows a data test with a `where` config checks (dbt's get_where_subquery).
+    Spark reads `from t where (cond)` as the alias `where` with a column list,
+    so the relation gets an explicit alias first. -#}
+{% macro spark__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} as unfiltered_rows where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
