@@ -172,17 +172,8 @@
 {% macro default__trace_keyed_materialization() -%} {{ return('incremental') }} {%- endmacro %}
 {% macro spark__trace_keyed_materialization() -%} {{ return('table') }} {%- endmacro %}
 
-{#- The rows a data test with a `where` config checks (overrides dbt's
-    get_where_subquery; the root project's macro of that name wins). Spark
-    reads `from t where (cond)` as the alias `where` with a column list, so
-    there the relation gets an explicit alias first. -#}
-{% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
-    {%- if not where -%}
-        {%- do return(relation) -%}
-    {%- endif -%}
-    {%- set alias = adapter.dispatch('filtered_relation_alias', 'agentledger')() -%}
-    {%- do return('(select * from ' ~ relation ~ alias ~ ' where ' ~ where ~ ') dbt_subquery') -%}
-{%- endmacro %}
+{#- The alias of the relation a filtered data test reads (test_window.sql's
+    get_where_subquery): Spark reads `from t where (cond)` as an alias named
+    `where` with a column list, so there the relation gets one first. -#}
 {% macro default__filtered_relation_alias() -%} {{ return('') }} {%- endmacro %}
 {% macro spark__filtered_relation_alias() -%} {{ return(' as unfiltered_rows') }} {%- endmacro %}

@@ -29,7 +29,8 @@
         ) -%}
     {%- endif -%}
     {%- if filters -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ filters | join(' and ') ~ ') dbt_subquery') -%}
+        {%- set alias = adapter.dispatch('filtered_relation_alias', 'agentledger')() -%}
+        {%- do return('(select * from ' ~ relation ~ alias ~ ' where ' ~ filters | join(' and ') ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
