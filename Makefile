@@ -29,11 +29,11 @@ MANIFEST := dbt_project/target/manifest.json
 demo: setup reports-deps
 	$(VENV)/bin/agentledger demo
 
-## test: set up, then run the full test suite (unit, graph, end-to-end, browser); CI runs it after `make lint`
-test: setup reports-deps browser
-	$(PY) -m pytest tests -q --durations=25 -m "not spark"
+## test: set up, then run the full test suite (unit, graph, end-to-end, browser, the Spark equivalence test); CI runs it after `make lint`
+test: setup reports-deps browser setup-spark
+	$(PY) -m pytest tests -q --durations=25
 
-## test-spark: the DuckDB-vs-Spark equivalence test (installs Java and the Spark engine first); not yet part of `make test`
+## test-spark: the DuckDB-vs-Spark equivalence test alone (installs Java and the Spark engine first)
 test-spark: setup setup-spark
 	$(PY) -m pytest tests -q -m spark
 
