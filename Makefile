@@ -11,6 +11,8 @@ UV_VERSION := 0.13.8
 DATA_DIR ?= $(CURDIR)/data
 DAGSTER_PORT ?= 3000
 REPORT_PORT ?= 3001
+# Workers for `make test` (pytest-xdist); tests that share a build stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 export AGENTLEDGER_DATA_DIR ?= $(DATA_DIR)
 export DAGSTER_HOME := $(AGENTLEDGER_DATA_DIR)/dagster_home
@@ -29,9 +31,10 @@ MANIFEST := dbt_project/target/manifest.json
 demo: setup reports-deps
 	$(VENV)/bin/agentledger demo
 
-## test: set up, then run the full test suite (unit, graph, end-to-end, browser, the Spark equivalence test); CI runs it after `make lint`
+## test: set up, then run the full test suite (unit, graph, end-to-end, browser, the Spark equivalence test) on
+## TEST_WORKERS pytest-xdist workers; CI runs it after `make lint`
 test: setup reports-deps browser setup-spark
-	$(PY) -m pytest tests -q --durations=25
+	$(PY) -m pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
 
 ## test-spark: the DuckDB-vs-Spark equivalence test alone (installs Java and the Spark engine first)
 test-spark: setup setup-spark

@@ -397,7 +397,7 @@ def edge_runs(tmp_path_factory) -> Iterator[EdgeRuns]:
         yield EdgeRuns(tmp_path_factory.mktemp("edge_data"))
 
 
-@pytest.mark.parametrize("name", [d.name for d in DATASETS])
+@pytest.mark.parametrize("name", [pytest.param(d.name, marks=pytest.mark.same_worker(d.name)) for d in DATASETS])
 def test_pipeline_publishes_on_edge_data(edge_runs, name):
     run = edge_runs[name]
     assert run.success and not run.failures, "\n\n".join(run.failures)
@@ -414,6 +414,7 @@ def test_pipeline_publishes_on_edge_data(edge_runs, name):
     assert failed == []
 
 
+@pytest.mark.same_worker("one_agent_gap_short")
 def test_signals_say_why_history_is_too_short(edge_runs):
     """Less history than the forecaster and the anomaly baseline need: said, not failed."""
     run = edge_runs["one_agent_gap_short"]
@@ -427,6 +428,7 @@ def test_signals_say_why_history_is_too_short(edge_runs):
     assert "too short" in run.metadata["signals/forecast_backtest"]["note"]
 
 
+@pytest.mark.same_worker("one_call")
 def test_budgets_without_traffic_and_invalid_rows_do_not_fail_the_run(edge_runs):
     run = edge_runs["one_call"]
     status = dict(run.query("select budget_id, status from signals.budget_status"))
@@ -448,6 +450,7 @@ def test_budgets_without_traffic_and_invalid_rows_do_not_fail_the_run(edge_runs)
     assert "no-traffic-budgets" in html and "budget-errors" in html
 
 
+@pytest.mark.same_worker("one_day")
 def test_a_first_run_without_reference_files_has_no_budgets(edge_runs):
     run = edge_runs["one_day"]
     assert run.query("select count(*) from signals.budget_status") == [(0,)]
