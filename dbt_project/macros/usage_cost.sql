@@ -23,3 +23,18 @@
     {%- endfor -%}
     {{ token_cost(tokens, 'coalesce(' ~ (rates | join(', ')) ~ ', cast(0 as ' ~ price_type() ~ '))', summed) }}
 {%- endmacro %}
+
+{#- The join condition that picks a price band for a call: valid on the call's
+    date (valid_from inclusive, valid_to exclusive), its daily window holding
+    the call's second of the day, and its input-size band holding the call's
+    input tokens (floor exclusive, ceiling inclusive). `bands` is the band
+    relation's alias. The call fact prices each call with it, the what-if
+    re-pricing each bucket (a bucket lies wholly inside one band). -#}
+{% macro price_band_holds(bands, price_date, second_of_day, input_tokens) -%}
+    {{ price_date }} >= {{ bands }}.valid_from
+    and {{ price_date }} < {{ bands }}.valid_to
+    and {{ second_of_day }} >= {{ bands }}.daily_from_second
+    and {{ second_of_day }} < {{ bands }}.daily_to_second
+    and {{ input_tokens }} > {{ bands }}.band_floor_tokens
+    and {{ input_tokens }} <= {{ bands }}.band_ceiling_tokens
+{%- endmacro %}

@@ -136,22 +136,16 @@ spans_with_bands as (
         on spans_matched.custom_provider_key = custom_bands.provider_key
         and spans_matched.custom_model_key = custom_bands.model_key
         and spans_matched.custom_price_tier = custom_bands.service_tier
-        and spans_matched.call_date >= custom_bands.valid_from
-        and spans_matched.call_date < custom_bands.valid_to
-        and spans_matched.call_second_of_day >= custom_bands.daily_from_second
-        and spans_matched.call_second_of_day < custom_bands.daily_to_second
-        and spans_matched.input_tokens > custom_bands.band_floor_tokens
-        and spans_matched.input_tokens <= custom_bands.band_ceiling_tokens
+        and {{ price_band_holds(
+            'custom_bands', 'spans_matched.call_date', 'spans_matched.call_second_of_day', 'spans_matched.input_tokens'
+        ) }}
     left join catalog_bands
         on spans_matched.price_provider_id = catalog_bands.provider_key
         and spans_matched.catalog_model_id = catalog_bands.model_key
         and spans_matched.catalog_price_tier = catalog_bands.service_tier
-        and spans_matched.call_date >= catalog_bands.valid_from
-        and spans_matched.call_date < catalog_bands.valid_to
-        and spans_matched.call_second_of_day >= catalog_bands.daily_from_second
-        and spans_matched.call_second_of_day < catalog_bands.daily_to_second
-        and spans_matched.input_tokens > catalog_bands.band_floor_tokens
-        and spans_matched.input_tokens <= catalog_bands.band_ceiling_tokens
+        and {{ price_band_holds(
+            'catalog_bands', 'spans_matched.call_date', 'spans_matched.call_second_of_day', 'spans_matched.input_tokens'
+        ) }}
 
 ),
 

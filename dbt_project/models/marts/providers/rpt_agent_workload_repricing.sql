@@ -322,12 +322,9 @@ buckets_priced as (
         on agent_candidates.provider_key = bands.provider_key
         and agent_candidates.model_key = bands.model_key
         and agent_candidates.service_tier = bands.service_tier
-        and agent_buckets.price_date >= bands.valid_from
-        and agent_buckets.price_date < bands.valid_to
-        and agent_buckets.slice_from_second >= bands.daily_from_second
-        and agent_buckets.slice_from_second < bands.daily_to_second
-        and agent_buckets.bucket_floor_tokens + 1 > bands.band_floor_tokens
-        and agent_buckets.bucket_floor_tokens + 1 <= bands.band_ceiling_tokens
+        and {{ price_band_holds(
+            'bands', 'agent_buckets.price_date', 'agent_buckets.slice_from_second', 'agent_buckets.bucket_floor_tokens + 1'
+        ) }}
 
 ),
 
@@ -373,12 +370,9 @@ used_models_repriced as (
         on workload_buckets.used_provider = bands.provider_key
         and workload_buckets.used_model = bands.model_key
         and workload_buckets.used_service_tier = bands.service_tier
-        and workload_buckets.price_date >= bands.valid_from
-        and workload_buckets.price_date < bands.valid_to
-        and workload_buckets.slice_from_second >= bands.daily_from_second
-        and workload_buckets.slice_from_second < bands.daily_to_second
-        and workload_buckets.bucket_floor_tokens + 1 > bands.band_floor_tokens
-        and workload_buckets.bucket_floor_tokens + 1 <= bands.band_ceiling_tokens
+        and {{ price_band_holds(
+            'bands', 'workload_buckets.price_date', 'workload_buckets.slice_from_second', 'workload_buckets.bucket_floor_tokens + 1'
+        ) }}
     where workload_buckets.used_provider is not null
     group by
         workload_buckets.agent_id,
