@@ -25,31 +25,21 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 
 from benchmarks.record import record_section
+from orchestration.dagster_dev import BIN, dagster_dev
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 SITE_JOB = "agentledger_report_site"
 QUERYABLE_TIMEOUT_S = 600
 SITE_TIMEOUT_S = 900
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_env(data_dir: Path, calls: int) -> dict[str, str]:
@@ -138,31 +128,6 @@ def site_builds(home: Path) -> list[tuple[float, float]]:
         return [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time]
 
 
-def wait_for_webserver(port: int, proc: subprocess.Popen, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
-                return
-        except OSError:
-            time.sleep(2)
-    raise TimeoutError(f"the Dagster webserver did not answer on port {port} within {timeout_s} s")
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """Stop `dagster dev` and everything it started (its own process group)."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300_000, help="LLM calls in the demo warehouse")
@@ -177,18 +142,7 @@ def main() -> None:
         subprocess.run([str(BIN / "agentledger"), "demo"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"demo warehouse ({args.calls:,} calls) built in {time.monotonic() - started:.0f} s", flush=True)
 
-        port = free_port()
-        log = (data_dir / "logs" / "dagster-dev.log").open("w")
-        dev = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for_webserver(port, dev)
+        with dagster_dev(env, data_dir / "logs" / "dagster-dev.log"):
             subprocess.run(
                 [str(BIN / "dagster"), "sensor", "start", "landing_sensor"],
                 cwd=REPO,
@@ -228,9 +182,6 @@ def main() -> None:
                 time.sleep(5)
             for d in drops:
                 d["site"] = min(end for start, end in builds if start >= d["queryable"])
-        finally:
-            stop_group(dev)
-            log.close()
 
     load = os.getloadavg()
     to_query = [d["queryable"] - d["dropped"] for d in drops]

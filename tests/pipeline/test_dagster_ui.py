@@ -9,21 +9,17 @@ landing folder, whose materialisations, check results and tags the UI shows.
 """
 
 import datetime as dt
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from generators import GeneratorConfig, generate_traces
+from orchestration.dagster_dev import DagsterDevError, dagster_dev, graphql
 from orchestration.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -38,31 +34,12 @@ UNREACHABLE_WEBHOOK = "http://127.0.0.1:9/agentledger-test"
 FIRST_PARTITION = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
-
-
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("ui") / "data"
     home = data_dir / "dagster_home"
     home.mkdir(parents=True)
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
     env = {
         **os.environ,
         "AGENTLEDGER_DATA_DIR": str(data_dir),
@@ -73,43 +50,16 @@ def dagster_ui(tmp_path_factory):
         # As `make dev` does: dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    log = (data_dir / "dagster-dev.log").open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        try:
-            status = _graphql(port, "{ version }")
-            if status.get("version"):
-                # The code location loads after the server answers.
-                nodes = _graphql(port, "{ assetNodes { assetKey { path } } }")["assetNodes"]
-                if nodes:
-                    break
-        except (OSError, AssertionError, KeyError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            pytest.fail(f"dagster dev did not come up: {(data_dir / 'dagster-dev.log').read_text()[-3000:]}")
-        time.sleep(2)
-    yield port, data_dir
-    os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    log.close()
+        with dagster_dev(env, data_dir / "dagster-dev.log", startup_timeout_s=STARTUP_TIMEOUT_S) as dev:
+            yield dev.port, data_dir
+    except DagsterDevError as exc:
+        pytest.fail(str(exc))
 
 
 def test_ui_lists_the_asset_graph(dagster_ui):
     port, _ = dagster_ui
-    nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName isPartitioned } }")["assetNodes"]
+    nodes = graphql(port, "{ assetNodes { assetKey { path } groupName isPartitioned } }")["assetNodes"]
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
     assert by_key["raw/trace_spans"]["isPartitioned"] is True
     assert by_key["raw/trace_spans"]["groupName"] == "ingest"
@@ -121,7 +71,7 @@ def test_ui_lists_the_asset_graph(dagster_ui):
 def test_partitions_run_from_the_configured_start_to_today(dagster_ui):
     port, _ = dagster_ui
     query = '{ assetNodeOrError(assetKey: {path: ["raw", "trace_spans"]}) { ... on AssetNode { partitionKeys } } }'
-    keys = _graphql(port, query)["assetNodeOrError"]["partitionKeys"]
+    keys = graphql(port, query)["assetNodeOrError"]["partitionKeys"]
     assert keys[0] == FIRST_PARTITION.isoformat()
     assert keys[-1] == dt.datetime.now(dt.UTC).date().isoformat()
     assert len(keys) == 31
@@ -140,13 +90,13 @@ mutation Launch($params: ExecutionParams!) {
 
 
 def _launch_and_wait(port: int, params: dict, timeout_s: float) -> str:
-    launched = _graphql(port, LAUNCH, {"params": params})["launchRun"]
+    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     deadline = time.monotonic() + timeout_s
     status = None
     while time.monotonic() < deadline:
-        status = _graphql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", {"id": run_id})[
+        status = graphql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }", {"id": run_id})[
             "runOrError"
         ]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
@@ -179,7 +129,7 @@ def pipeline_run(dagster_ui, demo_days):
     """
     port, _ = dagster_ui
     first, last = demo_days
-    nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    nodes = graphql(port, "{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
     selection = [
         {"path": n["assetKey"]["path"]}
         for n in nodes
@@ -222,7 +172,7 @@ ASSET_CATALOG = """
 
 def test_every_asset_has_a_description_an_owner_and_kinds(dagster_ui):
     port, _ = dagster_ui
-    nodes = [n for n in _graphql(port, ASSET_CATALOG)["assetNodes"] if n["isMaterializable"]]
+    nodes = [n for n in graphql(port, ASSET_CATALOG)["assetNodes"] if n["isMaterializable"]]
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
     for key, node in by_key.items():
         assert node["description"], f"{key}: no description"
@@ -239,7 +189,7 @@ def test_every_asset_has_a_description_an_owner_and_kinds(dagster_ui):
 
 def test_every_check_has_a_description_and_a_readable_name(dagster_ui):
     port, _ = dagster_ui
-    nodes = _graphql(port, ASSET_CATALOG)["assetNodes"]
+    nodes = graphql(port, ASSET_CATALOG)["assetNodes"]
     checks = {
         ("/".join(n["assetKey"]["path"]), c["name"]): c["description"]
         for n in nodes
@@ -259,7 +209,7 @@ def test_every_check_has_a_description_and_a_readable_name(dagster_ui):
 
 def test_failure_alert_sensor_is_on_when_a_webhook_is_configured(dagster_ui):
     port, _ = dagster_ui
-    sensor = _graphql(
+    sensor = graphql(
         port,
         """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
             ... on Sensor { sensorState { status } } } }""",
@@ -280,7 +230,7 @@ query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
 
 
 def _latest_metadata(port: int, key: str) -> tuple[str, dict]:
-    materializations = _graphql(port, LATEST_MATERIALIZATION, {"key": {"path": key.split("/")}})["assetOrError"][
+    materializations = graphql(port, LATEST_MATERIALIZATION, {"key": {"path": key.split("/")}})["assetOrError"][
         "assetMaterializations"
     ]
     assert materializations, f"{key} was never materialised"
@@ -318,7 +268,7 @@ def test_materialisations_carry_row_counts_and_report_previews(dagster_ui, pipel
 def test_dbt_check_results_reach_their_readable_checks(dagster_ui, pipeline_run):
     port, _ = dagster_ui
     run_id, _, _ = pipeline_run
-    executions = _graphql(
+    executions = graphql(
         port,
         """query($key: AssetKeyInput!, $name: String!) {
             assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) { runId status } }""",
@@ -330,7 +280,7 @@ def test_dbt_check_results_reach_their_readable_checks(dagster_ui, pipeline_run)
 def test_run_tags_name_its_days_and_files(dagster_ui, pipeline_run):
     port, _ = dagster_ui
     run_id, first, last = pipeline_run
-    tags = _graphql(
+    tags = graphql(
         port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }", {"id": run_id}
     )["runOrError"]["tags"]
     by_key = {t["key"]: t["value"] for t in tags}
