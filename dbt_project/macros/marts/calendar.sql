@@ -68,3 +68,11 @@
 {% macro spark__date_series(start_date, end_date) -%}
     select explode(sequence(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day)) as date_day
 {%- endmacro %}
+
+{#- The day before the recommendations' window: the window is the
+    `recommendation_window_days` days up to and including `last_date` (an
+    expression, usually max(call_date)), i.e. call_date > this day. The
+    recommendation signals and the what-if re-pricing share this window. -#}
+{% macro recommendation_window_after(last_date) -%}
+    {{ add_days(last_date, -(var('recommendation_window_days') | int)) }}
+{%- endmacro %}

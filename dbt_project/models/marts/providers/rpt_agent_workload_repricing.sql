@@ -45,7 +45,7 @@ catalog_tiers as (
 window_bounds as (
 
     select
-        {{ add_days('max(call_date)', -(var('recommendation_window_days') | int)) }} as after_date,
+        {{ recommendation_window_after('max(call_date)') }} as after_date,
         max(call_date) as window_end_date
     from calls
 

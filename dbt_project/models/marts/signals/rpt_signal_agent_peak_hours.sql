@@ -10,7 +10,7 @@ with calls as (
 window_start as (
 
     select
-        {{ add_days('max(call_date)', -(var('recommendation_window_days') | int)) }} as after_date
+        {{ recommendation_window_after('max(call_date)') }} as after_date
     from calls
 
 ),
