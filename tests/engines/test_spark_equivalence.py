@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from engine_tables import differences, needs_spark
 
 from generators import GeneratorConfig, generate_traces
 from orchestration.dbt_invocation import window_env
@@ -54,14 +55,6 @@ LATE_DAY = START + dt.timedelta(days=8)
 NEW_DAY = START + dt.timedelta(days=9)
 REPRICE_FROM = LATE_DAY
 DBT = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[2] / ".venv")) / "bin" / "dbt"
-# Engine-neutral form of a value: decimals and doubles rounded to 1e-9.
-ROUNDED = ("DECIMAL", "DOUBLE", "FLOAT", "REAL")
-
-
-def _needs_spark() -> None:
-    pytest.importorskip("pyspark", reason="the Spark engine is not installed: run `make setup-spark`")
-    if shutil.which("java") is None:
-        pytest.skip("no Java runtime for Spark: run `make setup-spark` (Debian's openjdk-17-jre-headless)")
 
 
 def _dbt(project: Path, settings: Settings, engine: str, args: list[str], window: tuple[str, str] | None) -> float:
@@ -122,40 +115,8 @@ def _reprice(seeds: Path, con: duckdb.DuckDBPyConnection) -> str:
     return f"{provider}/{model}"
 
 
-def _neutral(column: str, sql_type: str) -> str:
-    quoted = '"' + column.replace('"', '""') + '"'
-    if sql_type.startswith(ROUNDED):
-        return f"round(cast({quoted} as double), 9) as {quoted}"
-    if sql_type.startswith("TIMESTAMP"):
-        return f"cast({quoted} as timestamp) as {quoted}"
-    if sql_type in ("INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT"):
-        return f"cast({quoted} as bigint) as {quoted}"
-    return quoted
-
-
-def _differences(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Rows of `table` in one engine's copy and not the other's (EXCEPT ALL both ways)."""
-    described = {
-        side: dict(con.execute(f"select column_name, column_type from (describe {side}.{table})").fetchall())
-        for side in ("duck", "spark")
-    }
-    if set(described["duck"]) != set(described["spark"]):
-        return [f"columns differ: duckdb {sorted(described['duck'])} vs spark {sorted(described['spark'])}"]
-    columns = sorted(described["duck"])
-    problems = []
-    for left, right in (("duck", "spark"), ("spark", "duck")):
-        select_left = ", ".join(_neutral(c, described[left][c]) for c in columns)
-        select_right = ", ".join(_neutral(c, described[right][c]) for c in columns)
-        query = f"select {select_left} from {left}.{table} except all select {select_right} from {right}.{table}"
-        extra = con.execute(f"select count(*) from ({query})").fetchone()[0]
-        if extra:
-            sample = con.execute(f"{query} limit 3").fetchall()
-            problems.append(f"{extra} rows only on {left}, e.g. {sample}")
-    return problems
-
-
 def test_marts_are_equal_on_duckdb_and_spark(tmp_path):
-    _needs_spark()
+    needs_spark()
     data_dir = tmp_path / "data"
     held = tmp_path / "held_back"
     settings = dataclasses.replace(load_settings(), data_dir=data_dir, warehouse_path=data_dir / "warehouse.duckdb")
@@ -235,6 +196,6 @@ def test_marts_are_equal_on_duckdb_and_spark(tmp_path):
             f"{side}: the custom price for {repriced} from {REPRICE_FROM} priced {custom} calls (after, before)"
         )
 
-    problems = {table: diff for table in sorted(tables["duck"]) if (diff := _differences(con, table))}
+    problems = {table: diff for table in sorted(tables["duck"]) if (diff := differences(con, table))}
     print("dbt seconds:", {k: round(v, 1) for k, v in timings.items()})
     assert not problems, "\n".join(f"{table}: {'; '.join(diff)}" for table, diff in problems.items())
