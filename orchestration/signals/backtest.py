@@ -13,7 +13,9 @@ origin leaves realised errors, one per day ahead, on the log scale
 its recent week-on-week noise plus a share for the level's drift), they are
 pooled per method over every backtested scope. An interval at level L is the
 forecast times the exponentials of the scope's scale times the split-conformal
-quantiles (1 - L) / 2 and (1 + L) / 2 of those scores (`conformal_quantiles`). In the backtest, the interval of a cut-off is
+quantiles (1 - L) / 2 and (1 + L) / 2 of those scores (`conformal_quantiles`), L
+corrected per scope level by the coverage such intervals realised there
+(`corrected_levels`). In the backtest, the interval of a cut-off is
 calibrated only on the errors that had been realised by that cut-off (earlier
 origins, days up to the cut-off), so its coverage is measured on days the
 calibration never saw; a cut-off with fewer than `min_calibration_scores`
