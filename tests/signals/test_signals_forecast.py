@@ -6,6 +6,7 @@ from orchestration.signals.backtest import (
     calibrated_bounds,
     choose_method,
     conformal_quantiles,
+    corrected_levels,
     coverage,
     error_offset,
     error_scale,
@@ -183,6 +184,43 @@ def test_error_scale_follows_each_scopes_own_noise_from_its_recent_history():
     assert error_scale(mixed, 1.0, config) == error_scale(calm[35:], 1.0, config)
     assert error_scale(np.full(70, 5.0), 1.0, config) == config.level_error_scale  # no noise: the level's share
     assert error_scale(calm[:10], 1.0, config) == 1.0  # too short to tell: unscaled
+
+
+def _level_pool(seed: int, wide_sd: float, calm_sd: float) -> pd.DataFrame:
+    """Scores of weekly origins, 14 days each, of 10 scopes in a "wide" level and 10 in a "calm" one, centred on 0."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(8):
+        origin = pd.Timestamp("2026-01-04") + pd.Timedelta(days=7 * i)
+        days = origin + pd.to_timedelta(np.arange(1, 15), unit="D")
+        for scope_type, sd in (("wide", wide_sd), ("calm", calm_sd)):
+            for _ in range(10):
+                frames.append(
+                    pd.DataFrame(
+                        {"origin": origin, "day": days, "error": rng.normal(0, sd, 14), "scope_type": scope_type}
+                    )
+                )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_corrected_levels_follow_each_scope_levels_realised_coverage():
+    """A level whose errors are narrower than the pool's gets a lower quantile level, a wider one a higher."""
+    config = BacktestConfig()
+    pool = _level_pool(seed=3, wide_sd=1.0, calm_sd=0.3)
+    cutoff = pd.Timestamp("2026-03-01")
+    calm, wide = corrected_levels(pool, cutoff, "calm", config), corrected_levels(pool, cutoff, "wide", config)
+    assert calm["80"] < 0.80 and calm["95"] < 0.95 and wide["80"] > 0.80 and wide["95"] > 0.95
+    # Half the replayed shift, at most 0.15, never past the grid's 0.995.
+    assert 0.80 - config.max_level_shift <= calm["80"] and wide["95"] <= 0.995
+    full = corrected_levels(pool, cutoff, "calm", BacktestConfig(level_correction_weight=1.0))
+    assert full["80"] < calm["80"]
+    assert corrected_levels(pool, cutoff, "calm", BacktestConfig(level_correction=False)) == {"80": 0.80, "95": 0.95}
+    # A day after the second origin: 10 held-out errors of the level, fewer than `min_level_scores`: nominal.
+    assert corrected_levels(pool, pd.Timestamp("2026-01-12"), "calm", config) == {"80": 0.80, "95": 0.95}
+    # Errors realised after the cut-off change nothing.
+    spoiled = pool.copy()
+    spoiled.loc[spoiled["day"] > cutoff, "error"] *= 50.0
+    assert corrected_levels(spoiled, cutoff, "calm", config) == calm
 
 
 def test_backtest_forecasts_never_see_their_evaluation_window():

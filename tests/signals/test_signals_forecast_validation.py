@@ -5,9 +5,18 @@ defaults on the session's `validation-small` warehouse (conftest.py, the one
 the anomaly validation test reads): every method at every origin, intervals
 calibrated on past cut-offs only, a method chosen per scope. The chosen
 methods' mean coverage must meet the target at every scope level: 75-85 %
-for the 80 % interval, at least 90 % for the 95 % one. The lower bounds hold
-(no level's intervals are too narrow); the 80 % interval's upper bound does
-not yet hold at every level, which the strict xfail records.
+for the 80 % interval, at least 90 % for the 95 % one.
+
+On the full `validation` data it does (docs/signals.md: 78.6-84.4 % and
+94.0-98.1 %). On this small version the lower bounds hold, and the 80 %
+interval's upper bound does not at two levels, which the strict xfail
+records: the total is one scope over a handful of cut-offs, and every method
+covers 86-89 % of its days (86.2 % chosen); the top-5 agents, with a third
+of the full data's traffic, are so noisy that the choice (the lowest error
+among the methods in the band, or overall when none is) lands on wide
+intervals: every method's mean over the agents is 79-85 %, the chosen ones'
+88.4 %. One scope and five scopes are too few to settle a mean coverage to
+within a few points; the full validation data scores it.
 """
 
 from __future__ import annotations
@@ -58,8 +67,8 @@ def test_calibrated_intervals_are_not_too_narrow_at_any_level(validation_backtes
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the 80 % interval over-covers by 1-4 points at some levels "
-    "(docs/signals.md, tuning and validation); strict, so meeting the target shows up",
+    reason="on the small data the 80 % interval over-covers the one-scope total and the five agents "
+    "by 1-4 points (module docstring; the full validation data meets the target); strict, so meeting it shows up",
 )
 def test_calibrated_intervals_meet_the_full_coverage_target_at_every_level(validation_backtest):
     _, _, choice = validation_backtest
