@@ -265,7 +265,7 @@ def build_agentledger(data_dir: Path, calls: int, days: int, reuse: bool = False
     if reuse and marker.exists():
         built = json.loads(marker.read_text())
         loaded, build_s, published = built["loaded"], built["build_s"], Path(built["published"])
-        print(f"  AgentLedger: reusing the warehouse built in {data_dir}", flush=True)
+        print(f"  AgentLedger: reusing the warehouse built in {data_dir} (figures of that build):", flush=True)
     else:
         marker.unlink(missing_ok=True)
         loaded = in_spawned_process(_generate_and_load, str(data_dir), calls, days)
@@ -864,12 +864,18 @@ def compare_at_scale(
 
 def volume_at_limit(points: list[tuple[int, float]], limit_ms: float = LIMIT_MS) -> tuple[float | None, str]:
     """Calls at which the slowest page's p95 reaches `limit_ms`: linear interpolation between the
-    measured scales that bracket it, else linear extrapolation from the last two."""
+    measured scales that bracket it, else linear extrapolation from the two nearest (below the smallest
+    scale when that one is already slower, beyond the largest when that one is still faster)."""
     points = sorted(points)
     for (c0, t0), (c1, t1) in itertools.pairwise(points):
         if t0 <= limit_ms <= t1 and t1 > t0:
             return c0 + (limit_ms - t0) * (c1 - c0) / (t1 - t0), "interpolated"
     if points and points[0][1] > limit_ms:
+        if len(points) >= 2:
+            (c0, t0), (c1, t1) = points[0], points[1]
+            below = c0 + (limit_ms - t0) * (c1 - c0) / (t1 - t0) if t1 > t0 else 0
+            if below > 0:
+                return below, "extrapolated linearly below the smallest scale"
         return None, f"already above {limit_ms:.0f} ms at the smallest scale measured"
     if len(points) >= 2:
         (c0, t0), (c1, t1) = points[-2], points[-1]

@@ -44,7 +44,10 @@ def test_volume_at_limit_interpolates_then_extrapolates():
     assert cp.volume_at_limit([(300, 900.0), (100, 100.0)]) == (200.0, "interpolated")
     calls, how = cp.volume_at_limit([(100, 100.0), (200, 300.0)])
     assert calls == pytest.approx(300.0) and how.startswith("extrapolated")
+    calls, how = cp.volume_at_limit([(100, 600.0), (200, 1000.0)])
+    assert calls == pytest.approx(75.0) and how.startswith("extrapolated linearly below")
     assert cp.volume_at_limit([(100, 900.0), (200, 1000.0)])[0] is None
+    assert cp.volume_at_limit([(100, 900.0)])[0] is None
 
 
 def test_percentile_is_nearest_rank():
