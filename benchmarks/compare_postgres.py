@@ -1,7 +1,7 @@
 """Report pages side by side: AgentLedger's published marts against on-demand queries on raw spans in PostgreSQL.
 
-Usage: python -m benchmarks.compare_postgres [--scales 100000 300000 1000000] [--days 90]
-           [--repeats 20] [--work DIR] [--no-record]
+Usage: python -m benchmarks.compare_postgres [--scales 3000 10000 30000 100000 300000 1000000]
+           [--days 90] [--repeats 20] [--budget 20] [--work DIR [--keep]] [--no-record]
 
 The architecture AgentLedger replaces is a web API that computes each report
 page's numbers on demand from the raw traces in PostgreSQL. For each scale
@@ -984,11 +984,17 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", type=int, nargs="+", default=[100_000, 300_000, 1_000_000], help="LLM calls")
+    parser.add_argument(
+        "--scales",
+        type=int,
+        nargs="+",
+        default=[3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000],
+        help="LLM calls; the small ones locate the PostgreSQL side's 500 ms limit",
+    )
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeats", type=int, default=20, help="timed runs of each page after one warm-up")
     parser.add_argument(
-        "--budget", type=float, default=60.0, help="seconds of timed runs per page and side before stopping early"
+        "--budget", type=float, default=20.0, help="seconds of timed runs per page and side before stopping early"
     )
     parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir, removed)")
     parser.add_argument(
