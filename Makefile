@@ -25,15 +25,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: demo test test-spark test-fast lint format dev receive setup setup-spark java prepare reports-deps browser serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
+.PHONY: demo test test-spark test-fast lint format dev receive setup setup-spark java prepare reports-deps browser postgres serve-report screenshots benchmarks refresh-prices reprice dbt-docs clean-data
 
 ## demo: set up, then generate 90 days of synthetic traces and run the whole pipeline through Dagster
 demo: setup reports-deps
 	$(VENV)/bin/agentledger demo
 
-## test: set up, then run the full test suite (unit, graph, end-to-end, browser, the Spark equivalence test) on
-## TEST_WORKERS pytest-xdist workers; CI runs it after `make lint`
-test: setup reports-deps browser setup-spark
+## test: set up, then run the full test suite (unit, graph, end-to-end, browser, Spark, the PostgreSQL comparison's
+## check) on TEST_WORKERS pytest-xdist workers; CI runs it after `make lint`
+test: setup reports-deps browser postgres setup-spark
 	$(PY) -m pytest tests -q --durations=25 -n $(TEST_WORKERS) --dist loadgroup
 
 ## test-spark: the DuckDB-vs-Spark equivalence test alone (installs Java and the Spark engine first)
@@ -97,6 +97,10 @@ reports/node_modules/.installed: reports/package-lock.json
 ## browser: headless Chromium for the report tests and PDF export, poppler-utils to read the PDFs back (Debian packages)
 browser:
 	@{ command -v chromium && command -v pdftotext && command -v pdftoppm; } >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
+
+## postgres: PostgreSQL's server binaries (Debian's postgresql) for benchmarks/compare_postgres.py and its test; the benchmark starts its own throwaway server
+postgres:
+	@{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 ## dev: the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT)
 dev: setup
