@@ -117,6 +117,13 @@ class IngestComparison:
     def ratio(self) -> float:
         return self.loader_rate / self.floor_rate
 
+    @property
+    def cpu_ratio(self) -> float:
+        """Loader over floor in rows per CPU-second: what the ratio would be on an otherwise idle machine."""
+        return (self.loader["rows_read"] / self.loader["cpu_seconds"]) / (
+            self.floor["rows"] / self.floor["cpu_seconds"]
+        )
+
 
 def compare_one(name: str, kind: str, size: int, data_dir: Path) -> IngestComparison:
     from benchmarks.bench_ingest import _load, _otlp_dataset, _parquet_dataset
@@ -154,7 +161,7 @@ def print_one(c: IngestComparison) -> None:
         f"(peak RSS {c.floor['peak_rss_mb']:,.0f} MiB, load avg {c.floor['load_avg']:.1f}); loader "
         f"{c.loader['rows_read']:,} rows in {c.loader['seconds']:.1f} s = {c.loader_rate:,.0f} rows/s "
         f"(peak RSS {c.loader['peak_rss_mb']:,.0f} MiB, load avg {c.loader['load_avg']:.1f}); "
-        f"ratio loader/floor {c.ratio:.2f}x",
+        f"ratio loader/floor {c.ratio:.2f}x wall, {c.cpu_ratio:.2f}x per CPU-second",
         flush=True,
     )
 
@@ -169,32 +176,54 @@ def report(results: list[IngestComparison]) -> list[str]:
         "validation. Loader: `ingest_window` (typing, rules, quarantine, ledger, span_id dedupe, user-id hashing).",
         "Targets: Parquet loader >= 0.75x its floor; OTLP loader >= 100k spans/s on 1M spans; peak RSS < 4 GB.",
         "",
-        "| dataset | side | rows | wall s | rows/s | CPU s | peak RSS MiB | 1-min load avg |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| dataset | side | rows | wall s | rows/s | CPU s | rows per CPU-s | peak RSS MiB | 1-min load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in results:
         lines.append(
             f"| {c.name} | floor | {c.floor['rows']:,} | {c.floor['seconds']:.1f} | {c.floor_rate:,.0f} "
-            f"| {c.floor['cpu_seconds']:.1f} | {c.floor['peak_rss_mb']:,.0f} | {c.floor['load_avg']:.1f} |"
+            f"| {c.floor['cpu_seconds']:.1f} | {c.floor['rows'] / c.floor['cpu_seconds']:,.0f} "
+            f"| {c.floor['peak_rss_mb']:,.0f} | {c.floor['load_avg']:.1f} |"
         )
         lines.append(
             f"| {c.name} | loader | {c.loader['rows_read']:,} | {c.loader['seconds']:.1f} | {c.loader_rate:,.0f} "
-            f"| {c.loader['cpu_seconds']:.1f} | {c.loader['peak_rss_mb']:,.0f} | {c.loader['load_avg']:.1f} |"
+            f"| {c.loader['cpu_seconds']:.1f} | {c.loader['rows_read'] / c.loader['cpu_seconds']:,.0f} "
+            f"| {c.loader['peak_rss_mb']:,.0f} | {c.loader['load_avg']:.1f} |"
         )
     lines.append("")
     for c in results:
         rss = max(c.floor["peak_rss_mb"], c.loader["peak_rss_mb"])
         if c.target_ratio is not None:
             verdict = "met" if c.ratio >= c.target_ratio else "missed"
-            target = f"against >= {c.target_ratio}x ({verdict})"
+            target = f"against >= {c.target_ratio}x ({verdict}), {c.cpu_ratio:.2f}x in rows per CPU-second"
         else:
             verdict = "met" if c.loader_rate >= c.target_rate else f"missed, {c.loader_rate / c.target_rate:.0%} of it"
-            target = f"; loader {c.loader_rate:,.0f} spans/s against >= {c.target_rate:,.0f} ({verdict})"
+            target = (
+                f"({c.cpu_ratio:.2f}x in rows per CPU-second); loader {c.loader_rate:,.0f} spans/s against "
+                f">= {c.target_rate:,.0f} ({verdict}), {c.loader['rows_read'] / c.loader['cpu_seconds']:,.0f} spans per CPU-second"
+            )
         lines.append(
             f"- {c.name}: loader / floor {c.ratio:.2f}x {target}; peak RSS at most {rss:,.0f} MiB "
             f"({'within' if rss < 4096 else 'above'} 4 GB). Data: {c.source}."
         )
-    return lines
+    return lines + ["", *NOTES]
+
+
+# What a profile of the OTLP load shows (the loader's statements timed one by one, then DuckDB's
+# per-operator profile of one file's staging statement); kept beside the figures it explains.
+NOTES = [
+    "Where the OTLP load's time goes: the per-file staging statement (`insert into _stage.batch ...`,",
+    "two files at a time on separate cursors) is about 97% of the load; keys, dedupe, the insert into",
+    "`raw.trace_spans`, ledger and commit share the rest. DuckDB's operator profile of one file's staging",
+    "statement (one thread, 3,013 spans in 20 request lines): `json_transform` of each line into the typed",
+    "request struct about 24 us per span, the unnest of resourceSpans / scopeSpans into one row per span",
+    "about 23 us, the attribute lookups into contract columns about 14 us, the typing and rules of the",
+    "contract columns about 10 us; planning the 45 KB statement takes about 0.15 s per file. The 1M-span",
+    "load above spends about 54 us of CPU per span in all, so two idle cores top out near 37k spans/s: the",
+    "100k spans/s target needs a parser several times faster than DuckDB's JSON functions, whose own",
+    "`read_json` of the same files (the floor) is slower still. On a shared machine the wall-clock rate",
+    "falls with the load average; rows per CPU-second is the figure to compare across runs.",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
