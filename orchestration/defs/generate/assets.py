@@ -52,10 +52,13 @@ def synthetic_traces(
     days = config.days or settings.demo_days
     start, end = demo_window(days, config.end_date)
     out_dir = settings.landing_dir / SYNTHETIC_SUBDIR
-    # A regenerated dataset replaces the previous one wholesale; identical
-    # arguments give byte-identical files, which the loader then skips.
+    # A regenerated dataset replaces the previous one: another format's files go,
+    # and the generator rewrites only the files whose bytes change (identical
+    # arguments give byte-identical files, left untouched, which the loader skips).
     if out_dir.exists():
-        shutil.rmtree(out_dir)
+        for other in out_dir.iterdir():
+            if other.name != config.file_format:
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
     result = generate_traces(
         GeneratorConfig(
             calls=config.calls or settings.demo_calls,
@@ -69,7 +72,11 @@ def synthetic_traces(
     )
     # The synthetic workspaces, departments and agents have their own budgets and owners.
     installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
-    context.log.info(f"Wrote {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} to {out_dir}")
+    context.log.info(
+        f"Generated {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} in {out_dir}: "
+        f"{len(result.files_written)} of {len(result.files)} files written, the rest unchanged"
+        + (f", {len(result.files_removed)} stale removed" if result.files_removed else "")
+    )
     return dg.MaterializeResult(
         metadata={
             # The rows written to the landing files: one per span.
@@ -79,6 +86,7 @@ def synthetic_traces(
             "first_day": start.isoformat(),
             "last_day": end.isoformat(),
             "files": len(result.files),
+            "files_written": len(result.files_written),
             "landing_dir": dg.MetadataValue.path(str(out_dir)),
             "labels": dg.MetadataValue.path(str(result.labels_path)),
             "reference_files_installed": ", ".join(p.name for p in installed) or "none (kept existing)",
