@@ -6,9 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from generator_testdata import SMALL, generate
 
 from generators.writers import replace_if_changed
+
+from generator_testdata import SMALL, generate
 
 TINY = replace(SMALL, calls=3_000, days=6)
 
