@@ -11,6 +11,7 @@ the generator's workspaces, departments and agents) are installed into
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -22,8 +23,28 @@ import dagster as dg
 import duckdb
 
 from generators import GeneratorConfig
-from orchestration.defs.automation.definitions import range_tags
+from orchestration.defs.automation.definitions import (
+    BACKTEST_SELECTION,
+    REFERENCE_SELECTION,
+    SITE_JOB,
+    WAREHOUSE_SELECTION,
+    range_tags,
+)
 from orchestration.defs.generate.assets import demo_window
+from orchestration.defs.publish.assets import PUBLISHED_MARTS
+from orchestration.defs.signals.assets import FORECAST_BACKTEST
+from orchestration.demo_rerun import (
+    STATE_FILE,
+    DemoState,
+    RerunPlan,
+    file_sha256,
+    input_fingerprints,
+    plan_rerun,
+    report_project_checksum,
+    site_rebuild_reason,
+)
+from orchestration.ingest import pending_days
+from orchestration.landing_watch import needs_backtest
 from orchestration.progress import RunOutcome, elapsed_text, log_path_for, run_with_progress, stage_by_step
 from orchestration.reference import DEMO_REFERENCE_DIR, REFERENCE_FILES, install_reference_files
 from orchestration.run_range import CONSOLE_INFO, PID_TAG, announce_reclaimed_runs
@@ -67,6 +88,24 @@ def _summary(settings: Settings) -> list[str]:
     return lines
 
 
+def _pipeline_runs(defs: dg.Definitions, instance: dg.DagsterInstance, plan: RerunPlan) -> list[tuple]:
+    """(job, tags) of each run the plan needs: the warehouse job over the whole window, over each
+    range of changed days (without the reference seeds, whose inputs did not change, and the
+    backtest unless past days changed), or publishing alone."""
+    pipeline = defs.resolve_job_def("agentledger_pipeline")
+    if plan.publish_only:
+        return [(pipeline.get_subset(asset_selection={PUBLISHED_MARTS}), {})]
+    if plan.full:
+        return [(defs.resolve_job_def("agentledger_warehouse"), range_tags(*r)) for r in plan.ranges]
+    graph = defs.resolve_asset_graph()
+    selection = WAREHOUSE_SELECTION - REFERENCE_SELECTION
+    backtest_built = instance.get_latest_materialization_event(FORECAST_BACKTEST) is not None
+    if not needs_backtest(plan.ranges, dt.datetime.now(dt.UTC).date(), backtest_built):
+        selection = selection - BACKTEST_SELECTION
+    job = pipeline.get_subset(asset_selection=set(selection.resolve(graph)))
+    return [(job, range_tags(*r)) for r in plan.ranges]
+
+
 def _report_failure(what: str, outcome: RunOutcome, log_path) -> None:
     step, first_line = outcome.failure or ("(no step failed; the run could not start)", "")
     print(f"{what} failed at step {step}: {first_line}", file=sys.stderr)
@@ -88,15 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     first, last = demo_window(settings.demo_days, None)
     log_path = log_path_for(settings.logs_dir, "demo")
     print(f"AgentLedger demo: {settings.demo_calls:,} synthetic LLM calls, {first}..{last}, in {settings.data_dir}")
-    _reset_if_dataset_changed(
-        settings,
-        {
-            "first": first.isoformat(),
-            "last": last.isoformat(),
-            "calls": settings.demo_calls,
-            "seed": GeneratorConfig.seed,
-        },
-    )
+    window = {
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "calls": settings.demo_calls,
+        "seed": GeneratorConfig.seed,
+    }
+    _reset_if_dataset_changed(settings, window)
     installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
     kept = [name for name in REFERENCE_FILES if settings.reference_dir / name not in installed]
     if installed:
@@ -120,18 +157,62 @@ def main(argv: list[str] | None = None) -> int:
     if not generate.success:
         _report_failure("Generating the synthetic dataset", generate, log_path)
         return 1
-    run = run_with_progress(
-        defs.resolve_job_def("agentledger_pipeline"),
-        instance,
-        stages,
-        log_path,
-        verbose=args.verbose,
-        run_config=CONSOLE_INFO,
-        tags={**range_tags(first, last), PID_TAG: str(os.getpid())},
-    )
-    if not run.success:
-        _report_failure("The pipeline run", run, log_path)
-        return 1
+
+    state = DemoState.read(settings)
+    inputs = input_fingerprints(settings)
+    plan = plan_rerun(settings, state, window, inputs, pending_days(settings))
+    for reason in plan.reasons:
+        print(reason)
+    run_id = None
+    if plan.runs_pipeline:
+        # From here until the record is written again, the previous one no longer describes the outputs.
+        (settings.data_dir / STATE_FILE).unlink(missing_ok=True)
+        for job, tags in _pipeline_runs(defs, instance, plan):
+            run = run_with_progress(
+                job,
+                instance,
+                stages,
+                log_path,
+                verbose=args.verbose,
+                run_config=CONSOLE_INFO,
+                tags={**tags, PID_TAG: str(os.getpid())},
+            )
+            if not run.success:
+                _report_failure("The pipeline run", run, log_path)
+                return 1
+            run_id = run.run_id
+
+    published_sha = file_sha256(settings.published_warehouse_path)
+    reports = report_project_checksum()
+    site_reason = site_rebuild_reason(settings, state, published_sha, reports)
+    if site_reason:
+        print(f"Building the report site: {site_reason}")
+        (settings.data_dir / STATE_FILE).unlink(missing_ok=True)
+        site = run_with_progress(
+            defs.resolve_job_def(SITE_JOB),
+            instance,
+            stages,
+            log_path,
+            verbose=args.verbose,
+            run_config=CONSOLE_INFO,
+            tags={PID_TAG: str(os.getpid())},
+        )
+        if not site.success:
+            _report_failure("The report-site build", site, log_path)
+            return 1
+        run_id = site.run_id if run_id is None else run_id
+
+    did_work = plan.runs_pipeline or site_reason is not None
+    finished_at = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC" if did_work or state is None else state.finished_at
+    DemoState(
+        finished_at=finished_at,
+        window=window,
+        inputs=inputs,
+        published_sha256=published_sha,
+        site_built_from={"published_sha256": published_sha, "reports": reports},
+    ).write(settings)
+    if not did_work:
+        print(f"Nothing changed since the last run at {finished_at}, site up to date")
 
     summary = _summary(settings)
     print(
@@ -140,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  working warehouse : {settings.warehouse_path}\n"
         f"  published marts   : {settings.published_warehouse_path} (read-only copy for analysts)\n"
         f"  report site       : {settings.published_dir / 'site'}  ->  agentledger serve-report  (http://127.0.0.1:3001)\n"
-        f"  Dagster UI        : agentledger ui  (http://127.0.0.1:3000, run {run.run_id[:8]})\n"
-        f"  log               : {log_path}"
+        f"  Dagster UI        : agentledger ui  (http://127.0.0.1:3000"
+        + (f", run {run_id[:8]})\n" if run_id else ")\n")
+        + f"  log               : {log_path}"
     )
     return 0
 
