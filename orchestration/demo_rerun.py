@@ -32,6 +32,8 @@ from pathlib import Path
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, REPORTS_DIR, SEEDS_DIR, Settings
 
 STATE_FILE = "demo_state.json"
+# The generated dataset's folder inside the landing folder.
+SYNTHETIC_SUBDIR = "synthetic"
 # dbt's own output and logs, and Python's caches, are not inputs.
 IGNORED_PARTS = {"target", "logs", "dbt_packages", "__pycache__", "node_modules", ".evidence", "build"}
 REPORT_PROJECT_ENTRIES = (
@@ -137,6 +139,8 @@ class DemoState:
     inputs: dict[str, str]
     published_sha256: str | None
     site_built_from: dict[str, str | None] = field(default_factory=dict)
+    # The generated dataset as the run left it: relative path -> [size, mtime_ns].
+    generated: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, settings: Settings) -> DemoState | None:
@@ -166,6 +170,51 @@ class RerunPlan:
     @property
     def runs_pipeline(self) -> bool:
         return bool(self.ranges) or self.publish_only
+
+
+def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
+    """The generated days: `days` days ending at end_date, or yesterday (UTC)."""
+    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    return end - dt.timedelta(days=days - 1), end
+
+
+def file_listing(root: Path) -> dict[str, list[int]]:
+    """Relative path -> [size, mtime_ns] of every file below `root` (empty when it does not exist)."""
+    if not root.is_dir():
+        return {}
+    listing = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            listing[str(path.relative_to(root))] = [st.st_size, st.st_mtime_ns]
+    return listing
+
+
+def unchanged_since(
+    settings: Settings, state: DemoState | None, window: dict[str, object], generated_dir: Path
+) -> bool:
+    """True when a rerun has nothing to do, decided without generating or starting Dagster.
+
+    The generator is deterministic in the window, its settings and its code
+    (all in the fingerprints), so when the files it left are still there at
+    the same size and mtime, generating again would rewrite none of them.
+    The loader must also see no new landing file, and the published file
+    and the site must be the ones the last run left.
+    """
+    if state is None or state.window != window or not state.generated:
+        return False
+    if not settings.warehouse_path.exists() or state.inputs != input_fingerprints(settings):
+        return False
+    if file_listing(generated_dir) != state.generated:
+        return False
+    from orchestration.ingest import pending_days
+
+    if pending_days(settings):
+        return False
+    published = file_sha256(settings.published_warehouse_path)
+    if published is None or published != state.published_sha256:
+        return False
+    return site_rebuild_reason(settings, state, published, report_project_checksum()) is None
 
 
 def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -4,16 +4,14 @@ It writes trace files into the landing folder exactly as a user would drop
 them, so everything downstream runs the same path as real data.
 """
 
-import datetime as dt
 import shutil
 
 import dagster as dg
 
+from orchestration.demo_rerun import SYNTHETIC_SUBDIR, demo_window
 from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files
 from orchestration.resources import WarehouseResource
 from orchestration.table_metadata import ROW_COUNT_KEY
-
-SYNTHETIC_SUBDIR = "synthetic"
 
 
 class SyntheticTracesConfig(dg.Config):
@@ -22,12 +20,6 @@ class SyntheticTracesConfig(dg.Config):
     end_date: str | None = None  # last day, inclusive (YYYY-MM-DD); default: yesterday UTC
     seed: int | None = None  # default: the generator's own, on which docs/signals.md was measured
     file_format: str = "parquet"  # parquet, jsonl, csv or otlp
-
-
-def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
-    """The generated days: `days` days ending at end_date, or yesterday (UTC)."""
-    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    return end - dt.timedelta(days=days - 1), end
 
 
 @dg.asset(
