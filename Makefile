@@ -90,8 +90,11 @@ dagster-home:
 	@cmp -s dagster.yaml $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 reports-deps: reports/node_modules/.installed
+# The lock file's digest is also the stamp the report build checks (report_build.ensure_node_modules):
+# without it the first site build would run `npm ci` again, which removes .installed, and so on.
 reports/node_modules/.installed: reports/package-lock.json
 	cd reports && npm ci --no-audit --no-fund --loglevel=error
+	@sha256sum reports/package-lock.json | cut -d' ' -f1 > reports/node_modules/.agentledger-lock.sha256
 	@touch $@
 
 ## browser: headless Chromium for the report tests and PDF export, poppler-utils to read the PDFs back (Debian packages)

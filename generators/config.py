@@ -86,3 +86,6 @@ class GenerationResult:
     labels_path: Path
     outages_path: Path
     anomalies: int = 0
+    # Files whose bytes changed (new or rewritten); the others were already identical and kept their mtime.
+    files_written: tuple[Path, ...] = ()
+    files_removed: tuple[Path, ...] = ()  # part files of an earlier run that this one no longer produces

@@ -26,7 +26,7 @@ from generators.config import FILE_EXTENSIONS, FORMATS, GenerationResult, Genera
 from generators.plan import anomaly_effect, anomaly_grid, plan_anomalies, plan_outages, plan_volume
 from generators.spans import Chunk, RunContext, build_chunk
 from generators.validation import plan_validation
-from generators.writers import ChunkWriter
+from generators.writers import ChunkWriter, hidden_sibling, replace_if_changed
 
 MAX_CALLS_PER_PART = 400_000
 LABEL_COLUMNS = (
@@ -63,16 +63,21 @@ def _tasks(counts: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     return tasks
 
 
-def _clear_previous(out_dir: Path, fmt: str) -> None:
-    """Remove part files of an earlier run in this format so no stale day survives a re-run."""
+def _remove_stale(out_dir: Path, fmt: str, keep: set[Path]) -> list[Path]:
+    """Remove part files of an earlier run in this format that this run did not produce, so no stale
+    day survives a re-run; the files it produced again were compared, not deleted."""
     root = Path(out_dir) / fmt
     if not root.exists():
-        return
-    for f in root.glob(f"date=*/part-*.{FILE_EXTENSIONS[fmt]}"):
-        f.unlink()
+        return []
+    removed = []
+    for f in sorted(root.glob(f"date=*/part-*.{FILE_EXTENSIONS[fmt]}")):
+        if f not in keep:
+            f.unlink()
+            removed.append(f)
     for d in root.glob("date=*"):
         if d.is_dir() and not any(d.iterdir()):
             d.rmdir()
+    return removed
 
 
 def generate_traces(
@@ -111,7 +116,6 @@ def generate_traces(
     ctx = RunContext(agents, anomalies, grid, outages, config.seed, config.error_rate, day0_us, tool_names, drift)
     tasks = _tasks(counts)
 
-    _clear_previous(out_dir, fmt)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
     if show:
@@ -119,6 +123,7 @@ def generate_traces(
 
         bar = tqdm(total=config.calls, unit="call", unit_scale=True, desc=f"generate {fmt}", file=sys.stderr)
     files: list[Path] = []
+    written: list[Path] = []
     totals = {"spans": 0, "traces": 0, "calls": 0}
     costs = {a.index: [0.0, 0.0] for a in anomalies}
     local = threading.local()
@@ -132,7 +137,9 @@ def generate_traces(
             w = local.writer = ChunkWriter(fmt, agents, tool_names, threads=duckdb_threads)
             with lock:
                 writers.append(w)
-        w.write(chunk, path)
+        if w.write(chunk, path):
+            with lock:
+                written.append(path)
 
     def finish(chunk, future) -> None:
         future.result()
@@ -169,6 +176,7 @@ def generate_traces(
         if bar is not None:
             bar.close()
 
+    removed = _remove_stale(out_dir, fmt, set(files))
     _write_labels(labels_path, anomalies, agents, start, costs)
     outages_path = labels_path.parent / "outages.csv"
     _write_outages(outages_path, outages)
@@ -184,12 +192,15 @@ def generate_traces(
         labels_path=labels_path,
         outages_path=outages_path,
         anomalies=len(anomalies),
+        files_written=tuple(sorted(written)),
+        files_removed=tuple(removed),
     )
 
 
 def _write_labels(path: Path, anomalies, agents, start, costs) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    staged = hidden_sibling(path)
+    with staged.open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(LABEL_COLUMNS)
         for a in anomalies:
@@ -209,11 +220,13 @@ def _write_labels(path: Path, anomalies, agents, start, costs) -> None:
                     multiplier,
                 ]
             )
+    replace_if_changed(staged, path)
 
 
 def _write_outages(path: Path, outages) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    staged = hidden_sibling(path)
+    with staged.open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(OUTAGE_COLUMNS)
         for i, o in enumerate(outages):
@@ -227,3 +240,4 @@ def _write_outages(path: Path, outages) -> None:
                     f"{o.error_rate:.2f}",
                 ]
             )
+    replace_if_changed(staged, path)

@@ -11,6 +11,9 @@ the contract's columns, types and order.
 
 from __future__ import annotations
 
+import filecmp
+import os
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -246,6 +249,26 @@ COPY_OPTIONS = {
 }
 
 
+def hidden_sibling(path: Path) -> Path:
+    """A unique name beside `path` that the loader ignores (a leading '.') until it is renamed."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def replace_if_changed(staged: Path, path: Path) -> bool:
+    """Rename the finished `staged` file over `path` unless `path` already holds the same bytes.
+
+    An identical file keeps its modification time, so the loader's manifest
+    still knows it and a rerun reads nothing; a changed one appears whole, by
+    one rename. Returns whether `path` was (re)written; `staged` is consumed
+    either way.
+    """
+    if path.is_file() and path.stat().st_size == staged.stat().st_size and filecmp.cmp(staged, path, shallow=False):
+        staged.unlink()
+        return False
+    os.replace(staged, path)
+    return True
+
+
 class ChunkWriter:
     """Writes chunks of one run in one format; owns its in-memory DuckDB connection.
 
@@ -280,10 +303,15 @@ class ChunkWriter:
         finally:
             self.con.unregister("chunk")
 
-    def write(self, chunk: Chunk, path: Path) -> None:
-        """One chunk to one file."""
+    def write(self, chunk: Chunk, path: Path) -> bool:
+        """One chunk to one file; False when the file already held exactly these bytes (left untouched)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._copy(self._frame(chunk), self.query, sql_str(str(path)), COPY_OPTIONS[self.fmt])
+        staged = hidden_sibling(path)
+        try:
+            self._copy(self._frame(chunk), self.query, sql_str(str(staged)), COPY_OPTIONS[self.fmt])
+            return replace_if_changed(staged, path)
+        finally:
+            staged.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.con.close()

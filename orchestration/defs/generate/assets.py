@@ -4,16 +4,14 @@ It writes trace files into the landing folder exactly as a user would drop
 them, so everything downstream runs the same path as real data.
 """
 
-import datetime as dt
 import shutil
 
 import dagster as dg
 
+from orchestration.demo_rerun import SYNTHETIC_SUBDIR, demo_window
 from orchestration.reference import DEMO_REFERENCE_DIR, install_reference_files
 from orchestration.resources import WarehouseResource
 from orchestration.table_metadata import ROW_COUNT_KEY
-
-SYNTHETIC_SUBDIR = "synthetic"
 
 
 class SyntheticTracesConfig(dg.Config):
@@ -22,12 +20,6 @@ class SyntheticTracesConfig(dg.Config):
     end_date: str | None = None  # last day, inclusive (YYYY-MM-DD); default: yesterday UTC
     seed: int | None = None  # default: the generator's own, on which docs/signals.md was measured
     file_format: str = "parquet"  # parquet, jsonl, csv or otlp
-
-
-def demo_window(days: int, end_date: str | None) -> tuple[dt.date, dt.date]:
-    """The generated days: `days` days ending at end_date, or yesterday (UTC)."""
-    end = dt.date.fromisoformat(end_date) if end_date else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    return end - dt.timedelta(days=days - 1), end
 
 
 @dg.asset(
@@ -52,10 +44,13 @@ def synthetic_traces(
     days = config.days or settings.demo_days
     start, end = demo_window(days, config.end_date)
     out_dir = settings.landing_dir / SYNTHETIC_SUBDIR
-    # A regenerated dataset replaces the previous one wholesale; identical
-    # arguments give byte-identical files, which the loader then skips.
+    # A regenerated dataset replaces the previous one: another format's files go,
+    # and the generator rewrites only the files whose bytes change (identical
+    # arguments give byte-identical files, left untouched, which the loader skips).
     if out_dir.exists():
-        shutil.rmtree(out_dir)
+        for other in out_dir.iterdir():
+            if other.name != config.file_format:
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
     result = generate_traces(
         GeneratorConfig(
             calls=config.calls or settings.demo_calls,
@@ -69,7 +64,11 @@ def synthetic_traces(
     )
     # The synthetic workspaces, departments and agents have their own budgets and owners.
     installed = install_reference_files(DEMO_REFERENCE_DIR, settings)
-    context.log.info(f"Wrote {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} to {out_dir}")
+    context.log.info(
+        f"Generated {result.llm_calls:,} LLM calls ({result.spans:,} spans) for {start}..{end} in {out_dir}: "
+        f"{len(result.files_written)} of {len(result.files)} files written, the rest unchanged"
+        + (f", {len(result.files_removed)} stale removed" if result.files_removed else "")
+    )
     return dg.MaterializeResult(
         metadata={
             # The rows written to the landing files: one per span.
@@ -79,6 +78,7 @@ def synthetic_traces(
             "first_day": start.isoformat(),
             "last_day": end.isoformat(),
             "files": len(result.files),
+            "files_written": len(result.files_written),
             "landing_dir": dg.MetadataValue.path(str(out_dir)),
             "labels": dg.MetadataValue.path(str(result.labels_path)),
             "reference_files_installed": ", ".join(p.name for p in installed) or "none (kept existing)",
