@@ -26,6 +26,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+# Tests that share a build stay on one pytest-xdist worker (tests/worker_groups.py).
+from worker_groups import (
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+)
+
 from orchestration.dbt_invocation import environment
 
 # A fixed window, so every session sees the same data (seed 5 gives several
@@ -205,48 +214,10 @@ def pipeline_data_dir(pipeline_warehouse: PipelineData) -> PipelineData:
     return build_report_site(pipeline_warehouse)
 
 
-# Fixtures that cache one expensive build per key (a dataset name) rather than one
-# per module: the tests using them name the key they read with `same_worker(key)`,
-# so different keys may run on different workers.
-KEYED_FIXTURES = frozenset({"edge_runs"})
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the tests that share an expensive fixture on one pytest-xdist worker.
-
-    `make test` runs `pytest -n 2 --dist loadgroup`: each `xdist_group` runs on
-    one worker, so a session- or module-scoped fixture (the session warehouse, a
-    module's own warehouse) is built once, as in a serial run. Tests that share
-    such a fixture or a `same_worker` key, directly or through another test,
-    form one group; the others spread freely. pytest-xdist reads the
-    `xdist_group` marker set here (this hook runs before its own).
-    """
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        while parent.setdefault(node, node) != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    def union(test: str, shared: str) -> None:
-        parent[find(test)] = find(shared)
-
-    for item in items:
-        node = f"test:{item.nodeid}"
-        find(node)
-        for marker in item.iter_markers("same_worker"):
-            union(node, f"key:{marker.args[0]}")
-        fixture_info = getattr(item, "_fixtureinfo", None)
-        for name, definitions in fixture_info.name2fixturedefs.items() if fixture_info else ():
-            definition = definitions[-1]
-            # Built-in and plugin fixtures (tmp_path_factory, monkeypatch) have no base id in the tests.
-            if definition.scope == "function" or not definition.baseid or name in KEYED_FIXTURES:
-                continue
-            where = definition.baseid if definition.scope == "session" else item.module.__name__
-            union(node, f"fixture:{where}::{name}")
-    for item in items:
-        root = find(f"test:{item.nodeid}")
-        if not root.startswith("test:"):
-            item.add_marker(pytest.mark.xdist_group(root.split(":", 1)[1]))
+__all__ = [
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_unconfigure",
+    "pytest_xdist_make_scheduler",
+]
