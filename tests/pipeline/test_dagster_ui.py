@@ -90,7 +90,8 @@ mutation Launch($params: ExecutionParams!) {
 
 
 def _launch_and_wait(port: int, params: dict, timeout_s: float) -> str:
-    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
+    # Launching answers once the run is queued; a busy machine can take longer than a plain query.
+    launched = graphql(port, LAUNCH, {"params": params}, timeout_s=180)["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     deadline = time.monotonic() + timeout_s
