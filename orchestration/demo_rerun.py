@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.landing_watch import contiguous_ranges
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, REPORTS_DIR, SEEDS_DIR, Settings
 
 STATE_FILE = "demo_state.json"
@@ -215,17 +216,6 @@ def unchanged_since(
     if published is None or published != state.published_sha256:
         return False
     return site_rebuild_reason(settings, state, published, report_project_checksum()) is None
-
-
-def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    ordered = sorted(set(days))
-    ranges: list[tuple[dt.date, dt.date]] = []
-    for day in ordered:
-        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
 
 
 def plan_rerun(
