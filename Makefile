@@ -122,7 +122,7 @@ screenshots: setup browser
 	$(PY) -m orchestration.publish.screenshots
 
 ## benchmarks: run every benchmark script and rewrite docs/benchmarks.md sections
-benchmarks: setup postgres
+benchmarks: setup postgres setup-spark
 	for b in benchmarks/bench_*.py; do $(PY) -m benchmarks.$$(basename $$b .py) || exit 1; done
 
 ## refresh-prices: regenerate seeds/model_prices.csv from the installed genai-prices catalog
