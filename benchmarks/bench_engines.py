@@ -109,6 +109,14 @@ def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str
     return DbtTiming(engine, step, seconds, cpu, max(peak_pages * PAGE_MB, usage.ru_maxrss / 1024))
 
 
+def scale_label(calls: int) -> str:
+    """`1m`, `10m`, `20k`: each scale keeps its own section of docs/benchmarks.md."""
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if calls >= size and calls % size == 0:
+            return f"{calls // size}{unit}"
+    return str(calls)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000, help="LLM calls generated over all days")
@@ -175,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(markdown)
     if not args.no_record:
-        record_section("engines", markdown)
+        record_section(f"engines-{scale_label(args.calls)}", markdown)
     return 0
 
 
