@@ -359,11 +359,11 @@ used_models_repriced as (
         workload_buckets.used_model,
         workload_buckets.used_service_tier,
         sum(
-            {{ usage_cost('input', 'workload_buckets.uncached_input_tokens', 'bands.') }}
-            + {{ usage_cost('cache_read', 'workload_buckets.cache_read_tokens', 'bands.') }}
-            + {{ usage_cost('cache_write', 'workload_buckets.cache_write_tokens', 'bands.') }}
-            + {{ usage_cost('output', 'workload_buckets.visible_output_tokens', 'bands.') }}
-            + {{ usage_cost('reasoning', 'workload_buckets.reasoning_tokens', 'bands.') }}
+            {{ usage_cost('input', 'workload_buckets.uncached_input_tokens', 'bands.', summed=true) }}
+            + {{ usage_cost('cache_read', 'workload_buckets.cache_read_tokens', 'bands.', summed=true) }}
+            + {{ usage_cost('cache_write', 'workload_buckets.cache_write_tokens', 'bands.', summed=true) }}
+            + {{ usage_cost('output', 'workload_buckets.visible_output_tokens', 'bands.', summed=true) }}
+            + {{ usage_cost('reasoning', 'workload_buckets.reasoning_tokens', 'bands.', summed=true) }}
         ) as current_repriced_cost_usd
     from workload_buckets
     left join catalog_bands as bands
