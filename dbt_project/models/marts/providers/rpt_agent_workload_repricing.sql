@@ -56,7 +56,6 @@ window_bounds as (
 workload_calls as (
 
     select
-        calls.span_id,
         calls.agent_id,
         calls.call_date,
         {{ seconds_of_day('calls.started_at') }} as second_of_day,
@@ -97,11 +96,22 @@ workload_calls as (
 
 ),
 
--- the catalog's distinct price boundaries: band floors, daily window edges, validity dates
+-- the catalog's distinct price boundaries (band floors, daily window edges,
+-- validity dates), each as an interval up to the next boundary, so that a
+-- call's bucket is one range join instead of a per-call max over boundaries
 token_floors as (
 
     select distinct band_floor_tokens as floor_tokens
     from catalog_bands
+
+),
+
+token_buckets as (
+
+    select
+        floor_tokens,
+        coalesce(lead(floor_tokens) over (order by floor_tokens), 9223372036854775807) as ceiling_tokens
+    from token_floors
 
 ),
 
@@ -113,35 +123,20 @@ slice_starts as (
 
 ),
 
+slices as (
+
+    select
+        from_second,
+        coalesce(lead(from_second) over (order by from_second), 2147483647) as to_second
+    from slice_starts
+
+),
+
 period_starts as (
 
     select valid_from as from_date from catalog_bands
     union
     select valid_to as from_date from catalog_bands
-
-),
-
-calls_in_token_buckets as (
-
-    select
-        workload_calls.span_id,
-        max(token_floors.floor_tokens) as bucket_floor_tokens
-    from workload_calls
-    inner join token_floors
-        on workload_calls.input_tokens > token_floors.floor_tokens
-    group by workload_calls.span_id
-
-),
-
-calls_in_slices as (
-
-    select
-        workload_calls.span_id,
-        max(slice_starts.from_second) as slice_from_second
-    from workload_calls
-    inner join slice_starts
-        on workload_calls.second_of_day >= slice_starts.from_second
-    group by workload_calls.span_id
 
 ),
 
@@ -167,8 +162,8 @@ workload_buckets as (
         workload_calls.used_model,
         workload_calls.used_service_tier,
         days_in_periods.period_from_date,
-        calls_in_slices.slice_from_second,
-        calls_in_token_buckets.bucket_floor_tokens,
+        slices.from_second as slice_from_second,
+        token_buckets.floor_tokens as bucket_floor_tokens,
         min(workload_calls.call_date) as price_date,
         count(*) as calls,
         sum(workload_calls.input_tokens) as input_tokens,
@@ -180,10 +175,12 @@ workload_buckets as (
         sum(workload_calls.reasoning_tokens) as reasoning_tokens,
         sum(workload_calls.total_cost_usd) as actual_cost_usd
     from workload_calls
-    inner join calls_in_token_buckets
-        on workload_calls.span_id = calls_in_token_buckets.span_id
-    inner join calls_in_slices
-        on workload_calls.span_id = calls_in_slices.span_id
+    inner join token_buckets
+        on workload_calls.input_tokens > token_buckets.floor_tokens
+        and workload_calls.input_tokens <= token_buckets.ceiling_tokens
+    inner join slices
+        on workload_calls.second_of_day >= slices.from_second
+        and workload_calls.second_of_day < slices.to_second
     inner join days_in_periods
         on workload_calls.call_date = days_in_periods.call_date
     group by
@@ -192,8 +189,8 @@ workload_buckets as (
         workload_calls.used_model,
         workload_calls.used_service_tier,
         days_in_periods.period_from_date,
-        calls_in_slices.slice_from_second,
-        calls_in_token_buckets.bucket_floor_tokens
+        slices.from_second,
+        token_buckets.floor_tokens
 
 ),
 
@@ -222,9 +219,11 @@ agent_workloads as (
         agent_id,
         sum(calls) as workload_calls,
         sum(input_tokens) as input_tokens,
+        sum(uncached_input_tokens) as uncached_input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
         sum(output_tokens) as output_tokens,
+        sum(visible_output_tokens) as visible_output_tokens,
         sum(reasoning_tokens) as reasoning_tokens,
         sum(actual_cost_usd) as actual_cost_usd
     from workload_buckets
@@ -300,31 +299,204 @@ agent_candidates as (
 
 ),
 
-buckets_priced as (
+-- every bucket some agent's calls fall in, dated by its first call (every day
+-- of a bucket's period has the same prices)
+bucket_keys as (
+
+    select
+        period_from_date,
+        slice_from_second,
+        bucket_floor_tokens,
+        min(price_date) as price_date
+    from agent_buckets
+    group by period_from_date, slice_from_second, bucket_floor_tokens
+
+),
+
+candidate_models as (
+
+    select distinct
+        provider_key,
+        model_key,
+        service_tier
+    from agent_candidates
+
+),
+
+-- each candidate's prices in each bucket (null prices where it has no band)
+candidate_bucket_prices as (
+
+    select
+        candidate_models.provider_key,
+        candidate_models.model_key,
+        candidate_models.service_tier,
+        bucket_keys.period_from_date,
+        bucket_keys.slice_from_second,
+        bucket_keys.bucket_floor_tokens,
+        bands.provider_key is not null as is_priced,
+        coalesce(bands.is_long_context_tier, false) as is_long_context_tier,
+        bands.input_price_per_mtok,
+        bands.cache_read_price_per_mtok,
+        bands.cache_write_price_per_mtok,
+        bands.output_price_per_mtok,
+        bands.reasoning_price_per_mtok
+    from candidate_models
+    cross join bucket_keys
+    left join catalog_bands as bands
+        on candidate_models.provider_key = bands.provider_key
+        and candidate_models.model_key = bands.model_key
+        and candidate_models.service_tier = bands.service_tier
+        and {{ price_band_holds(
+            'bands', 'bucket_keys.price_date', 'bucket_keys.slice_from_second', 'bucket_keys.bucket_floor_tokens + 1'
+        ) }}
+
+),
+
+candidate_price_lists as (
+
+    select
+        provider_key,
+        model_key,
+        service_tier,
+        is_priced,
+        is_long_context_tier,
+        input_price_per_mtok,
+        cache_read_price_per_mtok,
+        cache_write_price_per_mtok,
+        output_price_per_mtok,
+        reasoning_price_per_mtok
+    from candidate_bucket_prices
+    group by
+        provider_key,
+        model_key,
+        service_tier,
+        is_priced,
+        is_long_context_tier,
+        input_price_per_mtok,
+        cache_read_price_per_mtok,
+        cache_write_price_per_mtok,
+        output_price_per_mtok,
+        reasoning_price_per_mtok
+
+),
+
+-- candidates with the same prices in every bucket (most catalog models: no
+-- time-of-day window, long-context tier or price change inside the window)
+single_price_candidates as (
+
+    select
+        provider_key,
+        model_key,
+        service_tier
+    from candidate_price_lists
+    group by provider_key, model_key, service_tier
+    having count(*) = 1
+
+),
+
+-- each agent's workload on each candidate, summed per price the candidate
+-- charges for it: a token sum times a price is exactly the sum of the parts'
+-- products, so the 38-digit multiplications run once per price. A
+-- single-price candidate takes the agent's whole workload at once; the others
+-- go bucket by bucket.
+buckets_at_prices as (
 
     select
         agent_candidates.agent_id,
         agent_candidates.provider_key,
         agent_candidates.model_key,
         agent_candidates.service_tier,
-        agent_buckets.calls,
-        bands.provider_key is not null as is_priced,
-        coalesce(bands.is_long_context_tier, false) as is_long_context_tier,
-        {{ usage_cost('input', 'agent_buckets.uncached_input_tokens', 'bands.', summed=true) }} as uncached_input_cost,
-        {{ usage_cost('cache_read', 'agent_buckets.cache_read_tokens', 'bands.', summed=true) }} as cache_read_cost,
-        {{ usage_cost('cache_write', 'agent_buckets.cache_write_tokens', 'bands.', summed=true) }} as cache_write_cost,
-        {{ usage_cost('output', 'agent_buckets.visible_output_tokens', 'bands.', summed=true) }} as output_cost,
-        {{ usage_cost('reasoning', 'agent_buckets.reasoning_tokens', 'bands.', summed=true) }} as reasoning_cost
+        candidate_price_lists.is_priced,
+        candidate_price_lists.is_long_context_tier,
+        candidate_price_lists.input_price_per_mtok,
+        candidate_price_lists.cache_read_price_per_mtok,
+        candidate_price_lists.cache_write_price_per_mtok,
+        candidate_price_lists.output_price_per_mtok,
+        candidate_price_lists.reasoning_price_per_mtok,
+        agent_workloads.workload_calls as calls,
+        agent_workloads.uncached_input_tokens,
+        agent_workloads.cache_read_tokens,
+        agent_workloads.cache_write_tokens,
+        agent_workloads.visible_output_tokens,
+        agent_workloads.reasoning_tokens
     from agent_candidates
+    inner join single_price_candidates
+        on agent_candidates.provider_key = single_price_candidates.provider_key
+        and agent_candidates.model_key = single_price_candidates.model_key
+        and agent_candidates.service_tier = single_price_candidates.service_tier
+    inner join candidate_price_lists
+        on agent_candidates.provider_key = candidate_price_lists.provider_key
+        and agent_candidates.model_key = candidate_price_lists.model_key
+        and agent_candidates.service_tier = candidate_price_lists.service_tier
+    inner join agent_workloads
+        on agent_candidates.agent_id = agent_workloads.agent_id
+
+    union all
+
+    select
+        agent_candidates.agent_id,
+        agent_candidates.provider_key,
+        agent_candidates.model_key,
+        agent_candidates.service_tier,
+        candidate_bucket_prices.is_priced,
+        candidate_bucket_prices.is_long_context_tier,
+        candidate_bucket_prices.input_price_per_mtok,
+        candidate_bucket_prices.cache_read_price_per_mtok,
+        candidate_bucket_prices.cache_write_price_per_mtok,
+        candidate_bucket_prices.output_price_per_mtok,
+        candidate_bucket_prices.reasoning_price_per_mtok,
+        sum(agent_buckets.calls) as calls,
+        sum(agent_buckets.uncached_input_tokens) as uncached_input_tokens,
+        sum(agent_buckets.cache_read_tokens) as cache_read_tokens,
+        sum(agent_buckets.cache_write_tokens) as cache_write_tokens,
+        sum(agent_buckets.visible_output_tokens) as visible_output_tokens,
+        sum(agent_buckets.reasoning_tokens) as reasoning_tokens
+    from agent_candidates
+    left join single_price_candidates
+        on agent_candidates.provider_key = single_price_candidates.provider_key
+        and agent_candidates.model_key = single_price_candidates.model_key
+        and agent_candidates.service_tier = single_price_candidates.service_tier
     inner join agent_buckets
         on agent_candidates.agent_id = agent_buckets.agent_id
-    left join catalog_bands as bands
-        on agent_candidates.provider_key = bands.provider_key
-        and agent_candidates.model_key = bands.model_key
-        and agent_candidates.service_tier = bands.service_tier
-        and {{ price_band_holds(
-            'bands', 'agent_buckets.price_date', 'agent_buckets.slice_from_second', 'agent_buckets.bucket_floor_tokens + 1'
-        ) }}
+    inner join candidate_bucket_prices
+        on agent_candidates.provider_key = candidate_bucket_prices.provider_key
+        and agent_candidates.model_key = candidate_bucket_prices.model_key
+        and agent_candidates.service_tier = candidate_bucket_prices.service_tier
+        and agent_buckets.period_from_date = candidate_bucket_prices.period_from_date
+        and agent_buckets.slice_from_second = candidate_bucket_prices.slice_from_second
+        and agent_buckets.bucket_floor_tokens = candidate_bucket_prices.bucket_floor_tokens
+    where single_price_candidates.provider_key is null
+    group by
+        agent_candidates.agent_id,
+        agent_candidates.provider_key,
+        agent_candidates.model_key,
+        agent_candidates.service_tier,
+        candidate_bucket_prices.is_priced,
+        candidate_bucket_prices.is_long_context_tier,
+        candidate_bucket_prices.input_price_per_mtok,
+        candidate_bucket_prices.cache_read_price_per_mtok,
+        candidate_bucket_prices.cache_write_price_per_mtok,
+        candidate_bucket_prices.output_price_per_mtok,
+        candidate_bucket_prices.reasoning_price_per_mtok
+
+),
+
+buckets_priced as (
+
+    select
+        agent_id,
+        provider_key,
+        model_key,
+        service_tier,
+        calls,
+        is_priced,
+        is_long_context_tier,
+        {{ usage_cost('input', 'uncached_input_tokens', summed=true) }} as uncached_input_cost,
+        {{ usage_cost('cache_read', 'cache_read_tokens', summed=true) }} as cache_read_cost,
+        {{ usage_cost('cache_write', 'cache_write_tokens', summed=true) }} as cache_write_cost,
+        {{ usage_cost('output', 'visible_output_tokens', summed=true) }} as output_cost,
+        {{ usage_cost('reasoning', 'reasoning_tokens', summed=true) }} as reasoning_cost
+    from buckets_at_prices
 
 ),
 
