@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from benchmarks.measure import run_measured
 from benchmarks.record import record_section
 
 START = date(2026, 7, 1)
@@ -43,35 +43,6 @@ class DbtTiming:
     peak_rss_mb: float
 
 
-PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_tree(root: int) -> dict[int, tuple[int, int]]:
-    """CPU ticks (user + system) and resident pages of `root` and every descendant, from /proc.
-
-    Spark's JVM is started by the dbt process but never waited for, so wait4()
-    does not count it: the tree is sampled instead.
-    """
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # after the command: state, ppid, ..., utime (12th), stime (13th), ..., rss (22nd)
-        stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
-    tree, frontier = {}, [root]
-    while frontier:
-        pid = frontier.pop()
-        if pid in stats:
-            tree[pid] = stats[pid][1:]
-            frontier += [child for child, (ppid, _, _) in stats.items() if ppid == pid]
-    return tree
-
-
 def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str, work: Path) -> DbtTiming:
     """Run one `dbt build` on `engine` in a child process; its wall and CPU time and peak RSS."""
     from orchestration.dbt_invocation import window_env
@@ -83,30 +54,13 @@ def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str
         **settings.dbt_env(),
         "AGENTLEDGER_ENGINE": engine,
     }
-    log = (work / f"dbt-{engine}-{step}.log").open("w")
-    began = time.perf_counter()
-    child = subprocess.Popen(
+    measured = run_measured(
         [str(Path(sys.executable).parent / "dbt"), *BUILD, "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / f"target-{engine}"),
          "--log-path", str(work / f"logs-{engine}")],
-        cwd=DBT_PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env, cwd=DBT_PROJECT_DIR, log=work / f"dbt-{engine}-{step}.log", what=f"dbt build on {engine} ({step})",
     )  # fmt: skip
-    ticks: dict[int, int] = {}
-    peak_pages = 0
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        tree = process_tree(child.pid)
-        peak_pages = max(peak_pages, sum(pages for _, pages in tree.values()))
-        ticks.update({p: max(ticks.get(p, 0), cpu) for p, (cpu, _) in tree.items()})
-        time.sleep(0.5)
-    seconds = time.perf_counter() - began
-    log.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"dbt build on {engine} ({step}) failed: see {log.name}")
-    cpu = max(sum(ticks.values()) / TICKS, usage.ru_utime + usage.ru_stime)
-    return DbtTiming(engine, step, seconds, cpu, max(peak_pages * PAGE_MB, usage.ru_maxrss / 1024))
+    return DbtTiming(engine, step, measured.seconds, measured.cpu_seconds, measured.peak_rss_mb)
 
 
 def scale_label(calls: int) -> str:
