@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.measure import run_measured
-from benchmarks.record import record_section
+from benchmarks.record import record_section, scale_label
 
 START = date(2026, 7, 1)
 ENGINES = ("duckdb", "spark")
@@ -61,14 +61,6 @@ def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str
         env=env, cwd=DBT_PROJECT_DIR, log=work / f"dbt-{engine}-{step}.log", what=f"dbt build on {engine} ({step})",
     )  # fmt: skip
     return DbtTiming(engine, step, measured.seconds, measured.cpu_seconds, measured.peak_rss_mb)
-
-
-def scale_label(calls: int) -> str:
-    """`1m`, `10m`, `20k`: each scale keeps its own section of docs/benchmarks.md."""
-    for unit, size in (("m", 1_000_000), ("k", 1_000)):
-        if calls >= size and calls % size == 0:
-            return f"{calls // size}{unit}"
-    return str(calls)
 
 
 def main(argv: list[str] | None = None) -> int:
