@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.measure import run_measured
-from benchmarks.record import record_section
+from benchmarks.record import record_section, scale_label
 
 START = date(2026, 7, 1)
 ENGINES = ("duckdb", "spark")
@@ -61,14 +61,6 @@ def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str
         env=env, cwd=DBT_PROJECT_DIR, log=work / f"dbt-{engine}-{step}.log", what=f"dbt build on {engine} ({step})",
     )  # fmt: skip
     return DbtTiming(engine, step, measured.seconds, measured.cpu_seconds, measured.peak_rss_mb)
-
-
-def scale_label(calls: int) -> str:
-    """`1m`, `10m`, `20k`: each scale keeps its own section of docs/benchmarks.md."""
-    for unit, size in (("m", 1_000_000), ("k", 1_000)):
-        if calls >= size and calls % size == 0:
-            return f"{calls // size}{unit}"
-    return str(calls)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     load = os.getloadavg()
+    driver_memory = os.environ.get("AGENTLEDGER_SPARK_DRIVER_MEMORY") or "2g"  # the profile's default
     by = {(t.engine, t.step): t for t in timings}
     rows = "\n".join(
         f"| {t.step} | {t.engine} | {t.seconds:,.1f} | {t.cpu_seconds:,.1f} | {t.peak_rss_mb:,.0f} |" for t in timings
@@ -130,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         f"loaded once by the product's loader, which also wrote the Parquet lake Spark reads "
         f"({load_seconds:,.0f} s for both). Each engine then runs `dbt build` (models, seeds, data tests; no "
         "unit tests) over everything, then the incremental build over the last day once it has landed. "
-        "Spark is a local session (`local[2]`, 4 shuffle partitions, 2 GB driver); CPU time and peak RSS are "
-        "those of the dbt process and all its descendants, Spark's JVM included (sampled from /proc every 0.5 s).\n\n"
+        f"Spark is a local session (`local[2]`, 4 shuffle partitions, driver memory {driver_memory}); "
+        "CPU time and peak RSS are those of the dbt process and all its descendants, Spark's JVM included (sampled from /proc every 0.5 s).\n\n"
         "| step | engine | wall s | CPU s | peak RSS MiB |\n|---|---|---:|---:|---:|\n"
         f"{rows}\n\n{ratios}. Load average after the runs: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."
     )

@@ -33,12 +33,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.measure import Measured, run_measured
-from benchmarks.record import record_section
+from benchmarks.record import parse_scale, record_section, scale_label
 
 REPO = Path(__file__).resolve().parents[1]
 START = date(2026, 7, 1)
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
-UNITS = {"k": 1_000, "m": 1_000_000}
 
 
 @dataclass(frozen=True)
@@ -47,21 +46,6 @@ class Stage:
     measured: Measured
     data_gb: float
     spill_gb: float
-
-
-def parse_scale(text: str) -> int:
-    """`100m`, `10M`, `250k` or a plain number of calls."""
-    text = text.strip().lower().replace("_", "")
-    if text[-1:] in UNITS:
-        return int(float(text[:-1]) * UNITS[text[-1]])
-    return int(text)
-
-
-def scale_label(calls: int) -> str:
-    for unit, size in (("m", 1_000_000), ("k", 1_000)):
-        if calls >= size and calls % size == 0:
-            return f"{calls // size}{unit}"
-    return str(calls)
 
 
 def folder_gb(path: Path) -> float:

@@ -32,6 +32,25 @@ def machine_line() -> str:
     )
 
 
+SCALE_UNITS = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_scale(text: str) -> int:
+    """`100m`, `10M`, `250k` or a plain number of calls."""
+    text = text.strip().lower().replace("_", "")
+    if text[-1:] in SCALE_UNITS:
+        return int(float(text[:-1]) * SCALE_UNITS[text[-1]])
+    return int(text)
+
+
+def scale_label(calls: int) -> str:
+    """`1m`, `10m`, `20k`: a benchmark run at each scale keeps its own section."""
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if calls >= size and calls % size == 0:
+            return f"{calls // size}{unit}"
+    return str(calls)
+
+
 def record_section(name: str, markdown: str, doc: Path = BENCHMARKS_DOC) -> None:
     """Replace (or append) the section called `name` with `markdown`."""
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"

@@ -24,3 +24,14 @@ def test_benchmark_prints_its_usage(module):
     )
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "calls"),
+    [("100m", 100_000_000), ("10M", 10_000_000), ("250k", 250_000), ("1_500", 1_500), ("2.5m", 2_500_000)],
+)
+def test_scale_names_read_as_call_counts(text, calls):
+    from benchmarks.record import parse_scale, scale_label
+
+    assert parse_scale(text) == calls
+    assert parse_scale(scale_label(calls)) == calls
