@@ -354,7 +354,7 @@ candidate_bucket_prices as (
 
 candidate_price_lists as (
 
-    select
+    select distinct
         provider_key,
         model_key,
         service_tier,
@@ -366,17 +366,6 @@ candidate_price_lists as (
         output_price_per_mtok,
         reasoning_price_per_mtok
     from candidate_bucket_prices
-    group by
-        provider_key,
-        model_key,
-        service_tier,
-        is_priced,
-        is_long_context_tier,
-        input_price_per_mtok,
-        cache_read_price_per_mtok,
-        cache_write_price_per_mtok,
-        output_price_per_mtok,
-        reasoning_price_per_mtok
 
 ),
 
