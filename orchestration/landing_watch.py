@@ -189,3 +189,17 @@ def needs_backtest(ranges: Iterable[tuple[dt.date, dt.date]], today: dt.date, ba
         return True
     yesterday = today - dt.timedelta(days=1)
     return any(first < yesterday for first, _ in ranges)
+
+
+def needs_forecast(
+    ranges: Iterable[tuple[dt.date, dt.date]], today: dt.date, forecast_built_on: dt.date | None
+) -> bool:
+    """The forecast is fitted on the days before today: refit when a drop rewrites one, or a day ended since.
+
+    A drop of today's traces changes none of its history once it was built
+    today (UTC), so the run skips it; the nightly run and the first drop of a
+    new day refit it.
+    """
+    if forecast_built_on is None or forecast_built_on < today:
+        return True
+    return any(first < today for first, _ in ranges)

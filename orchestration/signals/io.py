@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -73,6 +74,17 @@ def read_agent_days(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     df = read_signal_input(con, AGENT_DAILY_TABLE)
     df["date"] = pd.to_datetime(df["date"])
     return df
+
+
+def complete_days(agent_days: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
+    """The rows of days that are over: before `today` (default the UTC date).
+
+    Traces for today are still arriving, so today's cost is partial; fitted
+    as history it reads as a collapse on the last day and drags the forecast
+    and the backtest's last origin down. Forecasts start from complete days.
+    """
+    today = today or datetime.now(UTC).date()
+    return agent_days[agent_days["date"] < pd.Timestamp(today)]
 
 
 def read_agent_day_models(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

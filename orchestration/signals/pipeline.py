@@ -9,6 +9,7 @@ directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,14 @@ from orchestration.signals.anomalies import AnomalyConfig, add_mix_cost, detect_
 from orchestration.signals.backtest import BacktestConfig, median_mape, run_backtest
 from orchestration.signals.budgets import NO_TRAFFIC, budget_status, read_budgets
 from orchestration.signals.forecast import ForecastConfig, build_forecasts, scope_series
-from orchestration.signals.io import FCT_TABLE, read_agent_day_models, read_agent_days, read_table, replace_table
+from orchestration.signals.io import (
+    FCT_TABLE,
+    complete_days,
+    read_agent_day_models,
+    read_agent_days,
+    read_table,
+    replace_table,
+)
 from orchestration.signals.quality import empty_quality_frame, read_labels, score_detection
 from orchestration.signals.recommendations import RecommendationConfig, recommendations_from_warehouse
 
@@ -37,10 +45,20 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
-    """Forecast every scope with the method its backtest chose (signals.forecast_model_choice)."""
+def refresh_forecasts(
+    con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None, today: date | None = None
+) -> dict:
+    """Forecast every scope with the method its backtest chose (signals.forecast_model_choice).
+
+    The history is the days before `today` (UTC): today's partial cost is not fitted.
+    """
     cfg = config or SignalsConfig()
-    series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
+    agent_days = read_agent_days(con)
+    complete = complete_days(agent_days, today)
+    # With no complete day yet (a first load of today's traces), today's rows
+    # still give each scope its row saying why there is no forecast; the
+    # report site needs that table non-empty.
+    series = scope_series(complete if len(complete) else agent_days, cfg.forecast.top_n_agents)
     fc = build_forecasts(series, cfg.forecast, choice=read_table(con, "forecast_model_choice"))
     replace_table(con, "cost_forecast", fc)
     scopes = fc.drop_duplicates(["scope_type", "scope_id"])
@@ -51,13 +69,23 @@ def refresh_forecasts(con: duckdb.DuckDBPyConnection, config: SignalsConfig | No
     if len(reasons):
         # e.g. "history of 3 day(s) is shorter than the 14 days required": said, not failed
         meta["note"] = "; ".join(f"{n} scope(s): {r}" for r, n in reasons.value_counts().items())
+    if complete.empty and not agent_days.empty:
+        meta["note"] = (
+            "every loaded day is today (UTC), still in progress: forecasts start once a day is complete; "
+            + meta.get("note", "")
+        ).removesuffix("; ")
     return meta
 
 
-def refresh_backtest(con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None) -> dict:
-    """Rolling-origin backtest of every method; writes the cut-off rows and each scope's choice of method."""
+def refresh_backtest(
+    con: duckdb.DuckDBPyConnection, config: SignalsConfig | None = None, today: date | None = None
+) -> dict:
+    """Rolling-origin backtest of every method; writes the cut-off rows and each scope's choice of method.
+
+    Scored on the days before `today` (UTC), as the forecast is fitted.
+    """
     cfg = config or SignalsConfig()
-    series = scope_series(read_agent_days(con), cfg.forecast.top_n_agents)
+    series = scope_series(complete_days(read_agent_days(con), today), cfg.forecast.top_n_agents)
     result = run_backtest(series, cfg.backtest, cfg.forecast, cfg.backtest_scope_types)
     replace_table(con, "forecast_backtest", result.rows)
     replace_table(con, "forecast_model_choice", result.choice)

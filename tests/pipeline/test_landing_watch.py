@@ -9,6 +9,7 @@ from orchestration.landing_watch import (
     contiguous_ranges,
     files_checksum,
     needs_backtest,
+    needs_forecast,
     needs_reference_refresh,
     plan_landing_runs,
 )
@@ -136,3 +137,14 @@ def test_backtest_reruns_for_late_history_not_for_today():
     assert not needs_backtest([(D(2026, 3, 14), today)], today, backtest_built=True)
     assert needs_backtest([(D(2026, 3, 1), D(2026, 3, 1))], today, backtest_built=True)
     assert needs_backtest([(today, today)], today, backtest_built=False)
+
+
+def test_forecast_refits_when_a_complete_day_changes_or_a_day_ends():
+    today = D(2026, 3, 15)
+    # Built today and only today's traces dropped: its history (days before today) is unchanged.
+    assert not needs_forecast([(today, today)], today, forecast_built_on=today)
+    # A late file for yesterday rewrites history.
+    assert needs_forecast([(D(2026, 3, 14), today)], today, forecast_built_on=today)
+    # Built yesterday: yesterday has ended since, so today's first drop refits it.
+    assert needs_forecast([(today, today)], today, forecast_built_on=D(2026, 3, 14))
+    assert needs_forecast([(today, today)], today, forecast_built_on=None)

@@ -143,9 +143,14 @@ def test_partitions_rerun_late_data_and_reprice(workspace, run_partition):
         result = sensor.evaluate_tick(context)
     assert [r.tags["dagster/asset_partition_range_start"] for r in result.run_requests] == [DAY1.isoformat()]
     assert [r.tags["dagster/asset_partition_range_end"] for r in result.run_requests] == [DAY1.isoformat()]
-    # A fresh instance has never built the seeds or the backtest: the run includes them.
+    # A fresh instance has never built the seeds, the backtest or the forecast: the run includes them.
     selected = {k.to_user_string() for k in result.run_requests[0].asset_selection}
-    assert {"signals/forecast_backtest", "reference/model_prices", "raw/trace_spans"} <= selected
+    assert {
+        "signals/forecast_backtest",
+        "signals/cost_forecast",
+        "reference/model_prices",
+        "raw/trace_spans",
+    } <= selected
     assert "reports/site" not in selected  # the report-site job builds it after the publish
 
     run_partition(DAY1)

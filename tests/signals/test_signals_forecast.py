@@ -29,6 +29,7 @@ from orchestration.signals.forecast import (
     scope_series,
     seasonal_naive_forecast,
 )
+from orchestration.signals.io import complete_days
 
 from signals_series import agent_days, weekly_series
 
@@ -338,3 +339,45 @@ def test_calls_without_any_spend_still_give_the_total_a_reason():
     fc = build_forecasts(series)
     assert set(fc["method"]) == {"none"} and fc["is_history"].all()
     assert fc["fallback_reason"].iloc[0].startswith("no spend in the 3 day(s) of data yet")
+
+
+def _warehouse_with_agent_days(frame: pd.DataFrame):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema signals")
+    con.register("frame", frame)
+    con.execute("create table marts.rpt_signal_agent_daily as select * from frame")
+    con.unregister("frame")
+    return con
+
+
+def test_forecast_fits_complete_days_only():
+    """Today's calls are still arriving: a low partial day is not history; the forecast starts on it."""
+    frame = agent_days(n_agents=2, days=40)
+    today = frame["date"].max().date()
+    frame.loc[frame["date"] == frame["date"].max(), "cost"] *= 0.05  # the morning of today
+    assert len(complete_days(frame, today)) == len(frame) - 2
+    from orchestration.signals import pipeline
+
+    with _warehouse_with_agent_days(frame) as con:
+        pipeline.refresh_forecasts(con, today=today)
+        total = con.execute(
+            "select date, is_history from signals.cost_forecast where scope_type = 'total' order by date"
+        ).df()
+    history = total[total["is_history"]]
+    assert history["date"].max() == pd.Timestamp(today) - pd.Timedelta(days=1)
+    assert total[~total["is_history"]]["date"].min() == pd.Timestamp(today)
+
+
+def test_only_today_gives_no_forecast_and_says_why():
+    frame = agent_days(n_agents=2, days=1)
+    today = frame["date"].max().date()
+    from orchestration.signals import pipeline
+
+    with _warehouse_with_agent_days(frame) as con:
+        meta = pipeline.refresh_forecasts(con, today=today)
+        rows = con.execute("select distinct method, is_history from signals.cost_forecast").fetchall()
+    # Each scope keeps its row (the report site requires the table) and forecasts nothing yet.
+    assert rows == [("none", True)]
+    assert meta["note"].startswith("every loaded day is today (UTC)")

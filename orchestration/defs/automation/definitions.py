@@ -15,13 +15,14 @@ import duckdb
 
 from orchestration.defs.generate.assets import synthetic_traces
 from orchestration.defs.publish.assets import PUBLISHED_MARTS, REPORT_SITE
-from orchestration.defs.signals.assets import FORECAST_BACKTEST
+from orchestration.defs.signals.assets import COST_FORECAST, FORECAST_BACKTEST
 from orchestration.defs.warehouse.assets import dbt_reference_seeds
 from orchestration.defs.warehouse.reference import ORG_MAPPING_INPUT
 from orchestration.landing_watch import (
     WatchState,
     files_checksum,
     needs_backtest,
+    needs_forecast,
     needs_reference_refresh,
     plan_landing_runs,
 )
@@ -74,6 +75,7 @@ warehouse_job = dg.define_asset_job(
 )
 REFERENCE_SELECTION = dg.AssetSelection.assets(dbt_reference_seeds, ORG_MAPPING_INPUT)
 BACKTEST_SELECTION = dg.AssetSelection.assets(FORECAST_BACKTEST)
+FORECAST_SELECTION = dg.AssetSelection.assets(COST_FORECAST)
 
 
 def range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -113,7 +115,8 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         "Watches the landing folder every AGENTLEDGER_LANDING_TICK_SECONDS (15 s): new or changed files "
         "trigger a run for the days they contain (today and late data included) once two looks agree on "
         "their size and mtime (a renamed complete Parquet file at once). The run rebuilds only what the "
-        "drop changes: reference seeds when their files changed, the forecast backtest for late data; "
+        "drop changes: reference seeds when their files changed, the forecast backtest for late data, the "
+        "forecast (fitted on complete days) unless only today changed and it was fitted today; "
         "publishing is its last step and the report-site sensor rebuilds the site."
     ),
 )
@@ -158,6 +161,10 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     backtest_built = _latest_materialization_time(context.instance, FORECAST_BACKTEST) is not None
     if not needs_backtest(plan.ranges, today, backtest_built):
         selection = selection - BACKTEST_SELECTION
+    forecast_built = _latest_materialization_time(context.instance, COST_FORECAST)
+    forecast_built_on = dt.datetime.fromtimestamp(forecast_built, dt.UTC).date() if forecast_built else None
+    if not needs_forecast(plan.ranges, today, forecast_built_on):
+        selection = selection - FORECAST_SELECTION
     keys = sorted(selection.resolve(asset_graph), key=lambda k: k.to_user_string())
     chosen = set(plan.files)
     new_by_day = {day: [f for f in day_files if f in chosen] for day, day_files in pending.items()}
