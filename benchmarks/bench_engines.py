@@ -19,19 +19,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks.measure import run_measured
+from benchmarks.measure import dbt_build_command, run_measured
 from benchmarks.record import record_section, scale_label
 
 START = date(2026, 7, 1)
 ENGINES = ("duckdb", "spark")
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,12 @@ def timed_dbt(settings, engine: str, window: tuple[date, date] | None, step: str
         "AGENTLEDGER_ENGINE": engine,
     }
     measured = run_measured(
-        [str(Path(sys.executable).parent / "dbt"), *BUILD, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / f"target-{engine}"),
-         "--log-path", str(work / f"logs-{engine}")],
-        env=env, cwd=DBT_PROJECT_DIR, log=work / f"dbt-{engine}-{step}.log", what=f"dbt build on {engine} ({step})",
-    )  # fmt: skip
+        dbt_build_command(work, engine),
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+        log=work / f"dbt-{engine}-{step}.log",
+        what=f"dbt build on {engine} ({step})",
+    )
     return DbtTiming(engine, step, measured.seconds, measured.cpu_seconds, measured.peak_rss_mb)
 
 

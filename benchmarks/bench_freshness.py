@@ -34,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.record import record_section
-from orchestration.dagster_dev import BIN, dagster_dev
+from orchestration.dagster_dev import BIN, dagster_dev, dagster_instance_env
 
 REPO = Path(__file__).resolve().parents[1]
 SITE_JOB = "agentledger_report_site"
@@ -43,18 +43,7 @@ SITE_TIMEOUT_S = 900
 
 
 def bench_env(data_dir: Path, calls: int) -> dict[str, str]:
-    home = data_dir / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "AGENTLEDGER_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "AGENTLEDGER_DEMO_CALLS": str(calls),
-        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-    }
+    env = {**dagster_instance_env(data_dir), "AGENTLEDGER_DEMO_CALLS": str(calls)}
     env.pop("AGENTLEDGER_WAREHOUSE", None)
     return env
 

@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks.measure import Measured, run_measured
+from benchmarks.measure import Measured, dbt_build_command, run_measured
 from benchmarks.record import parse_scale, record_section, scale_label
 
 REPO = Path(__file__).resolve().parents[1]
 START = date(2026, 7, 1)
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         env.pop(variable, None)
     python = [sys.executable, "-m", "benchmarks.bench_scale", "--scale", str(calls), "--days", str(args.days)]
     last = START + timedelta(days=args.days - 1)
-    dbt = [
-        str(Path(sys.executable).parent / "dbt"), *BUILD, "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-    ]  # fmt: skip
+    dbt = dbt_build_command(work, "dbt")
     stages: list[Stage] = []
 
     def stage(name: str, command: list[str], stage_env: dict[str, str], cwd: Path) -> None:

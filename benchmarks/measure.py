@@ -66,3 +66,20 @@ def run_measured(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, l
         raise RuntimeError(f"{what} failed: see {log}")
     cpu = max(sum(ticks.values()) / TICKS, usage.ru_utime + usage.ru_stime)
     return Measured(seconds, cpu, max(peak_pages * PAGE_MB, usage.ru_maxrss / 1024))
+
+
+def dbt_build_command(work: Path, name: str) -> list[str]:
+    """`dbt build` as production runs it (no unit tests), its target and log folders under `work/<name>-*`.
+
+    Run it with cwd DBT_PROJECT_DIR and the window, if any, in its environment.
+    """
+    import sys
+
+    from orchestration.dbt_invocation import PRODUCTION_BUILD
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    return [
+        str(Path(sys.executable).parent / "dbt"), "build", *PRODUCTION_BUILD,
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work / f"{name}-target"), "--log-path", str(work / f"{name}-logs"),
+    ]  # fmt: skip

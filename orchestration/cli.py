@@ -53,18 +53,9 @@ def _exit(code: int) -> None:
 
 def _dagster_env() -> dict[str, str]:
     """The environment the make targets give Dagster: its home under the data dir, telemetry off."""
-    settings = load_settings()
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", config)
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_DISABLE_TELEMETRY": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    from orchestration.dagster_dev import dagster_instance_env
+
+    env = dagster_instance_env(load_settings().data_dir)
     os.environ.update(
         {k: env[k] for k in ("DAGSTER_HOME", "DAGSTER_DISABLE_TELEMETRY", "DBT_SEND_ANONYMOUS_USAGE_STATS")}
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,29 @@ from pathlib import Path
 from orchestration.settings import REPO_ROOT
 
 BIN = Path(sys.executable).parent
+
+
+def dagster_instance_env(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment Dagster runs in for `data_dir`, as `make dev` and `make demo` give it.
+
+    The instance lives in `<data_dir>/dagster_home` with the repository's
+    dagster.yaml (copied there once; an edited copy is kept), telemetry is
+    off, and this interpreter's bin folder leads PATH (dagster-dbt calls
+    `dbt` from PATH). `base` defaults to this process's environment.
+    """
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = dict(os.environ if base is None else base)
+    env.update(
+        AGENTLEDGER_DATA_DIR=str(data_dir),
+        DAGSTER_HOME=str(home),
+        DAGSTER_DISABLE_TELEMETRY="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
 
 
 class DagsterDevError(RuntimeError):

@@ -13,7 +13,6 @@ and the published marts must hold the same rows as DuckDB's.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from engine_tables import differences, needs_spark
 
 from generators import GeneratorConfig, generate_traces
+from orchestration.dagster_dev import dagster_instance_env
 from orchestration.dbt_invocation import environment
 from orchestration.settings import REPO_ROOT
 
@@ -37,13 +37,8 @@ RUN_TIMEOUT_S = 1_800
 
 
 def _run_pipeline(data_dir: Path, engine: str) -> None:
-    home = data_dir / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {
-        **os.environ,
-        "AGENTLEDGER_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
+        **dagster_instance_env(data_dir),
         "AGENTLEDGER_ENGINE": engine,
         "AGENTLEDGER_PARTITIONS_START": "2026-01-01",
     }

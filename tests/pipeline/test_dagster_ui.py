@@ -9,18 +9,13 @@ landing folder, whose materialisations, check results and tags the UI shows.
 """
 
 import datetime as dt
-import os
-import shutil
-import sys
 import time
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from generators import GeneratorConfig, generate_traces
-from orchestration.dagster_dev import DagsterDevError, dagster_dev, graphql
-from orchestration.settings import REPO_ROOT
+from orchestration.dagster_dev import DagsterDevError, dagster_dev, dagster_instance_env, graphql
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +32,11 @@ FIRST_PARTITION = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("ui") / "data"
-    home = data_dir / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {
-        **os.environ,
-        "AGENTLEDGER_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_DISABLE_TELEMETRY": "1",
+        # As `make dev` sets it (dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH).
+        **dagster_instance_env(data_dir),
         "AGENTLEDGER_ALERT_WEBHOOK_URL": UNREACHABLE_WEBHOOK,
         "AGENTLEDGER_PARTITIONS_START": FIRST_PARTITION.isoformat(),
-        # As `make dev` does: dagster-dbt's dev-mode manifest refresh calls `dbt` from PATH.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     try:
         with dagster_dev(env, data_dir / "dagster-dev.log", startup_timeout_s=STARTUP_TIMEOUT_S) as dev:

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from orchestration import demo_rerun
+from orchestration.dagster_dev import dagster_instance_env
 from orchestration.demo_rerun import (
     DemoState,
     file_sha256,
@@ -247,19 +248,8 @@ def test_demo_rerun_skips_when_unchanged_and_runs_only_a_changed_day(tmp_path):
     from generators import GeneratorConfig, generate_traces
 
     data = tmp_path / "data"
-    home = data / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLEDGER_")}
-    env.update(
-        AGENTLEDGER_DATA_DIR=str(data),
-        AGENTLEDGER_DEMO_CALLS="3000",
-        AGENTLEDGER_DEMO_DAYS="7",
-        DAGSTER_HOME=str(home),
-        DAGSTER_DISABLE_TELEMETRY="1",
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
+    env = dagster_instance_env(data, {k: v for k, v in os.environ.items() if not k.startswith("AGENTLEDGER_")})
+    env.update(AGENTLEDGER_DEMO_CALLS="3000", AGENTLEDGER_DEMO_DAYS="7")
     settings_env = {**os.environ, **env}
     published = data / "published" / "agentledger.duckdb"
     site_index = data / "published" / "site" / "index.html"

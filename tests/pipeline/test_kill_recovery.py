@@ -5,7 +5,6 @@ see a complete file from the last successful run."""
 import datetime as dt
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import duckdb
 import pytest
 
 from generators import GeneratorConfig, generate_traces
+from orchestration.dagster_dev import dagster_instance_env
 from orchestration.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -66,20 +66,12 @@ def _group_has_dbt_build(pgid: int) -> bool:
 @pytest.fixture
 def pipeline_env(tmp_path):
     data_dir = tmp_path / "data"
-    home = data_dir / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     generate_traces(
         GeneratorConfig(calls=6_000, days=21, start=FIRST, seed=3),
         data_dir / "landing" / "synthetic",
         labels_path=data_dir / "ground_truth" / "anomalies.csv",
     )
-    env = {
-        **os.environ,
-        "AGENTLEDGER_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "AGENTLEDGER_PARTITIONS_START": "2026-01-01",
-    }
+    env = {**dagster_instance_env(data_dir), "AGENTLEDGER_PARTITIONS_START": "2026-01-01"}
     return data_dir, env
 
 
