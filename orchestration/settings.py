@@ -14,7 +14,7 @@ so that one variable moves everything a run writes.
 | AGENTLEDGER_QUARANTINE_WARN_SHARE | `0.01` | share of quarantined rows in a load above which the ingestion check warns |
 | AGENTLEDGER_QUARANTINE_ERROR_SHARE | `0.10` | share above which the ingestion check fails with severity error |
 | AGENTLEDGER_PARTITIONS_START | unset: the earliest landed day | first day of the daily partitions (UTC); unset, the earliest call in the published copy, or before any publish the earliest day the loader accepts (AGENTLEDGER_MAX_SPAN_AGE_DAYS ago) |
-| AGENTLEDGER_LANDING_TICK_SECONDS | `15` | how often the landing sensor looks at the landing folder; a file is still when two looks agree |
+| AGENTLEDGER_LANDING_TICK_SECONDS | `5` | how often the landing and report-site sensors look (5 s is the Dagster daemon's own sensor loop, so a lower value changes nothing); a file is still when two looks agree |
 | AGENTLEDGER_SCHEDULE_CRON | `30 2 * * *` | when the nightly run starts (UTC) |
 | AGENTLEDGER_FRESHNESS_HOURS | `36` | newest loaded span older than this fails the freshness check |
 | AGENTLEDGER_DEMO_CALLS | `300000` | LLM calls in the demo's synthetic dataset |
@@ -72,7 +72,7 @@ class Settings:
     demo_days: int
     chromium_path: Path | None = None  # None: the Debian package's path (orchestration/publish/browser.py)
     receiver_token: str | None = None
-    landing_tick_seconds: int = 15
+    landing_tick_seconds: int = 5
     engine: str = "duckdb"
     spark_dir: Path | None = None  # None: <data>/spark
 
@@ -181,7 +181,7 @@ def load_settings() -> Settings:
         demo_days=int(_float_env("AGENTLEDGER_DEMO_DAYS", 90)),
         chromium_path=Path(chromium) if (chromium := os.environ.get("AGENTLEDGER_CHROMIUM")) else None,
         receiver_token=os.environ.get("AGENTLEDGER_RECEIVER_TOKEN") or None,
-        landing_tick_seconds=max(1, _int_env("AGENTLEDGER_LANDING_TICK_SECONDS", 15)),
+        landing_tick_seconds=max(1, _int_env("AGENTLEDGER_LANDING_TICK_SECONDS", 5)),
         engine=_engine_env(),
         spark_dir=Path(spark_dir).resolve() if spark_dir else None,
     )

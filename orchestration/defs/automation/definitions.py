@@ -112,7 +112,7 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     job=warehouse_job,
     minimum_interval_seconds=load_settings().landing_tick_seconds,
     description=(
-        "Watches the landing folder every AGENTLEDGER_LANDING_TICK_SECONDS (15 s): new or changed files "
+        "Watches the landing folder every AGENTLEDGER_LANDING_TICK_SECONDS (5 s): new or changed files "
         "trigger a run for the days they contain (today and late data included) once two looks agree on "
         "their size and mtime (a renamed complete Parquet file at once). The run rebuilds only what the "
         "drop changes: reference seeds when their files changed, the forecast backtest for late data, the "
