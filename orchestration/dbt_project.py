@@ -24,7 +24,14 @@ agentledger_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 
 
 def parse_inputs_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """What the manifest is parsed from: the engine and every parsed file's path, size and mtime."""
+    """What the manifest is parsed from: every parsed file's path, size and mtime, and the settings in the environment.
+
+    The settings (AGENTLEDGER_* and DBT_* variables) pick the profile's
+    target and its rendered connection (the warehouse path, memory limit,
+    temp directory); dbt keeps partial parsing only while those are the
+    same, so a manifest parsed under other settings would make every dbt
+    call of a run parse the whole project again.
+    """
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
     files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for key in PARSED_PATH_KEYS:
@@ -32,7 +39,8 @@ def parse_inputs_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
             root = (project_dir / folder).resolve()
             if root.is_dir():
                 files.extend(p for p in root.rglob("*") if p.is_file())
-    digest = hashlib.sha256(os.environ.get("AGENTLEDGER_ENGINE", "duckdb").encode())
+    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith(("AGENTLEDGER_", "DBT_")))
+    digest = hashlib.sha256(repr(settings).encode())
     for path in sorted(files):
         stat = path.stat()
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())

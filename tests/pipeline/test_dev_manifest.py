@@ -56,6 +56,11 @@ def test_the_manifest_is_parsed_again_only_when_a_parsed_file_changed(tmp_path, 
 
     (tmp_path / "seeds" / "budgets.csv").write_text("b\n2\n")  # seed-paths outside the project
     assert refresh_manifest_if_changed(project)
+    # Other settings render another profile (engine, warehouse path): dbt would not partial-parse on it.
+    monkeypatch.setenv("AGENTLEDGER_ENGINE", "duckdb")
     on_duckdb = parse_inputs_fingerprint(project_dir)
-    monkeypatch.setenv("AGENTLEDGER_ENGINE", "spark")  # another engine's target parses another manifest
+    monkeypatch.setenv("AGENTLEDGER_ENGINE", "spark")
+    assert parse_inputs_fingerprint(project_dir) != on_duckdb
+    monkeypatch.setenv("AGENTLEDGER_ENGINE", "duckdb")
+    monkeypatch.setenv("AGENTLEDGER_DATA_DIR", str(tmp_path / "elsewhere"))
     assert parse_inputs_fingerprint(project_dir) != on_duckdb
