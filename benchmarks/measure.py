@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,8 +74,6 @@ def dbt_build_command(work: Path, name: str) -> list[str]:
 
     Run it with cwd DBT_PROJECT_DIR and the window, if any, in its environment.
     """
-    import sys
-
     from orchestration.dbt_invocation import PRODUCTION_BUILD
     from orchestration.settings import DBT_PROJECT_DIR
 

@@ -70,10 +70,8 @@ def refresh_forecasts(
         # e.g. "history of 3 day(s) is shorter than the 14 days required": said, not failed
         meta["note"] = "; ".join(f"{n} scope(s): {r}" for r, n in reasons.value_counts().items())
     if complete.empty and not agent_days.empty:
-        meta["note"] = (
-            "every loaded day is today (UTC), still in progress: forecasts start once a day is complete; "
-            + meta.get("note", "")
-        ).removesuffix("; ")
+        only_today = "every loaded day is today (UTC), still in progress: forecasts start once a day is complete"
+        meta["note"] = "; ".join(n for n in (only_today, meta.get("note")) if n)
     return meta
 
 
