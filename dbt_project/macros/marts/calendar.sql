@@ -76,3 +76,14 @@
 {% macro recommendation_window_after(last_date) -%}
     {{ add_days(last_date, -(var('recommendation_window_days') | int)) }}
 {%- endmacro %}
+
+{#- The recommendations' window as one row: after_date (the day before it) and
+    window_end_date (the newest call day). It reads fct_llm_calls itself, not
+    the model's `calls` CTE: a CTE read twice is materialised by DuckDB, which
+    would copy every call of the fact before the model's own reader ran. -#}
+{% macro recommendation_window_bounds() -%}
+    select
+        {{ recommendation_window_after('max(call_date)') }} as after_date,
+        max(call_date) as window_end_date
+    from {{ ref('fct_llm_calls') }}
+{%- endmacro %}

@@ -18,6 +18,7 @@ with calls as (
 
 ),
 
+
 catalog_bands as (
 
     select * from {{ ref('int_model_prices_banded') }}
@@ -44,10 +45,7 @@ catalog_tiers as (
 
 window_bounds as (
 
-    select
-        {{ recommendation_window_after('max(call_date)') }} as after_date,
-        max(call_date) as window_end_date
-    from calls
+    {{ recommendation_window_bounds() }}
 
 ),
 
@@ -152,6 +150,34 @@ days_in_periods as (
 
 ),
 
+-- each input size and second of the day the workload has, with its token
+-- bucket and time-of-day slice: ranges joined on the distinct values (a few
+-- hundred thousand at most) rather than on every call, which then finds its
+-- bucket and slice by equality
+input_size_buckets as (
+
+    select
+        input_sizes.input_tokens,
+        token_buckets.floor_tokens
+    from (select distinct input_tokens from workload_calls) as input_sizes
+    inner join token_buckets
+        on input_sizes.input_tokens > token_buckets.floor_tokens
+        and input_sizes.input_tokens <= token_buckets.ceiling_tokens
+
+),
+
+second_slices as (
+
+    select
+        call_seconds.second_of_day,
+        slices.from_second
+    from (select distinct second_of_day from workload_calls) as call_seconds
+    inner join slices
+        on call_seconds.second_of_day >= slices.from_second
+        and call_seconds.second_of_day < slices.to_second
+
+),
+
 -- one row per agent, model and tier used, and bucket; price_date and
 -- slice_from_second / bucket_floor_tokens + 1 stand for every call of the bucket
 workload_buckets as (
@@ -162,8 +188,8 @@ workload_buckets as (
         workload_calls.used_model,
         workload_calls.used_service_tier,
         days_in_periods.period_from_date,
-        slices.from_second as slice_from_second,
-        token_buckets.floor_tokens as bucket_floor_tokens,
+        second_slices.from_second as slice_from_second,
+        input_size_buckets.floor_tokens as bucket_floor_tokens,
         min(workload_calls.call_date) as price_date,
         count(*) as calls,
         sum(workload_calls.input_tokens) as input_tokens,
@@ -175,12 +201,10 @@ workload_buckets as (
         sum(workload_calls.reasoning_tokens) as reasoning_tokens,
         sum(workload_calls.total_cost_usd) as actual_cost_usd
     from workload_calls
-    inner join token_buckets
-        on workload_calls.input_tokens > token_buckets.floor_tokens
-        and workload_calls.input_tokens <= token_buckets.ceiling_tokens
-    inner join slices
-        on workload_calls.second_of_day >= slices.from_second
-        and workload_calls.second_of_day < slices.to_second
+    inner join input_size_buckets
+        on workload_calls.input_tokens = input_size_buckets.input_tokens
+    inner join second_slices
+        on workload_calls.second_of_day = second_slices.second_of_day
     inner join days_in_periods
         on workload_calls.call_date = days_in_periods.call_date
     group by
@@ -189,8 +213,8 @@ workload_buckets as (
         workload_calls.used_model,
         workload_calls.used_service_tier,
         days_in_periods.period_from_date,
-        slices.from_second,
-        token_buckets.floor_tokens
+        second_slices.from_second,
+        input_size_buckets.floor_tokens
 
 ),
 

@@ -9,9 +9,7 @@ with calls as (
 
 window_start as (
 
-    select
-        {{ recommendation_window_after('max(call_date)') }} as after_date
-    from calls
+    {{ recommendation_window_bounds() }}
 
 ),
 

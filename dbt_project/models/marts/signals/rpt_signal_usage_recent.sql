@@ -12,9 +12,7 @@ with calls as (
 
 window_start as (
 
-    select
-        {{ recommendation_window_after('max(call_date)') }} as after_date
-    from calls
+    {{ recommendation_window_bounds() }}
 
 ),
 
@@ -27,11 +25,15 @@ recent_calls as (
 
 ),
 
+-- read from the fact, not from recent_calls, which DuckDB would otherwise
+-- materialise for its two readers
 observed as (
 
     select
-        least({{ var('recommendation_window_days') | int }}, count(distinct call_date)) as observed_days
-    from recent_calls
+        least({{ var('recommendation_window_days') | int }}, count(distinct call_days.call_date)) as observed_days
+    from {{ ref('fct_llm_calls') }} as call_days
+    cross join window_start
+    where call_days.call_date > window_start.after_date
 
 ),
 
