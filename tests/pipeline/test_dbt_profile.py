@@ -48,3 +48,33 @@ def test_by_default_the_spill_folder_sits_beside_the_warehouse(tmp_path):
     defaults = _dbt_settings(tmp_path)
     assert defaults["temp_directory"] == str(tmp_path / "data" / "warehouse.duckdb.tmp")
     assert defaults["dbt_threads"] == 4
+
+
+def test_threads_opened_after_a_spill_keep_the_spill_folder(tmp_path):
+    """A model spills under a small memory limit; the three models reading it then run on threads that open
+    their cursors after the spill. DuckDB refuses to set temp_directory again once it has been used, so the
+    profile must set it once, when the database opens, not on every cursor."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: spill_check\nversion: '1.0'\nconfig-version: 2\nprofile: agentledger\n"
+        "models:\n  spill_check:\n    +materialized: table\n"
+    )
+    (project / "models" / "sorted_rows.sql").write_text(
+        "select i, random() as r from range(8000000) as t(i) order by r"
+    )
+    for reader in range(3):
+        (project / "models" / f"reader_{reader}.sql").write_text("select count(*) as n from {{ ref('sorted_rows') }}")
+    (tmp_path / "data").mkdir()
+    built = subprocess.run(
+        [str(DBT), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(project),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=project,
+        env={**os.environ, "AGENTLEDGER_DATA_DIR": str(tmp_path / "data"), "AGENTLEDGER_ENGINE": "duckdb",
+             "AGENTLEDGER_DBT_MEMORY_LIMIT": "100MB", "AGENTLEDGER_DBT_TEMP_DIR": str(tmp_path / "spill"),
+             "AGENTLEDGER_DBT_THREADS": "4", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert sorted(r["status"] for r in results) == ["success"] * 4
