@@ -2,6 +2,7 @@
 memory limit set.
 
     python -m benchmarks.bench_scale [--scale 1m|10m|100m|N] [--days 31] [--memory-limit 10GB] [--work DIR]
+        [--remove-loaded-files] [--resume]
 
 Each stage runs in its own child process, measured with every process it
 starts (wall time, CPU time, peak RSS sampled from /proc) and followed by the
@@ -16,6 +17,9 @@ disk use of the data folder and of DuckDB's spill folder:
 4. one day: the held-back day lands, is loaded, and the incremental build
    runs over that day, as the daily pipeline does.
 
+Each finished stage's figures are kept in <work>/stages.json: after a failure,
+`--resume` with the same --work folder runs only the stages left.
+
 Prints the figures and writes the "scale-<N>" section of docs/benchmarks.md.
 `make benchmarks` runs it at 1M calls; 100M (`--scale 100m --remove-loaded-files`)
 needs about 45 GB of free disk (landing files deleted once loaded, warehouse and
@@ -25,11 +29,12 @@ spill) and an hour or more, and is run by hand.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -88,9 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         help="delete the landing files once loaded (the loader's ledger keeps them loaded), so that 100M calls fit "
         "in about 15 GB less disk",
     )  # fmt: skip
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="with --work: keep the stages an earlier run of the same folder finished (their figures are in "
+        "stages.json there) and run the rest",
+    )  # fmt: skip
     parser.add_argument("--no-record", action="store_true", help="print only, do not write docs/benchmarks.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.resume and args.work is None:
+        parser.error("--resume needs the --work folder of the run to resume")
     calls = parse_scale(args.scale)
     if args.child:
         child(args.child, calls, args.days)
@@ -115,27 +127,41 @@ def main(argv: list[str] | None = None) -> int:
     python = [sys.executable, "-m", "benchmarks.bench_scale", "--scale", str(calls), "--days", str(args.days)]
     last = START + timedelta(days=args.days - 1)
     dbt = dbt_build_command(work, "dbt")
+    # each finished stage's figures, so that --resume can skip it after a failure later on
+    progress = work / "stages.json"
+    finished = json.loads(progress.read_text()) if args.resume and progress.exists() else {}
     stages: list[Stage] = []
 
-    def stage(name: str, command: list[str], stage_env: dict[str, str], cwd: Path) -> None:
+    def stage(name: str, command: list[str], stage_env: dict[str, str], cwd: Path) -> bool:
+        """Run and measure one stage; False when --resume found it finished in an earlier run."""
+        if name in finished:
+            stages.append(Stage(name, Measured(**finished[name]["measured"]), finished[name]["data_gb"],
+                                finished[name]["spill_gb"]))  # fmt: skip
+            print(f"{name}: finished in an earlier run of {work}", flush=True)
+            return False
         measured = run_measured(command, env=stage_env, cwd=cwd, log=work / f"{name.replace(' ', '-')}.log", what=name)
         stages.append(Stage(name, measured, folder_gb(data_dir), folder_gb(spill)))
+        finished[name] = asdict(stages[-1])
+        progress.write_text(json.dumps(finished, indent=2))
         print(f"{name}: {measured.seconds:,.1f} s, CPU {measured.cpu_seconds:,.1f} s, "
               f"peak RSS {measured.peak_rss_mb:,.0f} MiB, data {stages[-1].data_gb:.2f} GB", flush=True)  # fmt: skip
+        return True
 
+    landing = data_dir / "landing" / "synthetic"
+    held = work / "held_back"
     try:
-        stage("generate", [*python, "--child", "generate"], env, REPO)
-        landing = data_dir / "landing" / "synthetic"
-        [last_day_dir] = [p for p in landing.rglob(f"date={last}") if p.is_dir()]
-        held = work / "held_back"
-        shutil.move(last_day_dir, held)
-        stage("load", [*python, "--child", "load"], env, REPO)
-        if args.remove_loaded_files:
+        if stage("generate", [*python, "--child", "generate"], env, REPO):
+            [last_day_dir] = [p for p in landing.rglob(f"date={last}") if p.is_dir()]
+            shutil.move(last_day_dir, held)
+            finished["generate"]["last_day_dir"] = str(last_day_dir)
+            progress.write_text(json.dumps(finished, indent=2))
+        last_day_dir = Path(finished["generate"]["last_day_dir"])
+        if stage("load", [*python, "--child", "load"], env, REPO) and args.remove_loaded_files:
             shutil.rmtree(landing)
-            landing.mkdir()
-            last_day_dir.parent.mkdir(parents=True, exist_ok=True)
+            last_day_dir.parent.mkdir(parents=True)
         stage("full build", dbt, env, DBT_PROJECT_DIR)
-        shutil.move(held, last_day_dir)
+        if held.exists():
+            shutil.move(held, last_day_dir)
         stage("load one day", [*python, "--child", "load-day"], env, REPO)
         day = (last.isoformat(), last.isoformat())
         stage("one-day build", dbt, {**env, **window_env(day)}, DBT_PROJECT_DIR)
