@@ -118,6 +118,16 @@ def compare_marts(con: duckdb.DuckDBPyConnection, floor_schema: str = "floor") -
     return result
 
 
+def compare_with_floor(warehouse: Path, floor_copy: Path) -> dict[str, dict[str, int]]:
+    """compare_marts between dbt's warehouse and the floor's copy, attached read-only."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(f"attach '{floor_copy}' as floor_db (read_only)")
+        return compare_marts(con, "floor_db.floor")
+    finally:
+        con.close()
+
+
 def _floor_child(warehouse: str, memory_limit: str | None) -> None:
     con = duckdb.connect(warehouse)
     if memory_limit:
@@ -199,7 +209,7 @@ def fixed_cost(days: int, work: Path) -> tuple[int, object]:
 
 
 def compare(calls: int, days: int, work: Path, memory_limit: str | None = None) -> DbtComparison:
-    from benchmarks.bench_dbt import dbt_step, load_raw
+    from benchmarks.bench_dbt import dbt_step, in_spawned_process, load_raw
 
     glob, last_day = generated_spans(calls, days, work / "generated")
 
@@ -224,12 +234,9 @@ def compare(calls: int, days: int, work: Path, memory_limit: str | None = None) 
     slowest_full = slowest(work)
     load_avg = max(load_before, os.getloadavg()[0])
 
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute(f"attach '{floor_copy}' as floor_db (read_only)")
-        equality = compare_marts(con, "floor_db.floor")
-    finally:
-        con.close()
+    # in its own process: on Linux a child's peak RSS (wait4's ru_maxrss) starts from its parent's at the
+    # fork, so DuckDB's memory here would inflate the peak RSS reported for every later dbt command
+    equality = in_spawned_process(compare_with_floor, warehouse, floor_copy)
     floor_copy.unlink()
 
     day_calls, incremental = one_day_build(warehouse, glob, last_day, work, "compare_incremental")
