@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     finished = json.loads(progress.read_text()) if args.resume and progress.exists() else {}
     stages: list[Stage] = []
 
+    def save_progress() -> None:
+        progress.write_text(json.dumps(finished, indent=2))
+
     def stage(name: str, command: list[str], stage_env: dict[str, str], cwd: Path) -> bool:
         """Run and measure one stage; False when --resume found it finished in an earlier run."""
         if name in finished:
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = run_measured(command, env=stage_env, cwd=cwd, log=work / f"{name.replace(' ', '-')}.log", what=name)
         stages.append(Stage(name, measured, folder_gb(data_dir), folder_gb(spill)))
         finished[name] = asdict(stages[-1])
-        progress.write_text(json.dumps(finished, indent=2))
+        save_progress()
         print(f"{name}: {measured.seconds:,.1f} s, CPU {measured.cpu_seconds:,.1f} s, "
               f"peak RSS {measured.peak_rss_mb:,.0f} MiB, data {stages[-1].data_gb:.2f} GB", flush=True)  # fmt: skip
         return True
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             [last_day_dir] = [p for p in landing.rglob(f"date={last}") if p.is_dir()]
             shutil.move(last_day_dir, held)
             finished["generate"]["last_day_dir"] = str(last_day_dir)
-            progress.write_text(json.dumps(finished, indent=2))
+            save_progress()
         last_day_dir = Path(finished["generate"]["last_day_dir"])
         if stage("load", [*python, "--child", "load"], env, REPO) and args.remove_loaded_files:
             shutil.rmtree(landing)
