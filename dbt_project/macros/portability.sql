@@ -177,3 +177,14 @@
     `where` with a column list, so there the relation gets one first. -#}
 {% macro default__filtered_relation_alias() -%} {{ return('') }} {%- endmacro %}
 {% macro spark__filtered_relation_alias() -%} {{ return(' as unfiltered_rows') }} {%- endmacro %}
+
+{#- `name as {{ inlined_cte() }} (select ...)`: each reader of the CTE runs its
+    query. DuckDB otherwise materialises a CTE that two parts of a query read,
+    copying every row it yields before either reader starts, which for a
+    projection of the raw spans is the whole history (and spills to disk at
+    100M calls). Spark inlines CTEs and has no such keyword. -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte', 'agentledger')()) }}
+{%- endmacro %}
+{% macro default__inlined_cte() -%} {%- endmacro %}
+{% macro duckdb__inlined_cte() -%} not materialized {%- endmacro %}

@@ -25,8 +25,11 @@
     with a span in the partition window, from all of its spans, so an
     ancestor that arrives later, in another file or on another day,
     re-attributes its descendants (fct_llm_calls re-reads the calls of the
-    traces listed here). The walk stops at `max_ancestor_depth` levels, which
-    also ends a cycle in broken parent links. -#}
+    traces listed here). A walk goes up only while a field is still missing
+    and only through spans named as a parent, so traces whose spans carry
+    their own attribution cost a scan and no join. It stops at
+    `max_ancestor_depth` levels, which also ends a cycle in broken parent
+    links. -#}
 {%- set fields = var('inherit_from_ancestors', ['conversation_id']) -%}
 {%- set allowed = ['conversation_id', 'department', 'user_id'] -%}
 {%- for f in fields if f not in allowed -%}
@@ -40,7 +43,7 @@ with recursive touched_traces as (
 
 ),
 
-spans as (
+spans as {{ inlined_cte() }} (
 
     select
         span_id,
@@ -61,21 +64,50 @@ spans as (
 -- spans missing a field an ancestor may carry
 seekers as (
 
-    select span_id, trace_id, parent_span_id, started_at, agent_id {%- for f in fields %}, {{ f }}{% endfor %}
+    select span_id, trace_id, parent_span_id, started_at, agent_id, agent_name {%- for f in fields %}, {{ f }}{% endfor %}
     from spans
     where parent_span_id is not null
         and (agent_id is null {%- for f in fields %} or {{ f }} is null{% endfor %})
 
 ),
 
-ancestry (span_id, trace_id, ancestor_span_id, depth) as (
+-- the spans a walk can reach: named as a parent, in a trace with a seeker
+ancestors as (
+
+    select span_id, trace_id, parent_span_id, agent_id, agent_name {%- for f in fields %}, {{ f }}{% endfor %}
+    from spans
+    where trace_id in (select seekers.trace_id from seekers)
+        and span_id in (select spans.parent_span_id from spans where spans.parent_span_id is not null)
+
+),
+
+-- The walk up from each seeker, one row per level, carrying what it has found
+-- so far (the seeker's own values first), so each field keeps the nearest
+-- ancestor's value. It goes up only while something is still missing.
+ancestry (
+    span_id, trace_id, next_span_id, depth, agent_id, agent_name, agent_depth
+    {%- for f in fields %}, {{ f }}{% endfor %}
+) as (
 
     select
-        span_id,
-        trace_id,
-        parent_span_id,
-        1
+        seekers.span_id,
+        seekers.trace_id,
+        parent.parent_span_id,
+        1,
+        coalesce(seekers.agent_id, parent.agent_id),
+        case
+            when seekers.agent_id is not null then seekers.agent_name
+            when parent.agent_id is not null then parent.agent_name
+        end,
+        case when seekers.agent_id is null and parent.agent_id is not null then 1 end
+        {%- for f in fields %}
+            ,
+            coalesce(seekers.{{ f }}, parent.{{ f }})
+        {%- endfor %}
     from seekers
+    inner join ancestors as parent
+        on seekers.trace_id = parent.trace_id
+        and seekers.parent_span_id = parent.span_id
 
     union all
 
@@ -83,34 +115,43 @@ ancestry (span_id, trace_id, ancestor_span_id, depth) as (
         ancestry.span_id,
         ancestry.trace_id,
         parent.parent_span_id,
-        ancestry.depth + 1
+        ancestry.depth + 1,
+        coalesce(ancestry.agent_id, parent.agent_id),
+        case
+            when ancestry.agent_id is not null then ancestry.agent_name
+            when parent.agent_id is not null then parent.agent_name
+        end,
+        case
+            when ancestry.agent_id is null and parent.agent_id is not null then ancestry.depth + 1
+            else ancestry.agent_depth
+        end
+        {%- for f in fields %}
+            ,
+            coalesce(ancestry.{{ f }}, parent.{{ f }})
+        {%- endfor %}
     from ancestry
-    inner join spans as parent
+    inner join ancestors as parent
         on ancestry.trace_id = parent.trace_id
-        and ancestry.ancestor_span_id = parent.span_id
-    where parent.parent_span_id is not null
-        and ancestry.depth < {{ max_depth }}
+        and ancestry.next_span_id = parent.span_id
+    where ancestry.depth < {{ max_depth }}
+        and (ancestry.agent_id is null {%- for f in fields %} or ancestry.{{ f }} is null{% endfor %})
 
 ),
 
+-- a found value never changes on the levels above, so max() is the nearest's
 nearest as (
 
     select
-        ancestry.span_id,
-        min(case when ancestor.agent_id is not null then ancestry.depth end) as agent_depth,
-        {{ value_at_min('ancestor.agent_id', 'ancestry.depth') }} filter (where ancestor.agent_id is not null)
-            as agent_id,
-        {{ value_at_min('ancestor.agent_name', 'ancestry.depth') }} filter (where ancestor.agent_id is not null)
-            as agent_name
+        span_id,
+        max(agent_id) as agent_id,
+        max(agent_name) as agent_name,
+        max(agent_depth) as agent_depth
         {%- for f in fields %}
             ,
-            {{ value_at_min('ancestor.' ~ f, 'ancestry.depth') }} filter (where ancestor.{{ f }} is not null) as {{ f }}
+            max({{ f }}) as {{ f }}
     {%- endfor %}
     from ancestry
-    inner join spans as ancestor
-        on ancestry.trace_id = ancestor.trace_id
-        and ancestry.ancestor_span_id = ancestor.span_id
-    group by ancestry.span_id
+    group by span_id
 
 ),
 
