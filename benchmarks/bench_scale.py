@@ -11,7 +11,7 @@ disk use of the data folder and of DuckDB's spill folder:
 1. generate: the synthetic generator writes all days as Parquet into the
    landing folder; the last day is then held back;
 2. load: the product's loader (`ingest_window`) loads every other day;
-3. full build: `dbt build` (models, seeds and data tests) with
+3. full build: `dbt build --full-refresh` (models, seeds and data tests) with
    AGENTLEDGER_DBT_MEMORY_LIMIT set, so DuckDB spills to
    AGENTLEDGER_DBT_TEMP_DIR instead of growing past it;
 4. one day: the held-back day lands, is loaded, and the incremental build
@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         if stage("load", [*python, "--child", "load"], env, REPO) and args.remove_loaded_files:
             shutil.rmtree(landing)
             last_day_dir.parent.mkdir(parents=True)
-        stage("full build", dbt, env, DBT_PROJECT_DIR)
+        # --full-refresh: a build resumed after a failure would otherwise run the models
+        # the failed attempt created incrementally, over the whole history
+        stage("full build", [*dbt, "--full-refresh"], env, DBT_PROJECT_DIR)
         if held.exists():
             shutil.move(held, last_day_dir)
         stage("load one day", [*python, "--child", "load-day"], env, REPO)
