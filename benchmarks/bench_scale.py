@@ -21,9 +21,11 @@ Each finished stage's figures are kept in <work>/stages.json: after a failure,
 `--resume` with the same --work folder runs only the stages left.
 
 Prints the figures and writes the "scale-<N>" section of docs/benchmarks.md.
-`make benchmarks` runs it at 1M calls; 100M (`--scale 100m --remove-loaded-files`)
-is run by hand: it generated and loaded in 13 min here, but its full build
-spilled more than the 34 GB of disk left (docs/benchmarks.md, "100M calls").
+`make benchmarks` runs it at 1M calls. 100M is run by hand, with
+`AGENTLEDGER_DBT_THREADS=1 ... --scale 100m --memory-limit 12GB --remove-loaded-files`:
+about 35 min here, 35 GB of data and up to 20 GB of spill. One dbt thread,
+because side-by-side models share the memory limit and spill together (four
+threads filled 51 GB of spill, then the disk; docs/benchmarks.md, "100M calls").
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ START = date(2026, 7, 1)
 class Stage:
     name: str
     measured: Measured
-    data_gb: float
-    spill_gb: float
+    data_gb: float  # the data folder (landing files, warehouse) after the stage
+    spill_gb: float  # DuckDB's spill folder at its largest during the stage
 
 
 def folder_gb(path: Path) -> float:
@@ -142,8 +144,14 @@ def main(argv: list[str] | None = None) -> int:
                                 finished[name]["spill_gb"]))  # fmt: skip
             print(f"{name}: finished in an earlier run of {work}", flush=True)
             return False
-        measured = run_measured(command, env=stage_env, cwd=cwd, log=work / f"{name.replace(' ', '-')}.log", what=name)
-        stages.append(Stage(name, measured, folder_gb(data_dir), folder_gb(spill)))
+        spill_peak = [0.0]
+
+        def follow_spill() -> None:
+            spill_peak[0] = max(spill_peak[0], folder_gb(spill))
+
+        log = work / f"{name.replace(' ', '-')}.log"
+        measured = run_measured(command, env=stage_env, cwd=cwd, log=log, what=name, on_tick=follow_spill)
+        stages.append(Stage(name, measured, folder_gb(data_dir), spill_peak[0]))
         finished[name] = asdict(stages[-1])
         save_progress()
         print(f"{name}: {measured.seconds:,.1f} s, CPU {measured.cpu_seconds:,.1f} s, "
@@ -175,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     load = os.getloadavg()
+    threads = os.environ.get("AGENTLEDGER_DBT_THREADS", "4 (the default)")
     rows = "\n".join(
         f"| {s.name} | {s.measured.seconds:,.1f} | {s.measured.cpu_seconds:,.1f} | {s.measured.peak_rss_mb:,.0f} "
         f"| {s.data_gb:,.2f} | {s.spill_gb:,.2f} |"
@@ -185,12 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         f"## {scale_label(calls).upper()} calls on one machine (`benchmarks/bench_scale.py --scale {args.scale}`)\n\n"
         f"{calls:,} generated LLM calls over {args.days} days (seed 7), the last day held back, then loaded and "
         f"built incrementally. dbt on DuckDB with `AGENTLEDGER_DBT_MEMORY_LIMIT={args.memory_limit}` (spilling to "
-        "its own folder). Each stage is a child process; CPU time and peak RSS cover it and every process it "
-        "starts (sampled from /proc every 0.5 s); disk is the data folder (landing files, warehouse) and the "
-        "spill folder after the stage."
+        f"its own folder) and {threads} dbt thread{'s' if threads != '1' else ''} (`AGENTLEDGER_DBT_THREADS`). "
+        "Each stage is a child process; CPU time and peak RSS cover it and every process it starts (sampled "
+        "from /proc every 0.5 s); disk is the data folder (landing files, warehouse) after the stage and the "
+        "spill folder at its largest during it (sampled with the rest)."
         f"{' The landing files were deleted once loaded (--remove-loaded-files).' if args.remove_loaded_files else ''}"
         "\n\n"
-        "| stage | wall s | CPU s | peak RSS MiB | data GB | spill GB |\n|---|---:|---:|---:|---:|---:|\n"
+        "| stage | wall s | CPU s | peak RSS MiB | data GB | peak spill GB |\n|---|---:|---:|---:|---:|---:|\n"
         f"{rows}\n\nPeak RSS of any stage: {peak:,.0f} MiB. "
         f"Load average after the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."
     )

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +47,19 @@ def process_tree(root: int) -> dict[int, tuple[int, int]]:
     return tree
 
 
-def run_measured(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path, what: str) -> Measured:
-    """Run `command` to completion with its output in `log`; raise naming `what` and the log if it fails."""
+def run_measured(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    log: Path,
+    what: str,
+    on_tick: Callable[[], object] | None = None,
+) -> Measured:
+    """Run `command` to completion with its output in `log`; raise naming `what` and the log if it fails.
+
+    `on_tick` is called at every sample (every 0.5 s), e.g. to follow a folder's size.
+    """
     with log.open("w") as out:
         began = time.perf_counter()
         child = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
@@ -61,6 +72,8 @@ def run_measured(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, l
             tree = process_tree(child.pid)
             peak_pages = max(peak_pages, sum(pages for _, pages in tree.values()))
             ticks.update({p: max(ticks.get(p, 0), cpu) for p, (cpu, _) in tree.items()})
+            if on_tick is not None:
+                on_tick()
             time.sleep(0.5)
         seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:

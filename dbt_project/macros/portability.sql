@@ -188,3 +188,18 @@
 {%- endmacro %}
 {% macro default__inlined_cte() -%} {%- endmacro %}
 {% macro duckdb__inlined_cte() -%} not materialized {%- endmacro %}
+
+{#- A struct with named fields, from a mapping of field name to expression
+    (read back as value.field). With value_at_min/value_at_max it takes
+    several columns from the same row in one aggregate: one state per group
+    instead of one per column, and a null column stays null instead of being
+    skipped (DuckDB's arg_min skips a null value, Spark's min_by keeps it). -#}
+{% macro named_struct(fields) -%}
+    {{ return(adapter.dispatch('named_struct', 'agentledger')(fields)) }}
+{%- endmacro %}
+{% macro default__named_struct(fields) -%}
+    named_struct({% for name, expression in fields.items() %}'{{ name }}', {{ expression }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+{% macro duckdb__named_struct(fields) -%}
+    struct_pack({% for name, expression in fields.items() %}{{ name }} := {{ expression }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}

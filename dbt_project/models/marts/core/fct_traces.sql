@@ -60,16 +60,19 @@ span_stats as (
         sum(case when operation = 'execute_tool' then 1 else 0 end) as tool_call_count,
         sum(case when status = 'error' then 1 else 0 end) as error_count,
         min(workspace_id) as any_workspace_id,
-        -- the root: the earliest span without a parent
-        {{ value_at_min('span_id', 'span_order') }} filter (where parent_span_id is null) as root_span_id,
-        {{ value_at_min('agent_id', 'span_order') }} filter (where parent_span_id is null) as root_span_agent_id,
-        {{ value_at_min('agent_name', 'span_order') }} filter (where parent_span_id is null) as root_span_agent_name,
-        {{ value_at_min('workspace_id', 'span_order') }} filter (where parent_span_id is null) as root_workspace_id,
-        {{ value_at_min('department', 'span_order') }} filter (where parent_span_id is null) as root_department,
-        {{ value_at_min('environment', 'span_order') }} filter (where parent_span_id is null) as root_environment,
-        {{ value_at_min('status', 'span_order') }} filter (where parent_span_id is null) as root_status,
-        {{ value_at_min('agent_id', 'span_order') }} filter (where agent_id is not null) as first_agent_id,
-        {{ value_at_min('agent_name', 'span_order') }} filter (where agent_id is not null) as first_agent_name,
+        -- the root: the earliest span without a parent, every field from that span
+        {{ value_at_min(named_struct({
+            'span_id': 'span_id',
+            'agent_id': 'agent_id',
+            'agent_name': 'agent_name',
+            'workspace_id': 'workspace_id',
+            'department': 'department',
+            'environment': 'environment',
+            'status': 'status',
+        }), 'span_order') }} filter (where parent_span_id is null) as root_span,
+        -- the earliest span naming an agent, id and name together
+        {{ value_at_min(named_struct({'agent_id': 'agent_id', 'agent_name': 'agent_name'}), 'span_order') }}
+            filter (where agent_id is not null) as first_agent_span,
         {{ value_at_min('department', 'span_order') }} filter (where department is not null) as first_department
     from spans
     group by trace_id
@@ -99,20 +102,20 @@ joined as (
 
     select
         span_stats.trace_id,
-        span_stats.root_span_id,
-        coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id, {{ unassigned_label() }}) as root_agent_id,
+        span_stats.root_span.span_id as root_span_id,
+        coalesce(span_stats.root_span.agent_id, span_stats.first_agent_span.agent_id, {{ unassigned_label() }}) as root_agent_id,
         case
-            when span_stats.root_span_agent_id is not null then span_stats.root_span_agent_name
-            else span_stats.first_agent_name
+            when span_stats.root_span.agent_id is not null then span_stats.root_span.agent_name
+            else span_stats.first_agent_span.agent_name
         end as root_agent_name,
-        coalesce(span_stats.root_workspace_id, span_stats.any_workspace_id) as workspace_id,
+        coalesce(span_stats.root_span.workspace_id, span_stats.any_workspace_id) as workspace_id,
         coalesce(
-            span_stats.root_department,
+            span_stats.root_span.department,
             span_stats.first_department,
             org.department,
             {{ unassigned_label() }}
         ) as department,
-        span_stats.root_environment as environment,
+        span_stats.root_span.environment as environment,
         span_stats.started_at,
         span_stats.duration_ms,
         span_stats.span_count,
@@ -120,10 +123,10 @@ joined as (
         span_stats.tool_call_count,
         span_stats.error_count,
         case
-            when span_stats.root_span_id is not null then span_stats.root_status = 'ok'
+            when span_stats.root_span.span_id is not null then span_stats.root_span.status = 'ok'
             else span_stats.error_count = 0
         end as is_success,
-        span_stats.root_span_id is not null as has_root_span,
+        span_stats.root_span.span_id is not null as has_root_span,
         coalesce(call_stats.input_tokens, 0) as input_tokens,
         coalesce(call_stats.cache_read_tokens, 0) as cache_read_tokens,
         coalesce(call_stats.cache_write_tokens, 0) as cache_write_tokens,
@@ -135,7 +138,7 @@ joined as (
         coalesce(call_stats.unpriced_calls, 0) as unpriced_calls
     from span_stats
     left join {{ ref('org_mapping') }} as org
-        on coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id) = org.agent_id
+        on coalesce(span_stats.root_span.agent_id, span_stats.first_agent_span.agent_id) = org.agent_id
     left join call_stats
         on span_stats.trace_id = call_stats.trace_id
 
