@@ -190,7 +190,7 @@
 {% macro duckdb__inlined_cte() -%} not materialized {%- endmacro %}
 
 {#- A struct with named fields, from a mapping of field name to expression
-    (read back as value.field). With value_at_min/value_at_max it takes
+    (read back with struct_field). With value_at_min/value_at_max it takes
     several columns from the same row in one aggregate: one state per group
     instead of one per column, and a null column stays null instead of being
     skipped (DuckDB's arg_min skips a null value, Spark's min_by keeps it). -#}
@@ -203,3 +203,10 @@
 {% macro duckdb__named_struct(fields) -%}
     struct_pack({% for name, expression in fields.items() %}{{ name }} := {{ expression }}{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}
+
+{#- One field of a named_struct value. -#}
+{% macro struct_field(value, field) -%}
+    {{ return(adapter.dispatch('struct_field', 'agentledger')(value, field)) }}
+{%- endmacro %}
+{% macro default__struct_field(value, field) -%} {{ value }}.{{ field }} {%- endmacro %}
+{% macro duckdb__struct_field(value, field) -%} struct_extract({{ value }}, '{{ field }}') {%- endmacro %}

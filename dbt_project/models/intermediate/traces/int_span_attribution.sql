@@ -64,7 +64,8 @@ spans as {{ inlined_cte() }} (
 -- spans missing a field an ancestor may carry
 seekers as (
 
-    select span_id, trace_id, parent_span_id, started_at, agent_id, agent_name {%- for f in fields %}, {{ f }}{% endfor %}
+    select
+        span_id, trace_id, parent_span_id, started_at, agent_id, agent_name {%- for f in fields %}, {{ f }}{% endfor %}
     from spans
     where parent_span_id is not null
         and (agent_id is null {%- for f in fields %} or {{ f }} is null{% endfor %})
@@ -77,7 +78,11 @@ ancestors as (
     select span_id, trace_id, parent_span_id, agent_id, agent_name {%- for f in fields %}, {{ f }}{% endfor %}
     from spans
     where trace_id in (select seekers.trace_id from seekers)
-        and span_id in (select spans.parent_span_id from spans where spans.parent_span_id is not null)
+        and span_id in (
+            select children.parent_span_id
+            from spans as children
+            where children.parent_span_id is not null
+        )
 
 ),
 

@@ -46,7 +46,7 @@ spans as (
 
 ),
 
-span_stats as (
+span_aggregates as (
 
     select
         trace_id,
@@ -71,11 +71,39 @@ span_stats as (
             'status': 'status',
         }), 'span_order') }} filter (where parent_span_id is null) as root_span,
         -- the earliest span naming an agent, id and name together
-        {{ value_at_min(named_struct({'agent_id': 'agent_id', 'agent_name': 'agent_name'}), 'span_order') }}
-            filter (where agent_id is not null) as first_agent_span,
+        {{ value_at_min(named_struct({
+            'agent_id': 'agent_id',
+            'agent_name': 'agent_name',
+        }), 'span_order') }} filter (where agent_id is not null) as first_agent_span,
         {{ value_at_min('department', 'span_order') }} filter (where department is not null) as first_department
     from spans
     group by trace_id
+
+),
+
+-- the picked spans' fields as columns
+span_stats as (
+
+    select
+        trace_id,
+        started_at,
+        duration_ms,
+        span_count,
+        llm_call_count,
+        tool_call_count,
+        error_count,
+        any_workspace_id,
+        first_department,
+        {{ struct_field('root_span', 'span_id') }} as root_span_id,
+        {{ struct_field('root_span', 'agent_id') }} as root_span_agent_id,
+        {{ struct_field('root_span', 'agent_name') }} as root_span_agent_name,
+        {{ struct_field('root_span', 'workspace_id') }} as root_workspace_id,
+        {{ struct_field('root_span', 'department') }} as root_department,
+        {{ struct_field('root_span', 'environment') }} as root_environment,
+        {{ struct_field('root_span', 'status') }} as root_status,
+        {{ struct_field('first_agent_span', 'agent_id') }} as first_agent_id,
+        {{ struct_field('first_agent_span', 'agent_name') }} as first_agent_name
+    from span_aggregates
 
 ),
 
@@ -102,20 +130,20 @@ joined as (
 
     select
         span_stats.trace_id,
-        span_stats.root_span.span_id as root_span_id,
-        coalesce(span_stats.root_span.agent_id, span_stats.first_agent_span.agent_id, {{ unassigned_label() }}) as root_agent_id,
+        span_stats.root_span_id,
+        coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id, {{ unassigned_label() }}) as root_agent_id,
         case
-            when span_stats.root_span.agent_id is not null then span_stats.root_span.agent_name
-            else span_stats.first_agent_span.agent_name
+            when span_stats.root_span_agent_id is not null then span_stats.root_span_agent_name
+            else span_stats.first_agent_name
         end as root_agent_name,
-        coalesce(span_stats.root_span.workspace_id, span_stats.any_workspace_id) as workspace_id,
+        coalesce(span_stats.root_workspace_id, span_stats.any_workspace_id) as workspace_id,
         coalesce(
-            span_stats.root_span.department,
+            span_stats.root_department,
             span_stats.first_department,
             org.department,
             {{ unassigned_label() }}
         ) as department,
-        span_stats.root_span.environment as environment,
+        span_stats.root_environment as environment,
         span_stats.started_at,
         span_stats.duration_ms,
         span_stats.span_count,
@@ -123,10 +151,10 @@ joined as (
         span_stats.tool_call_count,
         span_stats.error_count,
         case
-            when span_stats.root_span.span_id is not null then span_stats.root_span.status = 'ok'
+            when span_stats.root_span_id is not null then span_stats.root_status = 'ok'
             else span_stats.error_count = 0
         end as is_success,
-        span_stats.root_span.span_id is not null as has_root_span,
+        span_stats.root_span_id is not null as has_root_span,
         coalesce(call_stats.input_tokens, 0) as input_tokens,
         coalesce(call_stats.cache_read_tokens, 0) as cache_read_tokens,
         coalesce(call_stats.cache_write_tokens, 0) as cache_write_tokens,
@@ -138,7 +166,7 @@ joined as (
         coalesce(call_stats.unpriced_calls, 0) as unpriced_calls
     from span_stats
     left join {{ ref('org_mapping') }} as org
-        on coalesce(span_stats.root_span.agent_id, span_stats.first_agent_span.agent_id) = org.agent_id
+        on coalesce(span_stats.root_span_agent_id, span_stats.first_agent_id) = org.agent_id
     left join call_stats
         on span_stats.trace_id = call_stats.trace_id
 
