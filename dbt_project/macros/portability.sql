@@ -77,7 +77,10 @@
 {% macro duckdb__value_at_max(value, ordering) -%} arg_max({{ value }}, {{ ordering }}) {%- endmacro %}
 
 {#- Value of `value` on the row where `ordering` is smallest (aggregate); with
-    ordering_key() the ordering can be several columns compared in turn. -#}
+    ordering_key() the ordering can be several columns compared in turn. Over
+    a nullable `value` the engines differ: DuckDB's arg_min skips rows whose
+    value is null, Spark's min_by returns the null; pick a named_struct of the
+    columns wanted, which is never null itself, to get the same row on both. -#}
 {% macro value_at_min(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_min', 'agentledger')(value, ordering)) }}
 {%- endmacro %}
