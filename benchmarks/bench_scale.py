@@ -144,14 +144,15 @@ def main(argv: list[str] | None = None) -> int:
                                 finished[name]["spill_gb"]))  # fmt: skip
             print(f"{name}: finished in an earlier run of {work}", flush=True)
             return False
-        spill_peak = [0.0]
+        spill_peak = 0.0
 
         def follow_spill() -> None:
-            spill_peak[0] = max(spill_peak[0], folder_gb(spill))
+            nonlocal spill_peak
+            spill_peak = max(spill_peak, folder_gb(spill))
 
         log = work / f"{name.replace(' ', '-')}.log"
         measured = run_measured(command, env=stage_env, cwd=cwd, log=log, what=name, on_tick=follow_spill)
-        stages.append(Stage(name, measured, folder_gb(data_dir), spill_peak[0]))
+        stages.append(Stage(name, measured, folder_gb(data_dir), spill_peak))
         finished[name] = asdict(stages[-1])
         save_progress()
         print(f"{name}: {measured.seconds:,.1f} s, CPU {measured.cpu_seconds:,.1f} s, "
@@ -183,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     load = os.getloadavg()
-    threads = os.environ.get("AGENTLEDGER_DBT_THREADS", "4 (the default)")
+    # unset: the profile's own default (dbt_project/profiles.yml), not repeated here
+    threads = os.environ.get("AGENTLEDGER_DBT_THREADS")
+    threads_text = f"{threads} dbt thread{'s' if threads != '1' else ''}" if threads else "dbt's default threads"
     rows = "\n".join(
         f"| {s.name} | {s.measured.seconds:,.1f} | {s.measured.cpu_seconds:,.1f} | {s.measured.peak_rss_mb:,.0f} "
         f"| {s.data_gb:,.2f} | {s.spill_gb:,.2f} |"
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         f"## {scale_label(calls).upper()} calls on one machine (`benchmarks/bench_scale.py --scale {args.scale}`)\n\n"
         f"{calls:,} generated LLM calls over {args.days} days (seed 7), the last day held back, then loaded and "
         f"built incrementally. dbt on DuckDB with `AGENTLEDGER_DBT_MEMORY_LIMIT={args.memory_limit}` (spilling to "
-        f"its own folder) and {threads} dbt thread{'s' if threads != '1' else ''} (`AGENTLEDGER_DBT_THREADS`). "
+        f"its own folder) and {threads_text} (`AGENTLEDGER_DBT_THREADS`). "
         "Each stage is a child process; CPU time and peak RSS cover it and every process it starts (sampled "
         "from /proc every 0.5 s); disk is the data folder (landing files, warehouse) after the stage and the "
         "spill folder at its largest during it (sampled with the rest)."
