@@ -49,7 +49,8 @@ ancestry (span_id, trace_id, ancestor_span_id, depth) as (
 select
     a.span_id,
     arg_min(s.own_agent_id, a.depth) filter (where s.own_agent_id is not null) as agent_id,
-    arg_min(s.raw_agent_name, a.depth) filter (where s.own_agent_id is not null) as agent_name,
+    -- the name of that same agent, null when it has none (arg_min would skip to a farther one)
+    arg_min_null(s.raw_agent_name, a.depth) filter (where s.own_agent_id is not null) as agent_name,
     arg_min(s.own_conversation_id, a.depth) filter (where s.own_conversation_id is not null) as conversation_id
 from ancestry as a
 inner join spans as s on a.trace_id = s.trace_id and a.ancestor_span_id = s.span_id

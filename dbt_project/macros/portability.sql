@@ -69,23 +69,26 @@
      + cast(split_part({{ text }}, ':', 3) as integer))
 {%- endmacro %}
 
-{#- Value of `value` on the row where `ordering` is largest (aggregate). -#}
+{#- Value of `value` on the row where `ordering` is largest (aggregate). Rows
+    whose ordering is null are skipped; a null value on the chosen row is the
+    answer, on both engines: Spark's max_by keeps it, and DuckDB's
+    arg_max_null does (its plain arg_max would skip the row and take the
+    next one's value). -#}
 {% macro value_at_max(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_max', 'agentledger')(value, ordering)) }}
 {%- endmacro %}
 {% macro default__value_at_max(value, ordering) -%} max_by({{ value }}, {{ ordering }}) {%- endmacro %}
-{% macro duckdb__value_at_max(value, ordering) -%} arg_max({{ value }}, {{ ordering }}) {%- endmacro %}
+{% macro duckdb__value_at_max(value, ordering) -%} arg_max_null({{ value }}, {{ ordering }}) {%- endmacro %}
 
 {#- Value of `value` on the row where `ordering` is smallest (aggregate); with
-    ordering_key() the ordering can be several columns compared in turn. Over
-    a nullable `value` the engines differ: DuckDB's arg_min skips rows whose
-    value is null, Spark's min_by returns the null; pick a named_struct of the
-    columns wanted, which is never null itself, to get the same row on both. -#}
+    ordering_key() the ordering can be several columns compared in turn. Null
+    handling as value_at_max: null orderings skipped, a null value kept. To
+    skip rows whose value is null, say so with `filter (where ... is not null)`. -#}
 {% macro value_at_min(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_min', 'agentledger')(value, ordering)) }}
 {%- endmacro %}
 {% macro default__value_at_min(value, ordering) -%} min_by({{ value }}, {{ ordering }}) {%- endmacro %}
-{% macro duckdb__value_at_min(value, ordering) -%} arg_min({{ value }}, {{ ordering }}) {%- endmacro %}
+{% macro duckdb__value_at_min(value, ordering) -%} arg_min_null({{ value }}, {{ ordering }}) {%- endmacro %}
 
 {#- Several expressions as one value that compares column by column
     (lexicographically), for value_at_min/value_at_max orderings with tie-breaks. -#}
@@ -195,8 +198,7 @@
 {#- A struct with named fields, from a mapping of field name to expression
     (read back with struct_field). With value_at_min/value_at_max it takes
     several columns from the same row in one aggregate: one state per group
-    instead of one per column, and a null column stays null instead of being
-    skipped (DuckDB's arg_min skips a null value, Spark's min_by keeps it). -#}
+    instead of one per column. -#}
 {% macro named_struct(fields) -%}
     {{ return(adapter.dispatch('named_struct', 'agentledger')(fields)) }}
 {%- endmacro %}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from dbt_show import DBT, dbt_show
 
 from orchestration.settings import DBT_PROJECT_DIR
 
-DBT = Path(sys.executable).parent / "dbt"
 SETTINGS_QUERY = (
     "select current_setting('memory_limit') as memory_limit, current_setting('temp_directory') as temp_directory,"
     " {{ target.threads }} as dbt_threads"
@@ -18,20 +18,7 @@ SETTINGS_QUERY = (
 
 
 def _dbt_settings(tmp_path: Path, **env: str) -> dict[str, str]:
-    shown = subprocess.run(
-        [str(DBT), "show", "--inline", SETTINGS_QUERY, "--output", "json", "--log-format", "json",
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "AGENTLEDGER_DATA_DIR": str(tmp_path / "data"), "AGENTLEDGER_ENGINE": "duckdb",
-             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    for line in shown.stdout.splitlines():
-        preview = json.loads(line).get("data", {}).get("preview")
-        if preview:
-            return json.loads(preview)[0]
-    raise AssertionError(f"dbt show printed no preview:\n{shown.stdout[-2000:]}")
+    return dbt_show(tmp_path, SETTINGS_QUERY, **env)[0]
 
 
 def test_memory_limit_spill_folder_and_threads_come_from_the_environment(tmp_path):
