@@ -945,8 +945,7 @@ def markdown(results: list[ScaleResult], days: int, repeats: int, budget_s: floa
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
         "",
-        f"Machine load average at the end of the run (1, 5, 15 min): {load} on {os.cpu_count()} cores, shared with "
-        "other jobs.",
+        f"Machine load average at the end of the run (1, 5, 15 min): {load} on {os.cpu_count()} cores.",
     ]
     return "\n".join(lines)
 
