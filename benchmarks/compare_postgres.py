@@ -1,6 +1,6 @@
 """Report pages side by side: AgentLedger's published marts against on-demand queries on raw spans in PostgreSQL.
 
-Usage: python -m benchmarks.compare_postgres [--scales 3000 10000 30000 100000 300000 1000000]
+Usage: python -m benchmarks.compare_postgres [--scales 3000 10000 30000 100000 300000 1000000 10000000]
            [--days 90] [--repeats 20] [--budget 20] [--work DIR [--keep]] [--no-record]
 
 The architecture AgentLedger replaces is a web API that computes each report
@@ -987,7 +987,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scales",
         type=int,
         nargs="+",
-        default=[3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000],
+        default=[3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000, 10_000_000],
         help="LLM calls; the small ones locate the PostgreSQL side's 500 ms limit",
     )
     parser.add_argument("--days", type=int, default=90)

@@ -140,12 +140,12 @@ with calls as (
         hour(r.started_at) * 3600 + minute(r.started_at) * 60 + second(r.started_at) as second_of_day,
         r.workspace_id,
         nullif(trim(r.department), '') as department,
-        coalesce(s.own_agent_id, i.agent_id) as agent_id,
-        case when s.own_agent_id is not null then s.own_agent_name else i.agent_name end as agent_name,
-        case when s.own_agent_id is not null then 'span' when i.agent_id is not null then 'ancestor' else 'none' end
+        coalesce(r.own_agent_id, i.agent_id) as agent_id,
+        case when r.own_agent_id is not null then r.own_agent_name else i.agent_name end as agent_name,
+        case when r.own_agent_id is not null then 'span' when i.agent_id is not null then 'ancestor' else 'none' end
             as agent_attribution,
         nullif(trim(r.user_id), '') as user_id,
-        coalesce(s.own_conversation_id, i.conversation_id) as conversation_id,
+        coalesce(r.own_conversation_id, i.conversation_id) as conversation_id,
         r.environment, r.operation, r.provider, r.request_model, r.response_model, r.instrumentation_scope,
         r.input_tokens is not null as usage_reported,
         r.cache_read_tokens is not null or r.cache_write_tokens is not null as cache_tokens_reported,
@@ -158,8 +158,14 @@ with calls as (
         coalesce(r.output_tokens, 0) as output_tokens,
         coalesce(r.reasoning_tokens, 0) as reasoning_tokens,
         r.reported_cost_usd
-    from raw.trace_spans as r
-    inner join spans as s on r.span_id = s.span_id
+    -- the span's own fields as in the spans table, computed here rather than joined back on span_id
+    from (
+        select *,
+            coalesce(nullif(trim(agent_id), ''), nullif(trim(agent_name), '')) as own_agent_id,
+            nullif(trim(agent_name), '') as own_agent_name,
+            nullif(trim(conversation_id), '') as own_conversation_id
+        from raw.trace_spans
+    ) as r
     left join inherited as i on r.span_id = i.span_id
     where r.operation in ('chat', 'text_completion', 'generate_content', 'embeddings')
 ),
