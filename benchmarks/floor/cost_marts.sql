@@ -16,7 +16,16 @@
 
 create schema if not exists floor;
 
--- each span's attribution fields, blank as null
+-- each raw span with its own attribution fields, blank as null
+create or replace temp view spans_with_own_fields as
+select
+    *,
+    coalesce(nullif(trim(agent_id), ''), nullif(trim(agent_name), '')) as own_agent_id,
+    nullif(trim(agent_name), '') as own_agent_name,
+    nullif(trim(conversation_id), '') as own_conversation_id
+from raw.trace_spans;
+
+-- the narrow copy the ancestor walk and the display names read
 create or replace temp table spans as
 select
     span_id,
@@ -25,11 +34,11 @@ select
     started_at,
     workspace_id,
     operation,
-    coalesce(nullif(trim(agent_id), ''), nullif(trim(agent_name), '')) as own_agent_id,
-    nullif(trim(agent_name), '') as own_agent_name,
+    own_agent_id,
+    own_agent_name,
     agent_name as raw_agent_name,
-    nullif(trim(conversation_id), '') as own_conversation_id
-from raw.trace_spans;
+    own_conversation_id
+from spans_with_own_fields;
 
 -- the nearest ancestor naming an agent / a conversation, for spans lacking one
 create or replace temp table inherited as
@@ -158,14 +167,8 @@ with calls as (
         coalesce(r.output_tokens, 0) as output_tokens,
         coalesce(r.reasoning_tokens, 0) as reasoning_tokens,
         r.reported_cost_usd
-    -- the span's own fields as in the spans table, computed here rather than joined back on span_id
-    from (
-        select *,
-            coalesce(nullif(trim(agent_id), ''), nullif(trim(agent_name), '')) as own_agent_id,
-            nullif(trim(agent_name), '') as own_agent_name,
-            nullif(trim(conversation_id), '') as own_conversation_id
-        from raw.trace_spans
-    ) as r
+    -- the raw row with its own fields, rather than the spans copy joined back on span_id
+    from spans_with_own_fields as r
     left join inherited as i on r.span_id = i.span_id
     where r.operation in ('chat', 'text_completion', 'generate_content', 'embeddings')
 ),
